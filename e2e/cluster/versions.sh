@@ -1,0 +1,6 @@
+# Pinned versions of the local cluster's components (sourced by build.sh).
+# The Kubernetes and etcd versions must match go/kubernetes/go.mod and go/etcd/go.mod.
+KUBERNETES_VERSION=v1.34.4
+ETCD_VERSION=v3.6.16
+KWOK_VERSION=v0.8.0
+HELM_VERSION=v3.22.0

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+// The configuration file of `alcor-operator dhcpd`: what a DhcpSubnet's
+// ConfigMap holds (rendered by src/render/dhcpsubnet) and what a standalone
+// run reads. One server may serve several subnets (relayed ones are matched by
+// giaddr, direct ones by the interface address).
+
+const ipv4 = z.ipv4();
+
+export const DhcpOptionValue = z.discriminatedUnion('type', [
+  z.object({ code: z.number().int().min(1).max(254), type: z.literal('ipv4'), value: ipv4 }),
+  z.object({ code: z.number().int().min(1).max(254), type: z.literal('ipv4List'), value: z.array(ipv4).min(1) }),
+  z.object({ code: z.number().int().min(1).max(254), type: z.literal('string'), value: z.string().min(1).max(255) }),
+  z.object({ code: z.number().int().min(1).max(254), type: z.literal('uint8'), value: z.number().int().min(0).max(255) }),
+  z.object({ code: z.number().int().min(1).max(254), type: z.literal('uint16'), value: z.number().int().min(0).max(65535) }),
+  z.object({ code: z.number().int().min(1).max(254), type: z.literal('uint32'), value: z.number().int().min(0).max(4294967295) }),
+  z.object({ code: z.number().int().min(1).max(254), type: z.literal('boolean'), value: z.boolean() }),
+  z.object({ code: z.number().int().min(1).max(254), type: z.literal('hex'), value: z.string().regex(/^([0-9a-fA-F]{2})+$/) }),
+]);
+export type DhcpOptionValue = z.infer<typeof DhcpOptionValue>;
+
+export const DhcpdSubnetConfig = z.object({
+  /** The DhcpSubnet's name (metrics label, status). */
+  name: z.string().min(1),
+  cidr: z.string(),
+  gateway: ipv4.optional(),
+  pools: z.array(z.object({ start: ipv4, end: ipv4 })).min(1),
+  /** Single addresses or start-end ranges never offered. */
+  excludes: z.array(z.object({ start: ipv4, end: ipv4 })).default([]),
+  reservations: z.array(z.object({ mac: z.string(), ip: ipv4, hostname: z.string().optional() })).default([]),
+  dnsServers: z.array(ipv4).default([]),
+  domainName: z.string().optional(),
+  domainSearch: z.array(z.string()).default([]),
+  /** Seconds. T1/T2 default to 50 % / 87.5 % of it. */
+  leaseTime: z.number().int().min(60).max(31_536_000).default(86_400),
+  mtu: z.number().int().min(68).max(65535).optional(),
+  ntpServers: z.array(ipv4).default([]),
+  staticRoutes: z.array(z.object({ destination: z.string(), gateway: ipv4 })).default([]),
+  options: z.array(DhcpOptionValue).default([]),
+});
+export type DhcpdSubnetConfig = z.infer<typeof DhcpdSubnetConfig>;
+
+export const DhcpdConfig = z.object({
+  subnets: z.array(DhcpdSubnetConfig).min(1),
+  /**
+   * High availability: the pool of each subnet is split into `shares` disjoint
+   * parts; a replica serves the share given by --share (or claimed), so two
+   * replicas never offer the same address.
+   */
+  ha: z.object({ shares: z.number().int().min(1).max(64).default(1) }).default({ shares: 1 }),
+});
+export type DhcpdConfig = z.infer<typeof DhcpdConfig>;
+export type DhcpdConfigInput = z.input<typeof DhcpdConfig>;
