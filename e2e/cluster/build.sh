@@ -22,7 +22,7 @@ command -v go >/dev/null || { log "go is required to build the local cluster (Go
 # build NAME COMMAND...: runs COMMAND (which writes $tmp/NAME) unless NAME is cached.
 build() {
   local name="$1"; shift
-  if [[ -x "$bin/$name" ]]; then return 0; fi
+  if [[ -e "$bin/$name" ]]; then return 0; fi
   local start=$SECONDS tmp
   tmp="$(mktemp -d "$bin/.build-$name.XXXXXX")"
   log "building $name ..."
@@ -52,6 +52,13 @@ build etcd go_etcd
 for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do build "$c" go_kube; done
 build kwok go_install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 build helm go_install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+# Standalone kwok needs its Stage definitions (node and pod life cycles): take
+# the "fast" stages kwokctl uses from the kwok module itself.
+kwok_stages() { local dir; dir="$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  local s="$dir/kustomize/stage"
+  for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml pod/fast/pod-ready.yaml \
+           pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do echo "---"; cat "$s/$f"; done > "$1"; }
+build kwok-stages.yaml kwok_stages
 # kubelet and kube-proxy are only needed for real pods; build them on request.
 if [[ "${BUILD_NODE:-0}" == 1 ]]; then
   for c in kubelet kube-proxy; do build "$c" go_kube; done

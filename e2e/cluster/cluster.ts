@@ -1,0 +1,303 @@
+// A real Kubernetes control plane run as local processes: etcd, kube-apiserver
+// (RBAC enforced), kube-controller-manager, kube-scheduler and kwok standing in
+// for kubelets. Binaries come from build.sh (built from Go modules, cached).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, httpsJson, waitFor, type TlsClient } from './net.ts';
+import { makeCertificates, type Certificates } from './certs.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export interface ClusterOptions {
+  /** Number of kwok nodes (default 2). */
+  nodes?: number;
+  /** Directory for state, logs and kubeconfig; default a new temp dir, removed on stop. */
+  dir?: string;
+  /** Progress lines (build steps, start-up). */
+  log?: (line: string) => void;
+}
+
+export interface Cluster {
+  readonly dir: string;
+  readonly kubeconfig: string;
+  readonly binDir: string;
+  readonly server: string;
+  readonly version: string;
+  /** Seconds the start-up took, binaries excluded. */
+  readonly startSeconds: number;
+  /** Admin TLS client for direct API calls. */
+  readonly tls: TlsClient;
+  stop(): Promise<void>;
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+}
+
+/** Builds (or finds cached) binaries and returns their directory. */
+export async function ensureBinaries(log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [join(here, 'build.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let buffered = '';
+    child.stderr.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) log(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (buffered) log(buffered);
+      if (code === 0) resolve(out.trim().split('\n').pop() ?? '');
+      else reject(new Error(`e2e/cluster/build.sh exited with ${code}`));
+    });
+  });
+}
+
+const live = new Set<ChildProcess>();
+// Last resort: never leave control-plane processes behind when the parent exits.
+process.on('exit', () => {
+  for (const child of live) if (child.pid) tryKill(-child.pid, 'SIGKILL');
+});
+
+function tryKill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const binDir = await ensureBinaries(log);
+  const ownsDir = opts.dir === undefined;
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'alcor-cluster-')));
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const started = Date.now();
+  const procs: Proc[] = [];
+
+  const startProcess = (name: string, args: string[]): Proc => {
+    const logFile = createWriteStream(join(dir, 'logs', `${name}.log`));
+    // Own process group, so stop() can signal the process and anything it spawned.
+    const child = spawn(join(binDir, name), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout?.pipe(logFile);
+    child.stderr?.pipe(logFile);
+    live.add(child);
+    child.on('exit', () => live.delete(child));
+    const proc = { name, child };
+    procs.push(proc);
+    return proc;
+  };
+
+  const logTail = (name: string): string => {
+    try {
+      return readFileSync(join(dir, 'logs', `${name}.log`), 'utf8').split('\n').slice(-20).join('\n');
+    } catch {
+      return '';
+    }
+  };
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    for (const { child } of [...procs].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      tryKill(-child.pid, 'SIGTERM');
+      const timer = setTimeout(() => child.pid && tryKill(-child.pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (ownsDir) rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const certs = await makeCertificates(join(dir, 'pki'));
+    const [etcdPort, etcdPeerPort, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
+      Array.from({ length: 6 }, () => freePort()),
+    );
+    const server = `https://127.0.0.1:${apiPort}`;
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, kubeconfigYaml(server, certs), { mode: 0o600 });
+    const tls: TlsClient = { ca: certs.caCert, cert: certs.adminCert, key: certs.adminKey };
+
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    const etcd = startProcess('etcd', [
+      '--name=default',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-cluster=default=http://127.0.0.1:${etcdPeerPort}`,
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ]);
+    await waitFor(`etcd health`, 30_000, etcd.child, () => logTail('etcd'), async () => {
+      const res = await fetch(`${etcdUrl}/health`);
+      return res.ok;
+    });
+
+    const api = startProcess('kube-apiserver', [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${join(dir, 'apiserver-certs')}`,
+      `--tls-cert-file=${certs.files.servingCert}`,
+      `--tls-private-key-file=${certs.files.servingKey}`,
+      `--client-ca-file=${certs.files.caCert}`,
+      '--authorization-mode=RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${certs.files.saPublicKey}`,
+      `--service-account-signing-key-file=${certs.files.saPrivateKey}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--endpoint-reconciler-type=none',
+      '--allow-privileged=true',
+      '--enable-priority-and-fairness=false',
+      '--profiling=false',
+      '--v=1',
+    ]);
+    await waitFor('kube-apiserver /readyz', 60_000, api.child, () => logTail('kube-apiserver'), async () => {
+      const res = await httpsJson(tls, 'GET', `${server}/readyz`);
+      return res.status === 200;
+    });
+
+    startProcess('kube-controller-manager', [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${kcmPort}`,
+      `--service-account-private-key-file=${certs.files.saPrivateKey}`,
+      `--root-ca-file=${certs.files.caCert}`,
+      '--use-service-account-credentials=true',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--leader-elect=false',
+      '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route',
+      '--concurrent-deployment-syncs=10',
+      '--concurrent-replicaset-syncs=10',
+      '--concurrent-statefulset-syncs=10',
+      '--concurrent-gc-syncs=20',
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
+      '--v=1',
+    ]);
+    startProcess('kube-scheduler', [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${schedPort}`,
+      '--leader-elect=false',
+      '--v=1',
+    ]);
+    startProcess('kwok', [
+      `--kubeconfig=${kubeconfig}`,
+      `--config=${join(binDir, 'kwok-stages.yaml')}`,
+      '--manage-all-nodes=false',
+      '--manage-nodes-with-label-selector=type=kwok',
+      `--server-address=127.0.0.1:${kwokPort}`,
+      '--node-lease-duration-seconds=0',
+      '--v=WARN',
+    ]);
+
+    const nodes = opts.nodes ?? 2;
+    for (let i = 0; i < nodes; i++) {
+      const res = await httpsJson(tls, 'POST', `${server}/api/v1/nodes`, kwokNode(`kwok-node-${i}`));
+      if (res.status !== 201) throw new Error(`creating node kwok-node-${i}: ${res.status} ${res.text}`);
+    }
+    const daemons = procs.filter((p) => p.name !== 'etcd' && p.name !== 'kube-apiserver');
+    for (const d of daemons) {
+      d.child.once('exit', (code, sig) => {
+        if (!stopped) log(`[cluster] ${d.name} exited (${code ?? sig}):\n${logTail(d.name)}`);
+      });
+    }
+    await waitFor('kwok nodes Ready', 60_000, undefined, () => logTail('kwok'), async () => {
+      const res = await httpsJson(tls, 'GET', `${server}/api/v1/nodes?labelSelector=type%3Dkwok`);
+      const items = (res.json as { items?: NodeLike[] }).items ?? [];
+      return items.length === nodes && items.every(isNodeReady);
+    });
+    await waitFor('default ServiceAccount', 60_000, undefined, () => logTail('kube-controller-manager'), async () => {
+      const res = await httpsJson(tls, 'GET', `${server}/api/v1/namespaces/default/serviceaccounts/default`);
+      return res.status === 200;
+    });
+    const versionRes = await httpsJson(tls, 'GET', `${server}/version`);
+    const version = String((versionRes.json as { gitVersion?: string }).gitVersion);
+    const startSeconds = (Date.now() - started) / 1000;
+    log(`[cluster] ${version} ready in ${startSeconds.toFixed(1)}s (${nodes} kwok nodes) — kubeconfig ${kubeconfig}`);
+    return { dir, kubeconfig, binDir, server, version, startSeconds, tls, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+interface NodeLike {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+function isNodeReady(node: NodeLike): boolean {
+  return (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function kwokNode(name: string): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
+      labels: {
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/hostname': name,
+        'node-role.kubernetes.io/agent': '',
+        type: 'kwok',
+      },
+    },
+    status: {
+      allocatable: { cpu: '32', memory: '256Gi', pods: '250' },
+      capacity: { cpu: '32', memory: '256Gi', pods: '250' },
+      nodeInfo: {
+        architecture: 'amd64',
+        operatingSystem: 'linux',
+        kubeletVersion: 'fake',
+        kubeProxyVersion: 'fake',
+        containerRuntimeVersion: 'kwok',
+      },
+      phase: 'Running',
+    },
+  };
+}
+
+function kubeconfigYaml(server: string, certs: Certificates): string {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: alcor-e2e',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${b64(certs.caCert)}`,
+    'users:',
+    '- name: admin',
+    '  user:',
+    `    client-certificate-data: ${b64(certs.adminCert)}`,
+    `    client-key-data: ${b64(certs.adminKey)}`,
+    'contexts:',
+    '- name: alcor-e2e',
+    '  context: {cluster: alcor-e2e, user: admin}',
+    'current-context: alcor-e2e',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import { macAddressPattern, macPrefixPattern, ouiPattern } from './config/macd.ts';
+import {
+  conditionsField,
+  dnsLabel,
+  imageField,
+  observedGenerationField,
+  portField,
+  Quantity,
+  ResourceRequirements,
+  resourceSchema,
+  withRules,
+  type KindInfo,
+} from './common.ts';
+import { isMulticastOctet } from './net.ts';
+
+// MacPool: a pool of MAC addresses served over Alcor's MAC manager REST API,
+// either by our own allocator (engine builtin: `alcor-operator macd`) or by
+// Alcor's upstream Java MAC manager (engine alcor).
+
+export const macPoolKind: KindInfo = {
+  kind: 'MacPool',
+  plural: 'macpools',
+  singular: 'macpool',
+  shortNames: ['mp'],
+  listKind: 'MacPoolList',
+};
+
+const mac = z
+  .string()
+  .max(17)
+  .regex(macAddressPattern, { message: 'must be a lower-case, colon-separated MAC such as aa:bb:cc:00:00:01' });
+
+/** True when a MAC or OUI string starts with a unicast first octet. */
+function unicast(s: string): boolean {
+  return !isMulticastOctet(s.slice(0, 2));
+}
+
+export const MacRange = withRules(
+  z.object({
+    name: dnsLabel.describe('Range id, as Alcor names it (range_id); a DNS label such as range0.'),
+    from: mac.describe('First address of the range (inclusive), e.g. aa:bb:cc:00:00:00.'),
+    to: mac.describe('Last address of the range (inclusive), e.g. aa:bb:cc:ff:ff:ff.'),
+  }),
+  'A named, inclusive range of MAC addresses. It may lie outside the OUI, so a pool can hold several OUIs worth of addresses.',
+  [
+    {
+      rule: 'self.from <= self.to',
+      message: 'range from must not be after to',
+      fieldPath: '.from',
+      // Lower-case, fixed-width MACs compare as strings exactly as numbers.
+      check: (r) => r.from <= r.to,
+    },
+    {
+      rule: "self.from.matches('^[0-9a-f][02468ace]') && self.to.startsWith(self.from.substring(0, 2))",
+      message: 'range from and to must be unicast and share their first octet, so the range holds no multicast address',
+      fieldPath: '.to',
+      check: (r) => unicast(r.from) && r.from.slice(0, 2) === r.to.slice(0, 2),
+    },
+  ],
+);
+export type MacRange = z.infer<typeof MacRange>;
+
+export const MacPoolAllocator = z
+  .object({
+    replicas: z
+      .number()
+      .int()
+      .min(1, { message: 'replicas must be at least 1' })
+      .max(64)
+      .default(2)
+      .describe(
+        'Allocator pods. Default 2: a restart or a node drain never stops allocation; the replicas share the ranges through coordination.k8s.io Leases so they never hand out the same MAC.',
+      ),
+    image: imageField
+      .optional()
+      .describe('Engine builtin only: image that runs `alcor-operator macd`. Default: the operator image.'),
+    resources: ResourceRequirements.optional(),
+    storage: z
+      .object({
+        size: Quantity.default('1Gi').describe('Size of each replica\'s volume for durable allocation state.'),
+        storageClassName: z.string().max(253).optional().describe('StorageClass of the volumes. Default: the cluster default.'),
+      })
+      .prefault({})
+      .describe('Engine builtin only: the persistent volume of each replica (acknowledged allocations survive restarts).'),
+    servicePort: portField.default(9005).describe('Port of the allocator Service (Alcor uses 9005).'),
+  })
+  .prefault({})
+  .describe('The pods serving the pool: replicas, image, resources, storage and Service port.');
+export type MacPoolAllocator = z.infer<typeof MacPoolAllocator>;
+
+export const MacPoolAlcor = z
+  .object({
+    image: imageField.default('mac_manager:v1.0').describe("Image of Alcor's MAC manager."),
+    ignite: z
+      .object({
+        host: z.string().min(1).max(253).describe('Host of the Apache Ignite cluster Alcor\'s services share (ignite.host).'),
+        port: portField.default(10800).describe('Ignite thin-client port (ignite.port).'),
+      })
+      .describe('Apache Ignite, where Alcor\'s MAC manager keeps its state.'),
+    poolSize: z.number().int().min(1).max(100000).default(100).describe('MACs pre-generated per allocation batch (macmanager.pool.size).'),
+    retryLimit: z.number().int().min(1).max(1000).default(10).describe('Attempts to find a free MAC before giving up (macmanager.retrylimit).'),
+  })
+  .describe("Engine alcor only: settings of Alcor's upstream Java MAC manager.");
+export type MacPoolAlcor = z.infer<typeof MacPoolAlcor>;
+
+const specObject = z.object({
+  oui: withRules(
+    z
+      .string()
+      .max(8)
+      .regex(ouiPattern, { message: 'oui must be three lower-case octets such as aa:bb:cc' }),
+    'Organizationally unique identifier (three octets, aa:bb:cc) of the default range and of Alcor\'s macmanager.oui. Must be unicast.',
+    [
+      {
+        rule: "!self.matches('^[0-9a-f][13579bdf]')",
+        message: 'oui must be unicast: the low bit of the first octet (the multicast bit) must be 0',
+        check: (s) => !/^[0-9a-f][13579bdf]/.test(s),
+      },
+    ],
+  ),
+  ranges: z
+    .array(MacRange)
+    .max(64)
+    .optional()
+    .describe('Named ranges handed out; the first is the default. Empty: one range range0 = oui:00:00:00 to oui:ff:ff:ff.')
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+  exclusions: z
+    .array(
+      z
+        .string()
+        .max(20)
+        .regex(macPrefixPattern, { message: 'exclusion must be a full MAC (60:d7:55:f7:c2:09) or a prefix (fe:16:11:*)' }),
+    )
+    .max(1024)
+    .optional()
+    .describe('MACs never handed out: single addresses (60:d7:55:f7:c2:09) or prefixes of 1-5 octets (fe:16:11:*).')
+    .meta({ 'x-kubernetes-list-type': 'set' }),
+  engine: z
+    .enum(['builtin', 'alcor'])
+    .default('builtin')
+    .describe("builtin (default): our allocator `alcor-operator macd` on a StatefulSet. alcor: Alcor's Java MAC manager with Ignite."),
+  allocator: MacPoolAllocator,
+  alcor: MacPoolAlcor.optional(),
+  allowedNamespaces: z
+    .array(dnsLabel)
+    .max(64)
+    .optional()
+    .describe("Namespaces whose pods may reach the allocator API (NetworkPolicy). The pool's own namespace always may; empty: only it.")
+    .meta({ 'x-kubernetes-list-type': 'set' }),
+});
+
+export const MacPoolSpec = withRules(specObject, 'Desired state of a MacPool.', [
+  {
+    rule: '!has(self.ranges) || self.ranges.all(a, self.ranges.all(b, a.name == b.name || a.to < b.from || b.to < a.from))',
+    message: 'ranges must not overlap one another',
+    fieldPath: '.ranges',
+    check: (s) => {
+      const rs = s.ranges ?? [];
+      return rs.every((a) => rs.every((b) => a.name === b.name || a.to < b.from || b.to < a.from));
+    },
+  },
+  {
+    rule: "self.engine != 'alcor' || has(self.alcor)",
+    message: 'alcor (at least alcor.ignite.host) is required when engine is alcor',
+    fieldPath: '.alcor',
+    check: (s) => s.engine !== 'alcor' || s.alcor !== undefined,
+  },
+  {
+    rule: "self.engine != 'alcor' || ((!has(self.ranges) || size(self.ranges) == 0) && (!has(self.exclusions) || size(self.exclusions) == 0))",
+    message: "ranges and exclusions need engine builtin: Alcor's MAC manager takes only an oui",
+    fieldPath: '.engine',
+    check: (s) => s.engine !== 'alcor' || ((s.ranges ?? []).length === 0 && (s.exclusions ?? []).length === 0),
+  },
+]).superRefine((s, ctx) => {
+  // Range names are a list-map key in the CRD: the API server refuses duplicates itself.
+  const seen = new Set<string>();
+  (s.ranges ?? []).forEach((r, i) => {
+    if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['ranges', i, 'name'], message: `duplicate range name "${r.name}"` });
+    seen.add(r.name);
+  });
+  const ex = new Set<string>();
+  (s.exclusions ?? []).forEach((e, i) => {
+    if (ex.has(e)) ctx.addIssue({ code: 'custom', path: ['exclusions', i], message: `duplicate exclusion "${e}"` });
+    ex.add(e);
+  });
+});
+export type MacPoolSpec = z.infer<typeof MacPoolSpec>;
+export type MacPoolSpecInput = z.input<typeof MacPoolSpec>;
+
+const count = z.number().int().min(0);
+
+export const MacPoolStatus = z
+  .object({
+    observedGeneration: observedGenerationField,
+    capacity: count.optional().describe('Addresses in the ranges minus the exclusions.'),
+    allocated: count.optional().describe('Addresses handed out and not released.'),
+    available: count.optional().describe('capacity - allocated.'),
+    endpoint: z.string().optional().describe('In-cluster URL of the allocator API (Alcor MAC manager REST).'),
+    conditions: conditionsField,
+  })
+  .describe('Observed state of a MacPool, rebuilt from its children on every pass.');
+export type MacPoolStatus = z.infer<typeof MacPoolStatus>;
+
+export const MacPool = resourceSchema('MacPool', MacPoolSpec, MacPoolStatus).describe(
+  'A pool of MAC addresses served over Alcor\'s MAC manager REST API.',
+);
+export type MacPool = z.infer<typeof MacPool>;
+export type MacPoolInput = z.input<typeof MacPool>;

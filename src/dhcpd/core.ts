@@ -1,0 +1,456 @@
+// The DHCP state machine of RFC 2131 section 4.3, without sockets or disks:
+// a parsed request and the time go in; a reply with its destination, the
+// lease records that must be durable before the reply leaves, or a reason for
+// staying silent come out. The daemon does the I/O.
+
+import type { DhcpdConfig } from '../api/config/dhcpd.ts';
+import { FLAG_BROADCAST, MessageType, Opt } from './codec/constants.ts';
+import { uint32 } from './codec/encode.ts';
+import { optionIp, serializeReply, tlv, type DhcpPacket } from './codec/packet.ts';
+import { cidrContains, writeIp } from './ip.ts';
+import { Allocator, LeaseStore, type Lease } from './leases.ts';
+import { compileSubnet, inPool, isExcluded, type Subnet } from './subnet.ts';
+
+/** A change of lease state to make durable (the persistence log's unit). */
+export interface LeaseRecord {
+  op: 'bind' | 'release' | 'decline';
+  ip: number;
+  subnet: string;
+  client: string;
+  mac: string;
+  expires: number;
+  hostname?: string;
+}
+
+export type SilentReason =
+  | 'no-subnet'
+  | 'ha-other-replica'
+  | 'not-selected'
+  | 'not-for-this-server'
+  | 'unknown-address'
+  | 'pool-exhausted'
+  | 'reserved-address-in-use'
+  | 'missing-requested-address'
+  | 'release-unknown'
+  | 'decline-unknown'
+  | 'server-message';
+
+export interface Destination {
+  address: number;
+  port: number;
+  /** Sent to a broadcast address (the socket must allow it). */
+  broadcast: boolean;
+}
+
+export type Outcome =
+  | { kind: 'reply'; messageType: number; subnet: string; packet: Buffer; to: Destination; records: LeaseRecord[] }
+  | { kind: 'done'; messageType: number; subnet: string; records: LeaseRecord[] }
+  | { kind: 'silent'; reason: SilentReason; records: LeaseRecord[] };
+
+/** What the server knows about the host it runs on. */
+export interface HostView {
+  /** IPv4 addresses of this host's interfaces with their prefix lengths (no loopback). */
+  interfaces: ReadonlyArray<{ address: number; prefix: number }>;
+  /** Server identifier used for relayed subnets (no local interface on them). */
+  defaultServerId: number;
+}
+
+export interface CoreOptions {
+  share: number;
+  /** Seconds an OFFER holds its address for the client. */
+  offerHoldSeconds?: number;
+  /** Seconds a DECLINEd address is kept out of the pool. */
+  declineHoldSeconds?: number;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** Client identity: option 61 when sent, else hardware type and address (RFC 2131 4.2). */
+export function clientKey(p: DhcpPacket): string {
+  const id = p.options.get(Opt.CLIENT_ID);
+  if (id !== undefined) return `id:${hex(id)}`;
+  return `hw:${p.htype.toString(16)}:${hex(p.chaddr.subarray(0, p.hlen))}`;
+}
+
+/** FNV-1a over the client key: the load-balancing bucket of a client in HA. */
+export function clientBucket(key: string, shares: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shares;
+}
+
+interface ServedSubnet {
+  subnet: Subnet;
+  allocator: Allocator;
+}
+
+export class DhcpCore {
+  readonly leases = new LeaseStore();
+  private served: ServedSubnet[] = [];
+  private shares = 1;
+  private takeoverSecs = 10;
+  private readonly share: number;
+  private readonly offerHoldMs: number;
+  private readonly declineHoldMs: number;
+
+  constructor(config: DhcpdConfig, opts: CoreOptions) {
+    this.share = opts.share;
+    this.offerHoldMs = (opts.offerHoldSeconds ?? 30) * 1000;
+    this.declineHoldMs = (opts.declineHoldSeconds ?? 3600) * 1000;
+    this.configure(config);
+  }
+
+  /**
+   * (Re)loads the configuration. Leases are kept; new option values reach a
+   * client with its next ACK. Throws (and changes nothing) if invalid.
+   */
+  configure(config: DhcpdConfig): void {
+    const shares = config.ha.shares;
+    if (this.share < 0 || this.share >= shares) throw new Error(`share ${this.share} is not in 0..${shares - 1} (ha.shares = ${shares})`);
+    const subnets = config.subnets.map(compileSubnet);
+    const names = new Set<string>();
+    for (const s of subnets) {
+      if (names.has(s.name)) throw new Error(`subnet name "${s.name}" used twice`);
+      names.add(s.name);
+    }
+    this.shares = shares;
+    this.takeoverSecs = (config.ha as { takeoverSeconds?: number }).takeoverSeconds ?? 10;
+    this.served = subnets.map((subnet) => {
+      const entry: ServedSubnet = {
+        subnet,
+        allocator: new Allocator(() => entry.subnet, this.share, shares, (ip) => this.isFree(ip)),
+      };
+      return entry;
+    });
+  }
+
+  subnets(): readonly Subnet[] {
+    return this.served.map((s) => s.subnet);
+  }
+
+  shareCount(): number {
+    return this.shares;
+  }
+
+  /** Restores a lease from the persistence log (startup). */
+  restore(r: LeaseRecord, now: number): void {
+    if (r.op === 'release' || r.expires <= now) {
+      const cur = this.leases.get(r.ip);
+      if (cur && (r.op === 'release' || cur.expires <= now)) this.leases.remove(r.ip);
+      return;
+    }
+    this.leases.put({
+      ip: r.ip,
+      subnet: r.subnet,
+      client: r.op === 'decline' ? '' : r.client,
+      mac: r.mac,
+      state: r.op === 'decline' ? 'declined' : 'bound',
+      expires: r.expires,
+      ...(r.hostname !== undefined ? { hostname: r.hostname } : {}),
+    });
+  }
+
+  /** Everything that must survive a restart: bound and declined leases. */
+  snapshot(now: number): LeaseRecord[] {
+    const out: LeaseRecord[] = [];
+    for (const l of this.leases.byIp.values()) {
+      if (l.state === 'offered' || l.expires <= now) continue;
+      out.push({
+        op: l.state === 'bound' ? 'bind' : 'decline',
+        ip: l.ip,
+        subnet: l.subnet,
+        client: l.client,
+        mac: l.mac,
+        expires: l.expires,
+        ...(l.hostname !== undefined ? { hostname: l.hostname } : {}),
+      });
+    }
+    return out;
+  }
+
+  /** Drops expired leases and offers, returning their addresses to the pools. */
+  sweep(now: number): number {
+    const gone = this.leases.expire(now);
+    for (const l of gone) this.servedFor(l.ip)?.allocator.giveBack(l.ip);
+    return gone.length;
+  }
+
+  private isFree(ip: number): boolean {
+    const l = this.leases.get(ip);
+    return l === undefined || l.expires <= Date.now();
+  }
+
+  private servedFor(ip: number): ServedSubnet | undefined {
+    return this.served.find((s) => cidrContains(s.subnet.cidr, ip));
+  }
+
+  private servedByName(name: string): ServedSubnet | undefined {
+    return this.served.find((s) => s.subnet.name === name);
+  }
+
+  /** Relayed: by giaddr. Direct: by ciaddr when set, else the subnet of a local interface. */
+  private selectSubnet(p: DhcpPacket, host: HostView): { s: ServedSubnet; serverId: number; local: { address: number; prefix: number } | undefined } | undefined {
+    const findLocal = (s: ServedSubnet) => host.interfaces.find((i) => cidrContains(s.subnet.cidr, i.address));
+    if (p.giaddr !== 0) {
+      const s = this.servedFor(p.giaddr);
+      if (!s) return undefined;
+      const local = findLocal(s);
+      return { s, serverId: local?.address ?? host.defaultServerId, local };
+    }
+    if (p.ciaddr !== 0) {
+      const s = this.servedFor(p.ciaddr);
+      if (s) {
+        const local = findLocal(s);
+        return { s, serverId: local?.address ?? host.defaultServerId, local };
+      }
+    }
+    for (const s of this.served) {
+      const local = findLocal(s);
+      if (local) return { s, serverId: local.address, local };
+    }
+    return undefined;
+  }
+
+  handle(p: DhcpPacket, messageType: number, host: HostView, now: number): Outcome {
+    switch (messageType) {
+      case MessageType.DISCOVER:
+      case MessageType.REQUEST:
+      case MessageType.DECLINE:
+      case MessageType.RELEASE:
+      case MessageType.INFORM:
+        break;
+      default:
+        return silent('server-message');
+    }
+    const sel = this.selectSubnet(p, host);
+    if (!sel) return silent('no-subnet');
+    const ctx: Ctx = { p, now, host, ...sel, client: clientKey(p), mac: hex(p.chaddr.subarray(0, p.hlen)) };
+    switch (messageType) {
+      case MessageType.DISCOVER:
+        return this.discover(ctx);
+      case MessageType.REQUEST:
+        return this.request(ctx);
+      case MessageType.DECLINE:
+        return this.decline(ctx);
+      case MessageType.RELEASE:
+        return this.release(ctx);
+      default:
+        return this.inform(ctx);
+    }
+  }
+
+  private reservedFor(ctx: Ctx): number | undefined {
+    return ctx.p.htype === 1 && ctx.p.hlen === 6 ? ctx.s.subnet.reservationByMac.get(ctx.mac) : undefined;
+  }
+
+  /** Whether this replica answers the DISCOVER (HA load balancing). */
+  private answersDiscover(ctx: Ctx): boolean {
+    if (this.shares === 1) return true;
+    const reserved = this.reservedFor(ctx);
+    if (reserved !== undefined) return reserved % this.shares === this.share;
+    if (clientBucket(ctx.client, this.shares) === this.share) return true;
+    // RFC 3074 style: a client that has waited long enough is served by any replica.
+    return ctx.p.secs >= this.takeoverSecs;
+  }
+
+  private discover(ctx: Ctx): Outcome {
+    if (!this.answersDiscover(ctx)) return silent('ha-other-replica');
+    const { s, now } = ctx;
+    let ip: number | undefined;
+    const existing = this.leases.forClient(s.subnet.name, ctx.client);
+    const reserved = this.reservedFor(ctx);
+    if (reserved !== undefined) {
+      const holder = this.leases.get(reserved);
+      if (holder && holder.expires > now && holder.client !== ctx.client) return silent('reserved-address-in-use');
+      ip = reserved;
+    } else if (existing && existing.expires > now && this.stillValid(s, existing.ip)) {
+      ip = existing.ip;
+    } else {
+      const requested = optionIp(ctx.p, Opt.REQUESTED_IP);
+      if (requested !== undefined && cidrContains(s.subnet.cidr, requested) && s.allocator.allocatable(requested)) ip = requested;
+      else ip = s.allocator.allocate();
+    }
+    if (ip === undefined) return silent('pool-exhausted');
+    const held = this.leases.get(ip);
+    if (!(held && held.state === 'bound' && held.client === ctx.client)) {
+      this.put(ctx, ip, 'offered', now + this.offerHoldMs);
+    }
+    return this.reply(ctx, MessageType.OFFER, ip, true, []);
+  }
+
+  /** A leased address still served after a reload: in a pool (or reserved), not excluded. */
+  private stillValid(s: ServedSubnet, ip: number): boolean {
+    if (s.subnet.macByReservation.has(ip)) return true;
+    return inPool(s.subnet, ip) && !isExcluded(s.subnet, ip);
+  }
+
+  private request(ctx: Ctx): Outcome {
+    const { p, s } = ctx;
+    const serverId = optionIp(p, Opt.SERVER_ID);
+    const requested = optionIp(p, Opt.REQUESTED_IP);
+    if (serverId !== undefined) {
+      // SELECTING: the client answers one OFFER; everyone else drops theirs.
+      if (serverId !== ctx.serverId) {
+        const mine = this.leases.forClient(s.subnet.name, ctx.client);
+        if (mine && mine.state === 'offered') {
+          this.leases.remove(mine.ip);
+          s.allocator.giveBack(mine.ip);
+        }
+        return silent('not-selected');
+      }
+      if (requested === undefined) return silent('missing-requested-address');
+      return this.confirm(ctx, requested, true);
+    }
+    if (p.ciaddr === 0) {
+      // INIT-REBOOT: the client checks an address it remembers.
+      if (requested === undefined) return silent('missing-requested-address');
+      return this.confirm(ctx, requested, false);
+    }
+    // RENEWING (unicast) or REBINDING (broadcast): ciaddr is the lease.
+    return this.confirm(ctx, p.ciaddr, false);
+  }
+
+  /** ACK `ip` for the client if it may have it, NAK if it may not, silence if another replica knows. */
+  private confirm(ctx: Ctx, ip: number, selecting: boolean): Outcome {
+    const { s, now } = ctx;
+    if (!cidrContains(s.subnet.cidr, ip)) return this.nak(ctx, 'wrong network');
+    const reserved = this.reservedFor(ctx);
+    const lease = this.leases.get(ip);
+    const leaseLive = lease !== undefined && lease.expires > now;
+    if (leaseLive && lease.client !== ctx.client) return this.nak(ctx, 'address in use');
+    if (reserved !== undefined && reserved !== ip) return this.nak(ctx, 'address reserved for this client is another');
+    const reservedForOther = s.subnet.macByReservation.get(ip);
+    if (reservedForOther !== undefined && reservedForOther !== ctx.mac) return this.nak(ctx, 'address reserved');
+    const known = leaseLive && lease.client === ctx.client;
+    if (!known && reserved !== ip) {
+      if (!this.stillValid(s, ip)) return this.nak(ctx, 'address not served');
+      if (!s.allocator.ownsAddress(ip)) {
+        // Another replica's share: it holds the record, so stay out of it.
+        return selecting ? this.nak(ctx, 'address not offered') : silent('unknown-address');
+      }
+    } else if (known && reserved !== ip && !this.stillValid(s, ip)) {
+      return this.nak(ctx, 'address no longer served');
+    }
+    const expires = now + s.subnet.leaseTime * 1000;
+    const lease2 = this.put(ctx, ip, 'bound', expires);
+    return this.reply(ctx, MessageType.ACK, ip, true, [this.record('bind', lease2)]);
+  }
+
+  private decline(ctx: Ctx): Outcome {
+    const serverId = optionIp(ctx.p, Opt.SERVER_ID);
+    if (serverId !== undefined && serverId !== ctx.serverId) return silent('not-for-this-server');
+    const ip = optionIp(ctx.p, Opt.REQUESTED_IP);
+    const lease = ip === undefined ? undefined : this.leases.get(ip);
+    if (!lease || lease.client !== ctx.client) return silent('decline-unknown');
+    this.leases.remove(lease.ip);
+    const declined: Lease = { ip: lease.ip, subnet: lease.subnet, client: '', mac: lease.mac, state: 'declined', expires: ctx.now + this.declineHoldMs };
+    this.leases.put(declined);
+    return { kind: 'done', messageType: MessageType.DECLINE, subnet: declined.subnet, records: [this.record('decline', declined)] };
+  }
+
+  private release(ctx: Ctx): Outcome {
+    const serverId = optionIp(ctx.p, Opt.SERVER_ID);
+    if (serverId !== undefined && serverId !== ctx.serverId) return silent('not-for-this-server');
+    const lease = this.leases.get(ctx.p.ciaddr);
+    if (!lease || lease.client !== ctx.client) return silent('release-unknown');
+    this.leases.remove(lease.ip);
+    this.servedByName(lease.subnet)?.allocator.giveBack(lease.ip);
+    return { kind: 'done', messageType: MessageType.RELEASE, subnet: lease.subnet, records: [{ ...this.record('release', lease), expires: ctx.now }] };
+  }
+
+  private inform(ctx: Ctx): Outcome {
+    return this.reply(ctx, MessageType.ACK, 0, false, []);
+  }
+
+  private put(ctx: Ctx, ip: number, state: 'offered' | 'bound', expires: number): Lease {
+    const hostname = ctx.p.options.get(Opt.HOSTNAME);
+    const lease: Lease = {
+      ip,
+      subnet: ctx.s.subnet.name,
+      client: ctx.client,
+      mac: ctx.mac,
+      state,
+      expires,
+      ...(hostname !== undefined ? { hostname: Buffer.from(hostname).toString('latin1') } : {}),
+    };
+    const displaced = this.leases.put(lease);
+    if (displaced) ctx.s.allocator.giveBack(displaced.ip);
+    return lease;
+  }
+
+  private record(op: LeaseRecord['op'], l: Lease): LeaseRecord {
+    return { op, ip: l.ip, subnet: l.subnet, client: l.client, mac: l.mac, expires: l.expires, ...(l.hostname !== undefined ? { hostname: l.hostname } : {}) };
+  }
+
+  private nak(ctx: Ctx, message: string): Outcome {
+    const { p } = ctx;
+    const opts: Uint8Array[] = [
+      Uint8Array.of(Opt.MESSAGE_TYPE, 1, MessageType.NAK),
+      serverIdTlv(ctx.serverId),
+      tlv(Opt.MESSAGE, new TextEncoder().encode(message)),
+    ];
+    const relay = p.options.get(Opt.RELAY_AGENT);
+    if (relay !== undefined) opts.push(tlv(Opt.RELAY_AGENT, relay));
+    const packet = serializeReply(
+      { xid: p.xid, flags: p.giaddr !== 0 ? FLAG_BROADCAST : p.flags, ciaddr: 0, yiaddr: 0, siaddr: 0, giaddr: p.giaddr, htype: p.htype, hlen: p.hlen, chaddr: p.chaddr },
+      opts,
+    );
+    const to: Destination = p.giaddr !== 0 ? { address: p.giaddr, port: 67, broadcast: false } : this.broadcastTo(ctx);
+    return { kind: 'reply', messageType: MessageType.NAK, subnet: ctx.s.subnet.name, packet, to, records: [] };
+  }
+
+  private broadcastTo(ctx: Ctx): Destination {
+    // Directed broadcast on the interface of the subnet leaves by that
+    // interface; 255.255.255.255 would follow the default route.
+    const address = ctx.local ? ctx.s.subnet.cidr.broadcast : 0xffffffff;
+    return { address, port: 68, broadcast: true };
+  }
+
+  private reply(ctx: Ctx, messageType: number, yiaddr: number, withLease: boolean, records: LeaseRecord[]): Outcome {
+    const { p, s } = ctx;
+    const opts: Uint8Array[] = [Uint8Array.of(Opt.MESSAGE_TYPE, 1, messageType), serverIdTlv(ctx.serverId)];
+    if (withLease) {
+      opts.push(tlv(Opt.LEASE_TIME, uint32(s.subnet.leaseTime)));
+      opts.push(tlv(Opt.RENEWAL_TIME, uint32(s.subnet.renewalTime)));
+      opts.push(tlv(Opt.REBINDING_TIME, uint32(s.subnet.rebindingTime)));
+    }
+    for (const o of s.subnet.options) opts.push(o);
+    const relay = p.options.get(Opt.RELAY_AGENT);
+    if (relay !== undefined) opts.push(tlv(Opt.RELAY_AGENT, relay));
+    const packet = serializeReply(
+      { xid: p.xid, flags: p.flags, ciaddr: messageType === MessageType.ACK ? p.ciaddr : 0, yiaddr, siaddr: 0, giaddr: p.giaddr, htype: p.htype, hlen: p.hlen, chaddr: p.chaddr },
+      opts,
+    );
+    let to: Destination;
+    if (p.giaddr !== 0) to = { address: p.giaddr, port: 67, broadcast: false };
+    else if (p.ciaddr !== 0) to = { address: p.ciaddr, port: 68, broadcast: false };
+    else to = this.broadcastTo(ctx);
+    return { kind: 'reply', messageType, subnet: s.subnet.name, packet, to, records };
+  }
+}
+
+interface Ctx {
+  p: DhcpPacket;
+  now: number;
+  host: HostView;
+  s: ServedSubnet;
+  serverId: number;
+  local: { address: number; prefix: number } | undefined;
+  client: string;
+  mac: string;
+}
+
+function silent(reason: SilentReason): Outcome {
+  return { kind: 'silent', reason, records: [] };
+}
+
+function serverIdTlv(id: number): Uint8Array {
+  const b = new Uint8Array(6);
+  b[0] = Opt.SERVER_ID;
+  b[1] = 4;
+  writeIp(b, 2, id);
+  return b;
+}

@@ -1,0 +1,154 @@
+// A subnet of the config compiled for serving: numbers instead of strings,
+// the option bytes that every reply of the subnet carries built once per
+// (re)load, and the predicates the allocator needs.
+
+import type { DhcpdSubnetConfig } from '../api/config/dhcpd.ts';
+import { Opt } from './codec/constants.ts';
+import { classlessRoutes, domainSearch, extraOption, ipList, uint16 } from './codec/encode.ts';
+import { tlv } from './codec/packet.ts';
+import { cidrContains, ipToNumber, normalizeMac, parseCidr, type Cidr } from './ip.ts';
+
+export interface Range {
+  start: number;
+  end: number;
+}
+
+export interface Subnet {
+  name: string;
+  cidr: Cidr;
+  /** Pools, sorted, within the subnet, minus nothing: excludes are checked apart. */
+  pools: Range[];
+  excludes: Range[];
+  /** MAC (lowercase hex) to reserved address, and the reverse. */
+  reservationByMac: Map<string, number>;
+  macByReservation: Map<number, string>;
+  leaseTime: number;
+  renewalTime: number;
+  rebindingTime: number;
+  /** TLVs sent in every OFFER/ACK (and INFORM reply) of this subnet. */
+  options: Uint8Array[];
+}
+
+/** Codes the server sets itself; an extra option may not override them. */
+const serverOwnedCodes = new Set<number>([
+  Opt.PAD,
+  Opt.END,
+  Opt.REQUESTED_IP,
+  Opt.LEASE_TIME,
+  Opt.OVERLOAD,
+  Opt.MESSAGE_TYPE,
+  Opt.SERVER_ID,
+  Opt.PARAMETER_LIST,
+  Opt.RENEWAL_TIME,
+  Opt.REBINDING_TIME,
+  Opt.CLIENT_ID,
+  Opt.RELAY_AGENT,
+]);
+
+function range(start: string, end: string, what: string): Range {
+  const r = { start: ipToNumber(start), end: ipToNumber(end) };
+  if (r.start > r.end) throw new Error(`${what} ${start}-${end}: start is after end`);
+  return r;
+}
+
+/** Compiles one subnet; throws a message naming the bad field. */
+export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
+  const where = `subnet "${c.name}"`;
+  const cidr = parseCidr(c.cidr);
+  const inside = (ip: number): boolean => cidrContains(cidr, ip);
+  const pools = c.pools.map((p) => range(p.start, p.end, `${where}: pool`)).sort((a, b) => a.start - b.start);
+  for (const p of pools) {
+    if (!inside(p.start) || !inside(p.end)) throw new Error(`${where}: pool outside ${c.cidr}`);
+  }
+  for (let i = 1; i < pools.length; i++) {
+    const prev = pools[i - 1] as Range;
+    if ((pools[i] as Range).start <= prev.end) throw new Error(`${where}: pools overlap`);
+  }
+  const excludes = c.excludes.map((e) => range(e.start, e.end, `${where}: exclude`));
+  const reservationByMac = new Map<string, number>();
+  const macByReservation = new Map<number, string>();
+  for (const r of c.reservations) {
+    const mac = normalizeMac(r.mac);
+    const ip = ipToNumber(r.ip);
+    if (!inside(ip)) throw new Error(`${where}: reservation ${r.ip} outside ${c.cidr}`);
+    if (macByReservation.has(ip)) throw new Error(`${where}: ${r.ip} reserved twice`);
+    reservationByMac.set(mac, ip);
+    macByReservation.set(ip, mac);
+  }
+
+  const byCode = new Map<number, Uint8Array>();
+  byCode.set(Opt.SUBNET_MASK, ipList([maskString(cidr)]));
+  if (c.gateway) byCode.set(Opt.ROUTER, ipList([c.gateway]));
+  if (c.dnsServers.length > 0) byCode.set(Opt.DNS, ipList(c.dnsServers));
+  if (c.domainName) byCode.set(Opt.DOMAIN_NAME, new TextEncoder().encode(c.domainName));
+  if (c.mtu !== undefined) byCode.set(Opt.MTU, uint16(c.mtu));
+  byCode.set(Opt.BROADCAST, ipList([ipString(cidr.broadcast)]));
+  if (c.ntpServers.length > 0) byCode.set(Opt.NTP, ipList(c.ntpServers));
+  if (c.domainSearch.length > 0) byCode.set(Opt.DOMAIN_SEARCH, domainSearch(c.domainSearch));
+  if (c.staticRoutes.length > 0) {
+    // RFC 3442: a client that gets option 121 ignores option 3, so the
+    // default route must travel inside 121 as well.
+    const routes = [...c.staticRoutes];
+    const hasDefault = routes.some((r) => /^0\.0\.0\.0\/0$/.test(r.destination));
+    if (c.gateway && !hasDefault) routes.push({ destination: '0.0.0.0/0', gateway: c.gateway });
+    byCode.set(Opt.CLASSLESS_ROUTES, classlessRoutes(routes));
+  }
+  for (const o of c.options) {
+    if (serverOwnedCodes.has(o.code)) throw new Error(`${where}: option ${o.code} is set by the server and cannot be configured`);
+    byCode.set(o.code, extraOption(o));
+  }
+  const options = [...byCode.entries()].sort((a, b) => a[0] - b[0]).map(([code, v]) => tlv(code, v));
+
+  return {
+    name: c.name,
+    cidr,
+    pools,
+    excludes,
+    reservationByMac,
+    macByReservation,
+    leaseTime: c.leaseTime,
+    renewalTime: Math.floor(c.leaseTime * 0.5),
+    rebindingTime: Math.floor(c.leaseTime * 0.875),
+    options,
+  };
+}
+
+function ipString(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+function maskString(c: Cidr): string {
+  return ipString(c.mask);
+}
+
+export function isExcluded(s: Subnet, ip: number): boolean {
+  for (const e of s.excludes) if (ip >= e.start && ip <= e.end) return true;
+  return false;
+}
+
+export function inPool(s: Subnet, ip: number): boolean {
+  for (const p of s.pools) if (ip >= p.start && ip <= p.end) return true;
+  return false;
+}
+
+/** Number of addresses of the pools in share `share` of `shares`, excludes and reservations not counted. */
+export function shareSize(s: Subnet, share: number, shares: number): number {
+  let n = 0;
+  for (const p of s.pools) n += countInShare(p.start, p.end, share, shares);
+  for (const e of s.excludes) {
+    for (const p of s.pools) {
+      const a = Math.max(p.start, e.start);
+      const b = Math.min(p.end, e.end);
+      if (a <= b) n -= countInShare(a, b, share, shares);
+    }
+  }
+  for (const ip of s.macByReservation.keys()) {
+    if (inPool(s, ip) && !isExcluded(s, ip) && ip % shares === share) n--;
+  }
+  return Math.max(0, n);
+}
+
+function countInShare(start: number, end: number, share: number, shares: number): number {
+  const first = start + ((share - (start % shares) + shares) % shares);
+  return first > end ? 0 : Math.floor((end - first) / shares) + 1;
+}
