@@ -118,13 +118,7 @@ export class DhcpCore {
     }
     this.shares = shares;
     this.takeoverSecs = (config.ha as { takeoverSeconds?: number }).takeoverSeconds ?? 10;
-    this.served = subnets.map((subnet) => {
-      const entry: ServedSubnet = {
-        subnet,
-        allocator: new Allocator(() => entry.subnet, this.share, shares, (ip) => this.isFree(ip)),
-      };
-      return entry;
-    });
+    this.served = subnets.map((subnet) => ({ subnet, allocator: new Allocator(subnet, this.share, shares, (ip) => this.isFree(ip)) }));
   }
 
   subnets(): readonly Subnet[] {

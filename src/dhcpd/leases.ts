@@ -97,21 +97,17 @@ export class Allocator {
   private readonly returned: number[] = [];
   private exhausted = false;
 
-  private readonly subnetRef: () => Subnet;
+  private readonly subnet: Subnet;
   private readonly share: number;
   private readonly shares: number;
   private readonly isFree: (ip: number) => boolean;
 
-  constructor(subnetRef: () => Subnet, share: number, shares: number, isFree: (ip: number) => boolean) {
-    this.subnetRef = subnetRef;
+  constructor(subnet: Subnet, share: number, shares: number, isFree: (ip: number) => boolean) {
+    this.subnet = subnet;
     this.share = share;
     this.shares = shares;
     this.isFree = isFree;
     this.next = this.alignedStart(0);
-  }
-
-  private get subnet(): Subnet {
-    return this.subnetRef();
   }
 
   /** Whether `ip` belongs to this replica's share of the pools. */
