@@ -1,0 +1,333 @@
+import { z } from 'zod';
+import { macAddressPattern } from './config/macd.ts';
+import {
+  conditionsField,
+  dnsLabel,
+  dnsSubdomainPattern,
+  imageField,
+  observedGenerationField,
+  ResourceRequirements,
+  resourceSchema,
+  withRules,
+  type KindInfo,
+} from './common.ts';
+import { cidrContains, ipv4ToNumber, isIPv4, parseCidr, parseDuration, parseIPv4Range } from './net.ts';
+
+// DhcpSubnet: one IPv4 subnet served by `alcor-operator dhcpd` replicas, each
+// owning a disjoint share of the pools (relay mode) or one per node (nodeLocal).
+
+export const dhcpSubnetKind: KindInfo = {
+  kind: 'DhcpSubnet',
+  plural: 'dhcpsubnets',
+  singular: 'dhcpsubnet',
+  shortNames: ['dsn'],
+  listKind: 'DhcpSubnetList',
+};
+
+const octet = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
+const ipv4Source = `${octet}(\\.${octet}){3}`;
+const ipv4Pattern = new RegExp(`^${ipv4Source}$`);
+const ipv4RangePattern = new RegExp(`^${ipv4Source}(-${ipv4Source})?$`);
+const cidrPattern = new RegExp(`^${ipv4Source}/(3[0-2]|[12][0-9]|[0-9])$`);
+
+const ipv4 = z.string().max(15).regex(ipv4Pattern, { message: 'must be an IPv4 address such as 10.0.0.1' });
+const cidrString = z.string().max(18).regex(cidrPattern, { message: 'must be an IPv4 CIDR such as 10.0.0.0/24' });
+
+/** CEL: an IPv4 address string as an int, for ordering (CEL's ip type has no <). */
+function celIpInt(e: string): string {
+  const part = (i: number) => `int(${e}.split('.')[${i}])`;
+  return `(${part(0)} * 16777216 + ${part(1)} * 65536 + ${part(2)} * 256 + ${part(3)})`;
+}
+/** CEL: the string is an IPv4 address (guards the calls that would fail on anything else). */
+function celIs4(e: string): string {
+  return `(isIP(${e}) && ip(${e}).family() == 4)`;
+}
+
+function networkAddressRules(field: string) {
+  return [
+    {
+      rule: '!isCIDR(self) || cidr(self) == cidr(self).masked()',
+      message: `${field} must be a network address: its host bits must be zero (10.0.0.0/24, not 10.0.0.1/24)`,
+      check: (s: string) => {
+        const c = parseCidr(s);
+        return !c || c.address === c.first;
+      },
+    },
+  ];
+}
+
+export const DhcpPool = withRules(
+  z.object({
+    start: ipv4.describe('First address offered (inclusive).'),
+    end: ipv4.describe('Last address offered (inclusive).'),
+  }),
+  'A range of addresses handed out dynamically; it must lie inside cidr.',
+  [
+    {
+      rule: `!${celIs4('self.start')} || !${celIs4('self.end')} || ${celIpInt('self.start')} <= ${celIpInt('self.end')}`,
+      message: 'pool start must not be after end',
+      fieldPath: '.start',
+      check: (p) => !isIPv4(p.start) || !isIPv4(p.end) || ipv4ToNumber(p.start) <= ipv4ToNumber(p.end),
+    },
+  ],
+);
+export type DhcpPool = z.infer<typeof DhcpPool>;
+
+export const DhcpReservation = z
+  .object({
+    mac: z
+      .string()
+      .max(17)
+      .regex(macAddressPattern, { message: 'reservation mac must be a lower-case, colon-separated MAC such as aa:bb:cc:00:00:01' })
+      .describe('Client hardware address (lower-case, colon-separated).'),
+    ip: ipv4.describe('Address always given to this client; must lie inside cidr (it may be inside or outside the pools).'),
+    hostname: dnsLabel.optional().describe('Host name sent to the client (option 12).'),
+  })
+  .describe('A fixed address for one client.');
+export type DhcpReservation = z.infer<typeof DhcpReservation>;
+
+export const DhcpStaticRoute = z
+  .object({
+    destination: withRules(cidrString, 'Destination network (CIDR).', networkAddressRules('staticRoutes[].destination')),
+    gateway: ipv4.describe('Next hop for the destination.'),
+  })
+  .describe('A classless static route (option 121).');
+export type DhcpStaticRoute = z.infer<typeof DhcpStaticRoute>;
+
+/** Option codes a typed field or the server itself sets. */
+export const reservedOptionCodes = [1, 3, 6, 12, 15, 26, 42, 50, 51, 53, 54, 55, 58, 59, 61, 119, 121] as const;
+
+const uintMax: Record<string, number> = { uint8: 255, uint16: 65535, uint32: 4294967295 };
+
+export const DhcpOption = withRules(
+  z.object({
+    code: z.number().int().min(1).max(254).describe('DHCP option code (1-254), one no typed field covers.'),
+    type: z
+      .enum(['ipv4', 'ipv4List', 'string', 'uint8', 'uint16', 'uint32', 'boolean', 'hex'])
+      .describe('How value is encoded: ipv4, ipv4List (comma-separated), string, uint8, uint16, uint32, boolean (true/false), hex (even number of hex digits).'),
+    value: z.string().min(1).max(255).describe('The value as text, parsed according to type.'),
+  }),
+  'Another DHCP option with a typed value (the escape hatch for what no field covers).',
+  [
+    {
+      rule: `!(self.code in [${reservedOptionCodes.join(', ')}])`,
+      message: 'options[].code is set by a typed field (gateway, dnsServers, domainName, domainSearch, mtu, ntpServers, staticRoutes, leaseTime) or by the server',
+      fieldPath: '.code',
+      check: (o) => !(reservedOptionCodes as readonly number[]).includes(o.code),
+    },
+    {
+      rule: `self.type != 'ipv4' || ${celIs4('self.value')}`,
+      message: 'options[].value must be an IPv4 address for type ipv4',
+      fieldPath: '.value',
+      check: (o) => o.type !== 'ipv4' || isIPv4(o.value),
+    },
+    {
+      rule: `self.type != 'ipv4List' || self.value.split(',').all(a, ${celIs4('a.trim()')})`,
+      message: 'options[].value must be comma-separated IPv4 addresses for type ipv4List',
+      fieldPath: '.value',
+      check: (o) => o.type !== 'ipv4List' || o.value.split(',').every((a) => isIPv4(a.trim())),
+    },
+    {
+      rule: "!(self.type in ['uint8', 'uint16', 'uint32']) || (self.value.matches('^[0-9]{1,10}$') && int(self.value) <= (self.type == 'uint8' ? 255 : self.type == 'uint16' ? 65535 : 4294967295))",
+      message: 'options[].value must be a decimal integer within the range of its type (uint8, uint16, uint32)',
+      fieldPath: '.value',
+      check: (o) => !(o.type in uintMax) || (/^[0-9]{1,10}$/.test(o.value) && Number(o.value) <= uintMax[o.type]!),
+    },
+    {
+      rule: "self.type != 'boolean' || self.value in ['true', 'false']",
+      message: 'options[].value must be true or false for type boolean',
+      fieldPath: '.value',
+      check: (o) => o.type !== 'boolean' || o.value === 'true' || o.value === 'false',
+    },
+    {
+      rule: "self.type != 'hex' || self.value.matches('^([0-9a-fA-F]{2})+$')",
+      message: 'options[].value must be an even number of hex digits for type hex',
+      fieldPath: '.value',
+      check: (o) => o.type !== 'hex' || /^([0-9a-fA-F]{2})+$/.test(o.value),
+    },
+  ],
+);
+export type DhcpOption = z.infer<typeof DhcpOption>;
+
+export const DhcpServer = withRules(
+  z.object({
+    replicas: z
+      .number()
+      .int()
+      .min(1, { message: 'replicas must be at least 1' })
+      .max(16)
+      .default(2)
+      .describe('Relay mode: servers, each answering from its own disjoint share of the pools. Default 2: no single point of failure. Ignored in nodeLocal mode.'),
+    mode: z
+      .enum(['relay', 'nodeLocal'])
+      .default('relay')
+      .describe('relay (default): a StatefulSet reached through DHCP relays (giaddr). nodeLocal: a DaemonSet on host networking answering on interface of each selected node.'),
+    interface: z
+      .string()
+      .max(15)
+      .regex(/^[A-Za-z0-9_.:-]+$/)
+      .optional()
+      .describe('nodeLocal mode: the host interface to serve on.'),
+    image: imageField.optional().describe('Image that runs `alcor-operator dhcpd`. Default: the operator image.'),
+    nodeSelector: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Nodes the servers run on.')
+      .meta({ maxProperties: 32 }),
+    resources: ResourceRequirements.optional(),
+  }),
+  'The DHCP servers: replicas, placement and image.',
+  [
+    {
+      rule: "self.mode != 'nodeLocal' || has(self.interface)",
+      message: 'server.interface is required in nodeLocal mode',
+      fieldPath: '.interface',
+      check: (s) => s.mode !== 'nodeLocal' || s.interface !== undefined,
+    },
+  ],
+).prefault({});
+export type DhcpServer = z.infer<typeof DhcpServer>;
+
+const specObject = z.object({
+  cidr: withRules(
+    cidrString,
+    'The IPv4 network served, as a network address in CIDR notation (10.0.0.0/24).',
+    [
+      ...networkAddressRules('cidr'),
+      {
+        rule: '!isCIDR(self) || cidr(self).prefixLength() <= 30',
+        message: 'cidr must be /30 or larger to leave addresses for hosts',
+        check: (s) => (parseCidr(s)?.prefixLength ?? 0) <= 30,
+      },
+    ],
+  ),
+  gateway: ipv4.optional().describe('Default router (option 3); must lie inside cidr.'),
+  pools: z
+    .array(DhcpPool)
+    .min(1)
+    .max(16)
+    .describe('Ranges handed out dynamically, inside cidr.'),
+  excludes: z
+    .array(
+      withRules(
+        z.string().max(31).regex(ipv4RangePattern, { message: 'exclude must be an IPv4 address or a start-end range' }),
+        'An address (10.0.0.7) or an inclusive range (10.0.0.10-10.0.0.19) never offered.',
+        [
+          {
+            rule: `!self.contains('-') || ${celIpInt("self.split('-')[0]")} <= ${celIpInt("self.split('-')[1]")}`,
+            message: 'excludes[] range start must not be after its end',
+            check: (s) => {
+              const r = parseIPv4Range(s);
+              return !r || r.start <= r.end;
+            },
+          },
+        ],
+      ),
+    )
+    .max(256)
+    .optional()
+    .describe('Addresses inside the pools never offered: single IPs or start-end ranges.'),
+  reservations: z
+    .array(DhcpReservation)
+    .max(512)
+    .optional()
+    .describe('Fixed addresses per client MAC.')
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['mac'] }),
+  dnsServers: z.array(ipv4).max(8).optional().describe('DNS servers (option 6).'),
+  domainName: z
+    .string()
+    .max(253)
+    .regex(dnsSubdomainPattern, { message: 'domainName must be a lower-case DNS name' })
+    .optional()
+    .describe('Domain name (option 15).'),
+  domainSearch: z
+    .array(z.string().max(253).regex(dnsSubdomainPattern, { message: 'domainSearch entries must be lower-case DNS names' }))
+    .max(6)
+    .optional()
+    .describe('Domain search list (option 119).'),
+  leaseTime: withRules(
+    z.string().max(32).regex(/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/, { message: 'leaseTime must be a duration such as 12h or 90m' }).default('24h'),
+    'Lease duration, a Kubernetes duration string (12h, 90m); between 1m and 8760h (365 days). Default 24h.',
+    [
+      {
+        rule: "duration(self) >= duration('1m') && duration(self) <= duration('8760h')",
+        message: 'leaseTime must be between 1m and 8760h (365 days)',
+        check: (s) => {
+          const seconds = parseDuration(s);
+          return seconds === undefined || (seconds >= 60 && seconds <= 31_536_000);
+        },
+      },
+    ],
+  ),
+  mtu: z.number().int().min(68).max(65535).optional().describe('Interface MTU (option 26).'),
+  ntpServers: z.array(ipv4).max(8).optional().describe('NTP servers (option 42).'),
+  staticRoutes: z.array(DhcpStaticRoute).max(32).optional().describe('Classless static routes (option 121).'),
+  options: z
+    .array(DhcpOption)
+    .max(32)
+    .optional()
+    .describe('Other options by code, with typed values.')
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['code'] }),
+  server: DhcpServer,
+});
+
+function inCidr(cidr: string, ip: string): boolean {
+  const c = parseCidr(cidr);
+  return !c || !isIPv4(ip) || cidrContains(c, ipv4ToNumber(ip));
+}
+
+const cidrOk = `isCIDR(self.cidr) && cidr(self.cidr).ip().family() == 4`;
+
+export const DhcpSubnetSpec = withRules(specObject, 'Desired state of a DhcpSubnet.', [
+  {
+    rule: `!${cidrOk} || !has(self.gateway) || !${celIs4('self.gateway')} || cidr(self.cidr).containsIP(ip(self.gateway))`,
+    message: 'gateway must lie inside cidr',
+    fieldPath: '.gateway',
+    check: (s) => s.gateway === undefined || inCidr(s.cidr, s.gateway),
+  },
+  {
+    rule: `!${cidrOk} || self.pools.all(p, !${celIs4('p.start')} || !${celIs4('p.end')} || (cidr(self.cidr).containsIP(ip(p.start)) && cidr(self.cidr).containsIP(ip(p.end))))`,
+    message: 'pools must lie inside cidr',
+    fieldPath: '.pools',
+    check: (s) => s.pools.every((p) => inCidr(s.cidr, p.start) && inCidr(s.cidr, p.end)),
+  },
+  {
+    rule: `!${cidrOk} || !has(self.reservations) || self.reservations.all(r, !${celIs4('r.ip')} || cidr(self.cidr).containsIP(ip(r.ip)))`,
+    message: 'reservations[].ip must lie inside cidr',
+    fieldPath: '.reservations',
+    check: (s) => (s.reservations ?? []).every((r) => inCidr(s.cidr, r.ip)),
+  },
+]).superRefine((s, ctx) => {
+  // Reservation MACs and option codes are list-map keys in the CRD: the API server refuses duplicates itself.
+  const macs = new Set<string>();
+  (s.reservations ?? []).forEach((r, i) => {
+    if (macs.has(r.mac)) ctx.addIssue({ code: 'custom', path: ['reservations', i, 'mac'], message: `duplicate reservation for ${r.mac}` });
+    macs.add(r.mac);
+  });
+  const codes = new Set<number>();
+  (s.options ?? []).forEach((o, i) => {
+    if (codes.has(o.code)) ctx.addIssue({ code: 'custom', path: ['options', i, 'code'], message: `duplicate option code ${o.code}` });
+    codes.add(o.code);
+  });
+});
+export type DhcpSubnetSpec = z.infer<typeof DhcpSubnetSpec>;
+export type DhcpSubnetSpecInput = z.input<typeof DhcpSubnetSpec>;
+
+const count = z.number().int().min(0);
+
+export const DhcpSubnetStatus = z
+  .object({
+    observedGeneration: observedGenerationField,
+    capacity: count.optional().describe('Addresses in the pools minus the excludes (reservations inside pools count).'),
+    leased: count.optional().describe('Addresses under an active lease.'),
+    available: count.optional().describe('capacity - leased.'),
+    conditions: conditionsField,
+  })
+  .describe('Observed state of a DhcpSubnet, rebuilt from its servers on every pass.');
+export type DhcpSubnetStatus = z.infer<typeof DhcpSubnetStatus>;
+
+export const DhcpSubnet = resourceSchema('DhcpSubnet', DhcpSubnetSpec, DhcpSubnetStatus).describe(
+  'An IPv4 subnet served by the operator\'s DHCP servers.',
+);
+export type DhcpSubnet = z.infer<typeof DhcpSubnet>;
+export type DhcpSubnetInput = z.input<typeof DhcpSubnet>;

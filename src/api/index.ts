@@ -1,0 +1,20 @@
+// The API of alcor.dev/v1alpha1: zod schemas (the single source of the CRDs),
+// their TypeScript types, and the kinds table.
+
+import { dataPlaneManagerKind } from './dataplanemanager.ts';
+import { dhcpSubnetKind } from './dhcpsubnet.ts';
+import { macPoolKind } from './macpool.ts';
+
+export { API_VERSION, Condition, ConditionStatus, GROUP, ObjectMeta, Quantity, ResourceRequirements, VERSION, formatIssues } from './common.ts';
+export type { KindInfo, Rule } from './common.ts';
+export * from './macpool.ts';
+export * from './dhcpsubnet.ts';
+export * from './dataplanemanager.ts';
+
+/** Names of each kind as the API server knows them. */
+export const kinds = {
+  MacPool: macPoolKind,
+  DhcpSubnet: dhcpSubnetKind,
+  DataPlaneManager: dataPlaneManagerKind,
+} as const;
+export type KindName = keyof typeof kinds;
