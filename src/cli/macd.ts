@@ -1,0 +1,93 @@
+// `alcor-operator macd`: the MAC allocator server.
+
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../runtime/log.ts';
+import { parseHostPort } from '../runtime/probes.ts';
+import { startMacd } from '../macd/server.ts';
+
+const HELP = `Usage: alcor-operator macd --listen HOST:PORT --data-dir DIR [flags]
+
+Runs the MAC allocator: Alcor's MAC manager REST API (/macs..., also under /v4),
+with /healthz, /readyz and /metrics on the same port.
+
+Flags:
+  --listen HOST:PORT          address of the API (port 0 picks a free port; the
+                              bound port is logged as "macd listening")
+  --data-dir DIR              where the log, snapshot and metadata slots live
+                              (created if missing)
+  --config FILE               MacdConfig as YAML or JSON (the MacPool's ConfigMap);
+                              watched and reloaded live. Without it: OUI aa:bb:cc,
+                              one range "range0" aa:bb:cc:00:00:00-aa:bb:cc:ff:ff:ff
+  --metrics-listen HOST:PORT  also serve /metrics, /healthz, /readyz on this address
+                              (ready only once the state is loaded)
+  --kubeconfig FILE           Kubernetes client config for coordination.mode
+                              "kubernetes" (default: in-cluster, $KUBECONFIG,
+                              ~/.kube/config)
+  --replica NAME              this replica's name, the holder of its block Leases
+                              (default: the host name, i.e. the pod name)
+  --advertise-url URL         base URL where other replicas reach this API, written
+                              to the block Leases (default: http://<listen host>:<port>)
+  --snapshot-mib N            log size in MiB after which a snapshot is taken
+                              (default 64)
+  -h, --help                  this help
+
+Environment: LOG_LEVEL (pino level, default info).
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string' },
+      'data-dir': { type: 'string' },
+      config: { type: 'string' },
+      'metrics-listen': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      replica: { type: 'string' },
+      'advertise-url': { type: 'string' },
+      'snapshot-mib': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (!values.listen || !values['data-dir']) {
+    process.stderr.write('macd: --listen and --data-dir are required\n\n' + HELP);
+    return 2;
+  }
+  const { host, port } = parseHostPort(values.listen);
+  const log = createLogger('macd');
+  const replica = values.replica ?? hostname();
+  const macd = await startMacd({
+    host,
+    port,
+    dataDir: values['data-dir'],
+    configFile: values.config,
+    metricsAddress: values['metrics-listen'],
+    log,
+    snapshotBytes: values['snapshot-mib'] ? Number(values['snapshot-mib']) * 1024 * 1024 : undefined,
+    coordinate: async (store, config, api) => {
+      if (config.coordination.mode !== 'kubernetes') return { ownerOf: () => null, onConfig: async () => {}, close: async () => {} };
+      const { startReplica } = await import('../macd/replicas.ts');
+      const { loadKubeConfig } = await import('../runtime/kube.ts');
+      const advertise = values['advertise-url'] ?? `http://${host === '0.0.0.0' ? hostname() : host}:${api.port}`;
+      return startReplica({ store, config, kubeConfig: loadKubeConfig(values.kubeconfig), replica, endpoint: advertise, log });
+    },
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      log.info({ signal: sig }, 'shutting down');
+      macd.close().then(resolve, (e: unknown) => {
+        log.error({ err: e }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

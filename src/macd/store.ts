@@ -1,0 +1,357 @@
+// The durable MAC store: the allocator's bits, metadata slots, the log and
+// snapshots. Every change is applied in memory first (so the next request
+// sees it), written to the log, and acknowledged when the log's group commit
+// has fsynced it. Refused requests throw before anything changes.
+
+import { mkdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { MacdConfig } from '../api/config/macd.ts';
+import { Allocator, type RangeInput } from './allocator.ts';
+import { MacdError } from './errors.ts';
+import { Journal, listGenerations, logFileName, readLog } from './journal.ts';
+import { formatMac, parseMac } from './mac.ts';
+import { fromTuple, toTuple, type MacMeta, type MetaTuple } from './meta.ts';
+import type { MacRange, RangeSource, RangeSpec } from './range.ts';
+import { SlotStore } from './slots.ts';
+import { readSnapshot, writeSnapshot, type SnapshotHeader } from './snapshot.ts';
+
+export interface MacStateInput {
+  mac: number | null;
+  meta: MacMeta;
+}
+
+export interface MacStateOut {
+  mac: number;
+  meta: MacMeta;
+}
+
+/** Log records (JSON). */
+type LogRecord =
+  | { t: 'a'; m: number[]; s: MetaTuple[] }
+  | { t: 'u'; m: number[]; s: MetaTuple[] }
+  | { t: 'r'; m: number[] }
+  | { t: 'R'; r: RangeSpec }
+  | { t: 'D'; id: string }
+  | { t: 'F'; id: string }
+  | { t: 'B'; id: string; b: number[] };
+
+export interface StoreOptions {
+  dataDir: string;
+  log: Logger;
+  blockSize?: number;
+  /** Log bytes after which a snapshot is taken (default 64 MiB). */
+  snapshotBytes?: number;
+  /** A snapshot is also taken this often when the log is not empty (default 60 s). */
+  snapshotIntervalMs?: number;
+  /** Called when the disk fails: nothing more can be acknowledged. */
+  onFatal: (err: Error) => void;
+}
+
+/**
+ * Hook for replica mode: called when the owned blocks cannot satisfy a
+ * request; resolves true when it claimed more space (the request is retried).
+ */
+export type ExhaustedHook = (rangeIds: string[], needed: number) => Promise<boolean>;
+
+export class MacStore {
+  readonly allocator: Allocator;
+  private readonly opts: StoreOptions;
+  private readonly slots: SlotStore;
+  private journal!: Journal;
+  /** Metadata of changes not yet durable (slots are written after the fsync). */
+  private readonly pending = new Map<number, MacMeta>();
+  private snapshotting: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly log: Logger;
+  onExhausted: ExhaustedHook | null = null;
+  /** Blocks held per range in replica mode (persisted so a restart knows them). */
+  readonly ownedBlocks = new Map<string, number[]>();
+
+  private constructor(opts: StoreOptions) {
+    this.opts = opts;
+    this.log = opts.log;
+    this.allocator = new Allocator({ blockSize: opts.blockSize });
+    this.slots = new SlotStore(opts.dataDir);
+  }
+
+  /** Loads the snapshot, replays the log after it, and opens a fresh log generation. */
+  static async open(opts: StoreOptions): Promise<MacStore> {
+    mkdirSync(opts.dataDir, { recursive: true });
+    const s = new MacStore(opts);
+    const t0 = performance.now();
+    const snap = readSnapshot(opts.dataDir);
+    let firstGen = 1;
+    if (snap) {
+      firstGen = snap.header.nextGeneration;
+      snap.header.ranges.forEach((r, i) => {
+        const range = s.allocator.addRange(r, r.source, snap.bitmaps[i]);
+        range.cursor = r.cursor;
+      });
+      if (snap.header.defaultRangeId && s.allocator.hasRange(snap.header.defaultRangeId)) s.allocator.setDefaultRange(snap.header.defaultRangeId);
+      for (const [mac, t] of snap.header.overflow) s.slots.overflow.set(mac, fromTuple(t));
+      for (const [id, blocks] of Object.entries(snap.header.ownedBlocks ?? {})) s.ownedBlocks.set(id, blocks);
+    }
+    const gens = listGenerations(opts.dataDir).filter((g) => g >= firstGen);
+    let records = 0;
+    for (const g of gens) {
+      const { records: recs, torn } = readLog(join(opts.dataDir, logFileName(g)), true);
+      if (torn) opts.log.warn({ generation: g }, 'log tail torn (crash mid-write); cut at the last intact record');
+      for (const r of recs) s.replay(JSON.parse(r.toString('utf8')) as LogRecord);
+      records += recs.length;
+      s.slots.flush();
+    }
+    for (const [id, blocks] of s.ownedBlocks) if (s.allocator.hasRange(id)) s.allocator.range(id).setOwnedBlocks(blocks);
+    const gen = Math.max(firstGen, (gens[gens.length - 1] ?? 0) + 1);
+    s.journal = new Journal(opts.dataDir, gen, {
+      afterBatch: () => s.slots.flush(),
+      onFatal: (err) => opts.onFatal(err),
+    });
+    opts.log.info({ snapshot: snap !== null, generations: gens.length, records, ms: Math.round(performance.now() - t0) }, 'state loaded');
+    const interval = opts.snapshotIntervalMs ?? 60_000;
+    s.timer = setInterval(() => {
+      if (s.journal.bytesInGeneration > 0 || gens.length > 0) void s.snapshot().catch((e: unknown) => s.log.error({ err: e }, 'snapshot failed'));
+    }, interval);
+    s.timer.unref();
+    return s;
+  }
+
+  // ---- MACs ----
+
+  async allocate(inputs: readonly MacStateInput[], rangeId?: string): Promise<MacStateOut[]> {
+    const specific: number[] = [];
+    for (const i of inputs) if (i.mac !== null) specific.push(i.mac);
+    const count = inputs.length - specific.length;
+    let macs: number[];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        macs = this.allocator.allocate({ rangeId, specific, count });
+        break;
+      } catch (e) {
+        if (!(e instanceof MacdError) || e.reason !== 'pool_full' || !this.onExhausted || attempt >= 8) throw e;
+        const ids = rangeId !== undefined ? [rangeId] : this.allocator.ranges().filter((r) => r.state === 'Active').map((r) => r.id);
+        if (!(await this.onExhausted(ids, count))) throw e;
+      }
+    }
+    const out: MacStateOut[] = [];
+    let k = specific.length;
+    let j = 0;
+    for (const i of inputs) {
+      const mac = i.mac !== null ? macs[j++]! : macs[k++]!;
+      out.push({ mac, meta: i.meta });
+      this.pending.set(mac, i.meta);
+    }
+    await this.write({ t: 'a', m: out.map((o) => o.mac), s: out.map((o) => toTuple(o.meta)) }, () => this.settle(out));
+    return out;
+  }
+
+  get(mac: number): MacStateOut {
+    const l = this.allocator.locate(mac);
+    if (!l) throw new MacdError(404, 'outside_ranges', `${formatMac(mac)} is outside every range`);
+    if (!l.range.isAllocated(l.off)) throw new MacdError(404, 'not_allocated', `${formatMac(mac)} is not allocated`);
+    const meta = this.pending.get(mac) ?? this.slots.read(l.range.from, l.off, mac) ?? { portId: '', projectId: null, vpcId: null, state: 'Active' };
+    return { mac, meta };
+  }
+
+  async update(mac: number, meta: MacMeta): Promise<MacStateOut> {
+    this.get(mac);
+    const out = [{ mac, meta }];
+    this.pending.set(mac, meta);
+    await this.write({ t: 'u', m: [mac], s: [toTuple(meta)] }, () => this.settle(out));
+    return out[0]!;
+  }
+
+  /** Releases MACs (all or none); returns their states as they were. */
+  async release(macs: readonly number[]): Promise<MacStateOut[]> {
+    // Check first (release throws before changing anything), then read states.
+    for (const mac of macs) this.get(mac);
+    const states = macs.map((mac) => this.get(mac));
+    this.allocator.release(macs);
+    for (const mac of macs) this.pending.delete(mac);
+    await this.write({ t: 'r', m: [...macs] });
+    return states;
+  }
+
+  // ---- ranges ----
+
+  async addRange(input: RangeInput): Promise<MacRange> {
+    const r = this.allocator.addRange(input, 'api');
+    await this.write({ t: 'R', r: r.spec() });
+    return r;
+  }
+
+  async updateRange(id: string, input: RangeInput): Promise<MacRange> {
+    this.allocator.checkUpdateRange(id, input);
+    const r = this.allocator.replaceRange(id, input, 'api');
+    await this.write({ t: 'R', r: r.spec() });
+    return r;
+  }
+
+  async deleteRange(id: string): Promise<MacRange> {
+    const r = this.allocator.checkDeleteRange(id);
+    this.allocator.removeRange(id);
+    await this.write({ t: 'D', id });
+    return r;
+  }
+
+  /** Records the blocks this replica holds in a range (replica mode). */
+  async setOwnedBlocks(rangeId: string, blocks: number[]): Promise<void> {
+    this.ownedBlocks.set(rangeId, blocks);
+    if (this.allocator.hasRange(rangeId)) this.allocator.range(rangeId).setOwnedBlocks(blocks);
+    await this.write({ t: 'B', id: rangeId, b: blocks });
+  }
+
+  /**
+   * Makes the ranges and exclusions match the MacPool configuration. Ranges
+   * that left the config are removed when empty; otherwise they stay,
+   * Inactive and deletable through the API once released. Returns warnings.
+   */
+  async applyConfig(config: MacdConfig): Promise<string[]> {
+    const warnings: string[] = [];
+    const a = this.allocator;
+    this.allocator.setExclusions(config.exclusions);
+    const desired: (RangeSpec & { source: RangeSource })[] =
+      config.ranges.length === 0
+        ? [{ id: 'range0', from: parseMac(`${config.oui}:00:00:00`), to: parseMac(`${config.oui}:ff:ff:ff`), state: 'Active', source: 'default' }]
+        : config.ranges.map((r) => ({ id: r.id, from: parseMac(r.from), to: parseMac(r.to), state: 'Active' as const, source: 'config' as const }));
+    const writes: Promise<void>[] = [];
+    const ids = new Set(desired.map((d) => d.id));
+    for (const r of a.ranges()) {
+      if (r.source === 'api' || ids.has(r.id)) continue;
+      if (r.allocated === 0) {
+        a.removeRange(r.id);
+        writes.push(this.write({ t: 'D', id: r.id }));
+      } else {
+        warnings.push(`range "${r.id}" left the configuration but has ${r.allocated} allocated MACs: kept as Inactive until they are released`);
+        const kept = a.replaceRange(r.id, { ...r.spec(), state: 'Inactive' }, 'api');
+        writes.push(this.write({ t: 'R', r: kept.spec() }));
+      }
+    }
+    for (const d of desired) {
+      try {
+        if (a.hasRange(d.id)) {
+          const r = a.range(d.id);
+          if (r.from === d.from && r.to === d.to && r.state === d.state && r.source === d.source) continue;
+          if ((r.from !== d.from || r.to !== d.to) && r.allocated > 0) {
+            warnings.push(`range "${d.id}" changed bounds but has ${r.allocated} allocated MACs: bounds kept`);
+            continue;
+          }
+          if (r.from !== d.from || r.to !== d.to) a.checkNewRange(d, r);
+          writes.push(this.write({ t: 'R', r: a.replaceRange(d.id, d, d.source).spec() }));
+        } else {
+          writes.push(this.write({ t: 'R', r: a.addRange(d, d.source).spec() }));
+        }
+      } catch (e) {
+        warnings.push(`range "${d.id}" not applied: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    const def = desired.find((d) => a.hasRange(d.id));
+    if (def && a.defaultRangeId !== def.id) {
+      a.setDefaultRange(def.id);
+      writes.push(this.write({ t: 'F', id: def.id }));
+    }
+    for (const [id, blocks] of this.ownedBlocks) if (a.hasRange(id)) a.range(id).setOwnedBlocks(blocks);
+    await Promise.all(writes);
+    return warnings;
+  }
+
+  // ---- durability ----
+
+  private write(rec: LogRecord, apply?: () => void): Promise<void> {
+    const p = this.journal.append(Buffer.from(JSON.stringify(rec)), apply);
+    if (this.journal.bytesInGeneration > (this.opts.snapshotBytes ?? 64 * 1024 * 1024) && !this.snapshotting) {
+      void this.snapshot().catch((e: unknown) => this.log.error({ err: e }, 'snapshot failed'));
+    }
+    return p;
+  }
+
+  /** Durable: write the slots of these states and drop them from `pending` if unchanged since. */
+  private settle(states: readonly MacStateOut[]): void {
+    for (const s of states) {
+      const l = this.allocator.locate(s.mac);
+      if (l) this.slots.stage(l.range.from, l.off, s.meta, s.mac);
+      if (this.pending.get(s.mac) === s.meta) this.pending.delete(s.mac);
+    }
+  }
+
+  private replay(rec: LogRecord): void {
+    const a = this.allocator;
+    try {
+      switch (rec.t) {
+        case 'a':
+        case 'u':
+          rec.m.forEach((mac, i) => {
+            if (rec.t === 'a') a.forceAllocate(mac);
+            const l = a.locate(mac);
+            if (l) this.slots.stage(l.range.from, l.off, fromTuple(rec.s[i]!), mac);
+          });
+          break;
+        case 'r':
+          for (const mac of rec.m) a.forceRelease(mac);
+          break;
+        case 'R':
+          if (a.hasRange(rec.r.id)) a.replaceRange(rec.r.id, rec.r, rec.r.source);
+          else a.addRange(rec.r, rec.r.source);
+          break;
+        case 'D':
+          a.removeRange(rec.id);
+          break;
+        case 'F':
+          if (a.hasRange(rec.id)) a.setDefaultRange(rec.id);
+          break;
+        case 'B':
+          this.ownedBlocks.set(rec.id, rec.b);
+          break;
+      }
+    } catch (e) {
+      this.log.warn({ err: e, record: rec.t }, 'log record could not be replayed; skipped');
+    }
+  }
+
+  /** Writes a snapshot and deletes the log generations it covers. */
+  snapshot(): Promise<void> {
+    if (this.snapshotting) return this.snapshotting;
+    const run = async (): Promise<void> => {
+      const t0 = performance.now();
+      // Bits and ranges change when a request is accepted, before its record
+      // is logged: copy them now, at the cut.
+      const ranges = this.allocator.ranges();
+      const bitmaps = ranges.map((r) => r.bits.words.slice());
+      const header: SnapshotHeader = {
+        nextGeneration: 0,
+        defaultRangeId: this.allocator.defaultRangeId,
+        ranges: ranges.map((r) => ({ ...r.spec(), cursor: r.cursor })),
+        overflow: [],
+        ownedBlocks: Object.fromEntries(this.ownedBlocks),
+      };
+      // Overflow metadata changes when a record is applied (after its fsync):
+      // copy it when everything before the cut has been applied.
+      header.nextGeneration = await this.journal.rotate(() => {
+        header.overflow = [...this.slots.overflow].map(([mac, m]) => [mac, toTuple(m)]);
+      });
+      await this.slots.sync();
+      await writeSnapshot(this.opts.dataDir, { header, bitmaps });
+      for (const g of listGenerations(this.opts.dataDir)) {
+        if (g < header.nextGeneration) unlinkSync(join(this.opts.dataDir, logFileName(g)));
+      }
+      this.log.info({ ms: Math.round(performance.now() - t0), generation: header.nextGeneration }, 'snapshot written');
+    };
+    this.snapshotting = run().finally(() => {
+      this.snapshotting = null;
+    });
+    return this.snapshotting;
+  }
+
+  get journalBatches(): number {
+    return this.journal.batches;
+  }
+
+  async close(opts: { snapshot?: boolean } = {}): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.journal.drain();
+    if (opts.snapshot) await this.snapshot();
+    if (this.snapshotting) await this.snapshotting;
+    this.journal.close();
+    this.slots.close();
+  }
+}
