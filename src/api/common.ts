@@ -31,7 +31,7 @@ export function withRules<S extends z.ZodType>(schema: S, description: string, r
   for (const r of rules) {
     const path = r.fieldPath ? r.fieldPath.replace(/^\./, '').split('.') : [];
     s = s.superRefine((value, ctx) => {
-      if (!r.check(value as z.output<S>)) ctx.addIssue({ code: 'custom', message: r.message, path });
+      if (!r.check(value as z.output<S>)) ctx.addIssue({ code: 'custom', message: r.message, path: [...path] });
     }) as S;
   }
   return s.meta({

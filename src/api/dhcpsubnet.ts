@@ -276,7 +276,9 @@ function inCidr(cidr: string, ip: string): boolean {
   return !c || !isIPv4(ip) || cidrContains(c, ipv4ToNumber(ip));
 }
 
-const cidrOk = `isCIDR(self.cidr) && cidr(self.cidr).ip().family() == 4`;
+// The pattern check first: the API server runs CEL even when the pattern
+// fails, and cidr() of a malformed string is an evaluation error, not false.
+const cidrOk = `(self.cidr.matches('^[0-9.]+/([0-9]|[12][0-9]|3[0-2])$') && isCIDR(self.cidr) && cidr(self.cidr).ip().family() == 4)`;
 
 export const DhcpSubnetSpec = withRules(specObject, 'Desired state of a DhcpSubnet.', [
   {

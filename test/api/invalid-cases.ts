@@ -1,0 +1,73 @@
+// The objects admission must refuse, shared by the schema unit tests
+// (test/api) and the real API server test (e2e/crd-validation.test.ts).
+// Each case starts from an example and breaks one thing.
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export type Obj = Record<string, any>;
+
+export function loadExample(file: string): Obj {
+  return parse(readFileSync(join(root, 'examples', file), 'utf8')) as Obj;
+}
+
+export interface InvalidCase {
+  name: string;
+  example: 'macpool.yaml' | 'dhcpsubnet.yaml' | 'dataplanemanager.yaml';
+  /** Breaks the (deep-copied) example. */
+  mutate: (o: Obj) => void;
+  /** The field both the zod error and the API server's error name. */
+  field: string;
+  /** Text of the reason in the zod error. */
+  zod: string;
+  /** Text of the reason in the API server's error; the zod text when left out (CEL messages are shared). */
+  api?: string;
+}
+
+export const invalidCases: InvalidCase[] = [
+  // MacPool
+  { name: 'malformed MAC in a range', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[0].from = 'aa:bb:cc:00:00:0g'; }, field: 'spec.ranges[0].from', zod: 'colon-separated MAC', api: 'should match' },
+  { name: 'upper-case MAC in a range', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[1].to = 'AA:BB:CD:FF:FF:FF'; }, field: 'spec.ranges[1].to', zod: 'colon-separated MAC', api: 'should match' },
+  { name: 'malformed OUI', example: 'macpool.yaml', mutate: (o) => { o.spec.oui = 'aa:bb'; }, field: 'spec.oui', zod: 'three lower-case octets', api: 'should match' },
+  { name: 'multicast OUI', example: 'macpool.yaml', mutate: (o) => { o.spec.oui = 'ab:bb:cc'; }, field: 'spec.oui', zod: 'oui must be unicast' },
+  { name: 'range from after to', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[0].from = 'aa:bb:cc:ff:00:00'; o.spec.ranges[0].to = 'aa:bb:cc:00:00:00'; }, field: 'spec.ranges[0].from', zod: 'range from must not be after to' },
+  { name: 'multicast range', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[0].from = '01:00:5e:00:00:00'; o.spec.ranges[0].to = '01:00:5e:ff:ff:ff'; }, field: 'spec.ranges[0].to', zod: 'must be unicast and share their first octet' },
+  { name: 'overlapping ranges', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[1].from = 'aa:bb:cc:80:00:00'; }, field: 'spec.ranges', zod: 'ranges must not overlap' },
+  { name: 'malformed exclusion', example: 'macpool.yaml', mutate: (o) => { o.spec.exclusions[0] = 'fe:16:11:**'; }, field: 'spec.exclusions[0]', zod: 'full MAC', api: 'should match' },
+  { name: 'allocator replicas 0', example: 'macpool.yaml', mutate: (o) => { o.spec.allocator.replicas = 0; }, field: 'spec.allocator.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
+  { name: 'engine alcor without its settings', example: 'macpool.yaml', mutate: (o) => { o.spec.engine = 'alcor'; delete o.spec.ranges; delete o.spec.exclusions; }, field: 'spec.alcor', zod: 'alcor (at least alcor.ignite.host) is required' },
+  // DhcpSubnet
+  { name: 'CIDR with host bits', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.cidr = '10.20.0.1/24'; }, field: 'spec.cidr', zod: 'cidr must be a network address' },
+  { name: 'malformed CIDR', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.cidr = '10.20.0.0/33'; }, field: 'spec.cidr', zod: 'IPv4 CIDR', api: 'should match' },
+  { name: 'gateway outside the CIDR', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.gateway = '10.21.0.1'; }, field: 'spec.gateway', zod: 'gateway must lie inside cidr' },
+  { name: 'malformed gateway', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.gateway = '10.20.0.256'; }, field: 'spec.gateway', zod: 'IPv4 address', api: 'should match' },
+  { name: 'pool outside the CIDR', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.pools[0].end = '10.20.1.10'; }, field: 'spec.pools', zod: 'pools must lie inside cidr' },
+  { name: 'pool start after end', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.pools[0] = { start: '10.20.0.199', end: '10.20.0.100' }; }, field: 'spec.pools[0].start', zod: 'pool start must not be after end' },
+  { name: 'reservation outside the CIDR', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.reservations[0].ip = '10.99.0.10'; }, field: 'spec.reservations', zod: 'reservations[].ip must lie inside cidr' },
+  { name: 'malformed reservation MAC', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.reservations[0].mac = 'aa-bb-cc-00-10-01'; }, field: 'spec.reservations[0].mac', zod: 'colon-separated MAC', api: 'should match' },
+  { name: 'lease time too short', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.leaseTime = '30s'; }, field: 'spec.leaseTime', zod: 'leaseTime must be between 1m and 8760h' },
+  { name: 'lease time too long', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.leaseTime = '9000h'; }, field: 'spec.leaseTime', zod: 'leaseTime must be between 1m and 8760h' },
+  { name: 'exclude range backwards', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.excludes[1] = '10.20.0.199-10.20.0.190'; }, field: 'spec.excludes[1]', zod: 'range start must not be after its end' },
+  { name: 'option value out of its type', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.options[0] = { code: 37, type: 'uint8', value: '300' }; }, field: 'spec.options[0].value', zod: 'within the range of its type' },
+  { name: 'option code owned by a typed field', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.options[0] = { code: 3, type: 'ipv4', value: '10.20.0.1' }; }, field: 'spec.options[0].code', zod: 'is set by a typed field' },
+  { name: 'server replicas 0', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server.replicas = 0; }, field: 'spec.server.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
+  { name: 'nodeLocal without an interface', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server = { mode: 'nodeLocal' }; }, field: 'spec.server.interface', zod: 'server.interface is required in nodeLocal mode' },
+  // DataPlaneManager
+  { name: 'unknown path mode', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.pathMode = 'FAST'; }, field: 'spec.pathMode', zod: 'pathMode must be one of GRPC, MQ, AUTO', api: 'Unsupported value: "FAST"' },
+  { name: 'DPM replicas 0', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.replicas = 0; }, field: 'spec.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
+  { name: 'gRPC min threads above max', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.grpc.minThreads = 300; }, field: 'spec.grpc.minThreads', zod: 'grpc.minThreads must not exceed grpc.maxThreads' },
+  { name: 'VPC size thresholds reversed', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.vpcSizeThresholds = { upper: 10, lower: 100 }; }, field: 'spec.vpcSizeThresholds.lower', zod: 'vpcSizeThresholds.lower must not exceed' },
+  { name: 'extra property with a bad key', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.extraProperties = { 'bad key': 'x' }; }, field: 'spec.extraProperties', zod: 'extraProperties keys must be property names' },
+  { name: 'DPM without Ignite', example: 'dataplanemanager.yaml', mutate: (o) => { delete o.spec.ignite; }, field: 'spec.ignite', zod: 'expected object', api: 'Required value' },
+];
+
+export function brokenObject(c: InvalidCase, name: string): Obj {
+  const o = structuredClone(loadExample(c.example));
+  o.metadata.name = name;
+  c.mutate(o);
+  return o;
+}
