@@ -1,0 +1,125 @@
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Manager } from '../controllers/manager.ts';
+import { defaultRenderSettings } from '../render/index.ts';
+import { KubeClient } from '../runtime/client.ts';
+import { parseDuration } from '../runtime/duration.ts';
+import { loadKubeConfig } from '../runtime/kube.ts';
+import { createLogger } from '../runtime/log.ts';
+import { createControllerMetrics } from '../runtime/metrics.ts';
+import { startProbeServer, type ProbeServer } from '../runtime/probes.ts';
+
+const help = `Usage: alcor-operator run [flags]
+
+Runs the operator: watches MacPools, DhcpSubnets and DataPlaneManagers and
+keeps their children and status true. Works in a pod (service account) or
+with a kubeconfig.
+
+Flags:
+  --kubeconfig FILE                    kubeconfig to use (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --metrics-bind-address HOST:PORT     where /metrics is served (default :8080; "0" disables)
+  --health-probe-bind-address HOST:PORT
+                                       where /healthz and /readyz are served (default :8081)
+  --leader-elect                       elect a leader through a Lease, so only one replica reconciles
+  --leader-election-namespace NS       namespace of the Lease (default: $POD_NAMESPACE, else "default")
+  --leader-election-id NAME            name of the Lease (default alcor-operator-leader)
+  --workers N                          concurrent reconciles per kind (default 4)
+  --resync-period DURATION             reconcile every resource again this often (default 10m)
+  --progress-deadline DURATION         a rollout not Ready after this is Degraded (default 10m)
+  --image IMAGE                        image the macd and dhcpd pods run
+                                       (default: $ALCOR_OPERATOR_IMAGE, else ${defaultRenderSettings.image})
+  --kube-api-qps N                     requests per second to the API server (default 50)
+  --kube-api-burst N                   burst above the QPS (default 100)
+  --log-level LEVEL                    trace, debug, info, warn, error (default info, or $LOG_LEVEL)
+  -h, --help                           show this help
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      'metrics-bind-address': { type: 'string', default: ':8080' },
+      'health-probe-bind-address': { type: 'string', default: ':8081' },
+      'leader-elect': { type: 'boolean', default: false },
+      'leader-election-namespace': { type: 'string' },
+      'leader-election-id': { type: 'string', default: 'alcor-operator-leader' },
+      workers: { type: 'string', default: '4' },
+      'resync-period': { type: 'string', default: '10m' },
+      'progress-deadline': { type: 'string', default: '10m' },
+      image: { type: 'string' },
+      'kube-api-qps': { type: 'string', default: '50' },
+      'kube-api-burst': { type: 'string', default: '100' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const log = createLogger('alcor-operator', values['log-level'] as Parameters<typeof createLogger>[1]);
+  const positive = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+  const metrics = createControllerMetrics();
+  const client = new KubeClient(loadKubeConfig(values.kubeconfig), {
+    registry: metrics.registry,
+    qps: positive('kube-api-qps', values['kube-api-qps']),
+    burst: positive('kube-api-burst', values['kube-api-burst']),
+  });
+  const identity = `${process.env['POD_NAME'] ?? hostname()}_${process.pid}`;
+  let exitCode = 0;
+  let shutdown: (signal: string) => Promise<void> = async () => {};
+  const manager = new Manager({
+    client,
+    log,
+    metrics,
+    settings: { ...defaultRenderSettings, image: values.image ?? process.env['ALCOR_OPERATOR_IMAGE'] ?? defaultRenderSettings.image },
+    workers: positive('workers', values.workers),
+    resyncPeriodMs: parseDuration(values['resync-period']),
+    progressDeadlineSeconds: parseDuration(values['progress-deadline']) / 1000,
+    ...(values['leader-elect']
+      ? {
+          leaderElection: {
+            namespace: values['leader-election-namespace'] ?? process.env['POD_NAMESPACE'] ?? 'default',
+            name: values['leader-election-id'],
+            identity,
+          },
+        }
+      : {}),
+    // As controller-runtime does: a replica that lost the lease exits, and is restarted as a candidate.
+    onLeadershipLost: () => {
+      exitCode = 1;
+      void shutdown('leader election lost');
+    },
+  });
+
+  const servers: ProbeServer[] = [];
+  if (values['metrics-bind-address'] !== '0') {
+    servers.push(await startProbeServer({ address: values['metrics-bind-address'], registry: metrics.registry, ready: () => manager.cachesSynced() }));
+  }
+  if (values['health-probe-bind-address'] !== '0' && values['health-probe-bind-address'] !== values['metrics-bind-address']) {
+    servers.push(await startProbeServer({ address: values['health-probe-bind-address'], registry: metrics.registry, ready: () => manager.cachesSynced() }));
+  }
+  log.info({ identity, leaderElect: values['leader-elect'], ports: servers.map((s) => s.port) }, 'starting operator');
+
+  const done = new Promise<void>((resolve) => {
+    shutdown = async (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      await manager.stop();
+      await Promise.all(servers.map((s) => s.close()));
+      client.close();
+      resolve();
+    };
+  });
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  await manager.start();
+  await done;
+  log.info('stopped');
+  return exitCode;
+}

@@ -1,0 +1,71 @@
+import type { ConditionInput } from '../runtime/conditions.ts';
+import type { WorkloadState } from './workload.ts';
+
+// Ready, Progressing and Degraded from what was observed, by a chain of small
+// checks: the first that has something to say decides. Pure, so each case is
+// a row in a table test.
+
+export interface Observation {
+  generation: number;
+  /** The spec passed the CRD but not our full validation. */
+  invalid?: string;
+  /** The resource conflicts with another (e.g. overlapping subnets). */
+  conflict?: { reason: string; message: string };
+  /** Applying the children failed. */
+  applyError?: string;
+  workloads: WorkloadState[];
+  /** Since when the resource has been not Ready (the Ready condition's last transition). */
+  notReadySince?: Date;
+  now: Date;
+  /** How long a rollout may take before the resource counts as Degraded. */
+  progressDeadlineSeconds: number;
+}
+
+type Verdict = { ready: [string, string]; progressing: [boolean, string, string]; degraded: [boolean, string, string] };
+
+const checks: ((o: Observation) => Verdict | undefined)[] = [
+  (o) =>
+    o.invalid === undefined
+      ? undefined
+      : { ready: ['InvalidSpec', o.invalid], progressing: [false, 'InvalidSpec', o.invalid], degraded: [true, 'InvalidSpec', o.invalid] },
+  (o) =>
+    o.conflict === undefined
+      ? undefined
+      : { ready: [o.conflict.reason, o.conflict.message], progressing: [false, o.conflict.reason, o.conflict.message], degraded: [true, o.conflict.reason, o.conflict.message] },
+  (o) =>
+    o.applyError === undefined
+      ? undefined
+      : { ready: ['ApplyFailed', o.applyError], progressing: [false, 'ApplyFailed', o.applyError], degraded: [true, 'ApplyFailed', o.applyError] },
+  (o) => {
+    if (o.workloads.length === 0) {
+      const msg = 'waiting for the workload to be created';
+      return { ready: ['WorkloadMissing', msg], progressing: [true, 'Creating', msg], degraded: [false, 'AsExpected', ''] };
+    }
+    const notReady = o.workloads.filter((w) => !w.observed || w.ready < w.desired || w.updated < w.desired);
+    if (notReady.length === 0) return undefined;
+    const msg = notReady.map((w) => `${w.kind} ${w.name}: ${w.ready}/${w.desired} ready, ${w.updated}/${w.desired} updated`).join('; ');
+    const stuckSince = o.notReadySince ?? o.now;
+    const overdue = o.now.getTime() - stuckSince.getTime() > o.progressDeadlineSeconds * 1000;
+    const deadline = notReady.some((w) => w.progressDeadlineExceeded) || overdue;
+    return {
+      ready: ['ReplicasNotReady', msg],
+      progressing: [!deadline, deadline ? 'ProgressDeadlineExceeded' : 'RollingOut', msg],
+      degraded: deadline ? [true, 'ProgressDeadlineExceeded', `not ready for over ${o.progressDeadlineSeconds}s: ${msg}`] : [false, 'AsExpected', ''],
+    };
+  },
+];
+
+export function computeConditions(o: Observation): ConditionInput[] {
+  const verdict = checks.reduce<Verdict | undefined>((found, check) => found ?? check(o), undefined) ?? {
+    ready: ['ReplicasReady', o.workloads.map((w) => `${w.kind} ${w.name}: ${w.ready}/${w.desired} ready`).join('; ')],
+    progressing: [false, 'RolloutComplete', 'all replicas are up to date'],
+    degraded: [false, 'AsExpected', ''],
+  };
+  const g = o.generation;
+  const ready = verdict.ready[0] === 'ReplicasReady';
+  return [
+    { type: 'Ready', status: ready ? 'True' : 'False', reason: verdict.ready[0], message: verdict.ready[1], observedGeneration: g },
+    { type: 'Progressing', status: verdict.progressing[0] ? 'True' : 'False', reason: verdict.progressing[1], message: verdict.progressing[2], observedGeneration: g },
+    { type: 'Degraded', status: verdict.degraded[0] ? 'True' : 'False', reason: verdict.degraded[1], message: verdict.degraded[2], observedGeneration: g },
+  ];
+}

@@ -1,0 +1,58 @@
+import { DhcpSubnet } from '../api/index.ts';
+import { dhcpSubnetCapacity, renderDhcpSubnet } from '../render/index.ts';
+import { DhcpSubnetType, DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from './resources.ts';
+import type { KindDefinition, ReconcileContext } from './reconcile.ts';
+import { cidrsOverlap } from './cidr.ts';
+
+// DhcpSubnet: the DHCP server's objects; leases counted from the status Leases
+// the dhcpd replicas keep (annotation: JSON map subnet name -> active leases).
+// Two DhcpSubnets of one namespace are answered by the same relays, so their
+// CIDRs must not overlap: the newer one is refused with a condition naming the
+// older, and the older keeps working.
+
+export function leasedFromLeases(ctx: ReconcileContext, subnet: DhcpSubnet): number {
+  let total = 0;
+  for (const lease of ctx.leases()) {
+    if (lease.metadata.namespace !== subnet.metadata.namespace || lease.metadata.labels?.[DHCP_SERVER_LABEL] !== subnet.metadata.name) continue;
+    const raw = lease.metadata.annotations?.[DHCP_LEASES_ANNOTATION];
+    if (!raw) continue;
+    try {
+      const counts = JSON.parse(raw) as Record<string, unknown>;
+      const n = counts[subnet.metadata.name];
+      if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) total += n;
+    } catch {
+      // a malformed annotation counts as nothing
+    }
+  }
+  return total;
+}
+
+/** Older first: creation time, then name, so every pass picks the same winner. */
+function olderThan(a: { metadata: { creationTimestamp?: string; name: string } }, b: { metadata: { creationTimestamp?: string; name: string } }): boolean {
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  return ta === tb ? a.metadata.name < b.metadata.name : ta < tb;
+}
+
+export const dhcpSubnetKind: KindDefinition<DhcpSubnet> = {
+  type: DhcpSubnetType,
+  schema: DhcpSubnet,
+  render: renderDhcpSubnet,
+  conflict(subnet, ctx) {
+    for (const other of ctx.informers.get('DhcpSubnet')?.list() ?? []) {
+      if (other.metadata.namespace !== subnet.metadata.namespace || other.metadata.name === subnet.metadata.name) continue;
+      if (other.metadata.deletionTimestamp) continue;
+      const otherCidr = (other['spec'] as { cidr?: unknown } | undefined)?.cidr;
+      if (typeof otherCidr !== 'string' || !cidrsOverlap(subnet.spec.cidr, otherCidr)) continue;
+      if (olderThan(other, subnet)) {
+        return { reason: 'OverlappingSubnet', message: `cidr ${subnet.spec.cidr} overlaps DhcpSubnet ${other.metadata.name} (${otherCidr}), which was there first` };
+      }
+    }
+    return undefined;
+  },
+  statusFields(subnet, ctx) {
+    const capacity = dhcpSubnetCapacity(subnet.spec);
+    const leased = leasedFromLeases(ctx, subnet);
+    return { capacity, leased, available: Math.max(0, capacity - leased) };
+  },
+};

@@ -1,0 +1,187 @@
+import type { Logger } from 'pino';
+import type { RenderSettings } from '../render/index.ts';
+import type { KubeClient, KubeObject } from '../runtime/client.ts';
+import { Controller } from '../runtime/controller.ts';
+import { EventRecorder } from '../runtime/events.ts';
+import { Informer, objectKey } from '../runtime/informer.ts';
+import { LeaderElector } from '../runtime/leader.ts';
+import type { ControllerMetrics } from '../runtime/metrics.ts';
+import { dataPlaneManagerKind } from './dataplanemanager.ts';
+import { dhcpSubnetKind } from './dhcpsubnet.ts';
+import { macPoolKind } from './macpool.ts';
+import { reconcileKind, type KindDefinition, type ReconcileContext } from './reconcile.ts';
+import { childTypes, DHCP_SERVER_LABEL, LeaseType, MAC_POOL_LABEL, MANAGED_BY_SELECTOR } from './resources.ts';
+
+// Wires informers to controllers: events on our resources enqueue their own
+// key; events on a child enqueue its controller owner's key; events on the
+// status Leases of macd and dhcpd enqueue the pool or subnet they report on.
+// Only the leader runs the controllers; every replica keeps its caches warm.
+
+export interface ManagerOptions {
+  client: KubeClient;
+  log: Logger;
+  metrics: ControllerMetrics;
+  settings: RenderSettings;
+  workers: number;
+  /** Every resource is reconciled again this often, changed or not. */
+  resyncPeriodMs: number;
+  progressDeadlineSeconds: number;
+  leaderElection?: { namespace: string; name: string; identity: string };
+  onLeadershipLost?: () => void;
+}
+
+/** A kind with its reconcile bound, so kinds of different types share one list. */
+function bind<T>(name: string, def: KindDefinition<T>, ctx: ReconcileContext) {
+  return { name, kind: def.type.kind, reconcile: (key: string, log: Logger) => reconcileKind(def, ctx, key, log) };
+}
+
+export class Manager {
+  readonly informers = new Map<string, Informer>();
+  readonly controllers = new Map<string, Controller>();
+  private readonly o: ManagerOptions;
+  private readonly ctx: ReconcileContext;
+  private elector: LeaderElector | undefined;
+  private resyncTimer: ReturnType<typeof setInterval> | undefined;
+  private leading = false;
+
+  constructor(opts: ManagerOptions) {
+    this.o = opts;
+    const { client, log } = opts;
+    const add = (kind: string, informer: Informer) => this.informers.set(kind, informer);
+    for (const def of [macPoolKind, dhcpSubnetKind, dataPlaneManagerKind]) {
+      add(def.type.kind, new Informer({ type: def.type, client, log }));
+    }
+    for (const [kind, type] of Object.entries(childTypes)) {
+      add(kind, new Informer({ type, client, log, labelSelector: MANAGED_BY_SELECTOR }));
+    }
+    // Leases of macd and dhcpd: one informer per label (a selector can't OR two labels).
+    add('Lease', new Informer({ type: LeaseType, client, log, labelSelector: MAC_POOL_LABEL }));
+    add('DhcpLease', new Informer({ type: LeaseType, client, log, labelSelector: DHCP_SERVER_LABEL }));
+
+    this.ctx = {
+      client,
+      informers: this.informers,
+      leases: () => [...this.informers.get('Lease')!.list(), ...this.informers.get('DhcpLease')!.list()],
+      recorder: new EventRecorder(client, 'alcor-operator', log),
+      settings: opts.settings,
+      now: () => new Date(),
+      progressDeadlineSeconds: opts.progressDeadlineSeconds,
+      notReadyRequeueMs: 30_000,
+    };
+
+    const kinds = [bind('macpool', macPoolKind, this.ctx), bind('dhcpsubnet', dhcpSubnetKind, this.ctx), bind('dataplanemanager', dataPlaneManagerKind, this.ctx)];
+    for (const { name, kind, reconcile } of kinds) {
+      const controller = new Controller({ name, log, metrics: opts.metrics, workers: opts.workers, reconcile });
+      this.controllers.set(kind, controller);
+      const informer = this.informers.get(kind)!;
+      const enqueue = (obj: KubeObject) => controller.enqueue(objectKey(obj));
+      informer.on('add', enqueue);
+      informer.on('update', (obj, old) => {
+        // Our own status writes come back as updates: only spec, labels and deletion matter.
+        if (old && obj.metadata.generation === old.metadata.generation && obj.metadata.deletionTimestamp === old.metadata.deletionTimestamp) {
+          if (sameStatusOnly(obj, old)) return;
+        }
+        enqueue(obj);
+      });
+      informer.on('delete', enqueue);
+    }
+    // A change to one DhcpSubnet can start or end a conflict of its neighbours.
+    const subnets = this.informers.get('DhcpSubnet')!;
+    const dhcp = this.controllers.get('DhcpSubnet')!;
+    const neighbours = (obj: KubeObject) => {
+      for (const s of subnets.list()) if (s.metadata.namespace === obj.metadata.namespace && s.metadata.name !== obj.metadata.name) dhcp.enqueue(objectKey(s));
+    };
+    subnets.on('add', neighbours);
+    subnets.on('delete', neighbours);
+    subnets.on('update', (obj, old) => {
+      if (old && obj.metadata.generation !== old.metadata.generation) neighbours(obj);
+    });
+
+    for (const kind of Object.keys(childTypes)) {
+      const handler = (obj: KubeObject) => this.enqueueOwner(obj);
+      const informer = this.informers.get(kind)!;
+      informer.on('add', handler);
+      informer.on('update', handler);
+      informer.on('delete', handler);
+    }
+    const onMacLease = (obj: KubeObject) => {
+      const pool = obj.metadata.labels?.[MAC_POOL_LABEL];
+      if (pool) this.controllers.get('MacPool')!.enqueue(`${obj.metadata.namespace}/${pool}`);
+    };
+    const onDhcpLease = (obj: KubeObject) => {
+      const subnet = obj.metadata.labels?.[DHCP_SERVER_LABEL];
+      if (subnet) this.controllers.get('DhcpSubnet')!.enqueue(`${obj.metadata.namespace}/${subnet}`);
+    };
+    for (const ev of ['add', 'update', 'delete'] as const) {
+      this.informers.get('Lease')!.on(ev, onMacLease);
+      this.informers.get('DhcpLease')!.on(ev, onDhcpLease);
+    }
+  }
+
+  private enqueueOwner(obj: KubeObject): void {
+    const ref = (obj.metadata.ownerReferences ?? []).find((r) => r.controller && r.apiVersion.startsWith('alcor.dev/'));
+    if (!ref) return;
+    this.controllers.get(ref.kind)?.enqueue(`${obj.metadata.namespace}/${ref.name}`);
+  }
+
+  /** Starts the caches, then (as leader, when leader election is on) the controllers. */
+  async start(): Promise<void> {
+    for (const informer of this.informers.values()) informer.start();
+    await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+    this.o.log.info({ informers: this.informers.size }, 'caches synced');
+    const le = this.o.leaderElection;
+    if (!le) {
+      this.startControllers();
+      return;
+    }
+    this.o.metrics.leaderStatus.set({ name: le.name }, 0);
+    this.elector = new LeaderElector({
+      client: this.o.client,
+      log: this.o.log,
+      ...le,
+      onStartedLeading: () => {
+        this.o.metrics.leaderStatus.set({ name: le.name }, 1);
+        this.startControllers();
+      },
+      onStoppedLeading: () => {
+        this.o.metrics.leaderStatus.set({ name: le.name }, 0);
+        this.o.onLeadershipLost?.();
+      },
+    });
+    this.elector.start();
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  cachesSynced(): boolean {
+    return [...this.informers.values()].every((i) => i.hasSynced());
+  }
+
+  private startControllers(): void {
+    if (this.leading) return;
+    this.leading = true;
+    for (const [kind, controller] of this.controllers) {
+      controller.start();
+      for (const obj of this.informers.get(kind)!.list()) controller.enqueue(objectKey(obj));
+    }
+    // Level-triggered safety net: look at everything again now and then.
+    this.resyncTimer = setInterval(() => {
+      for (const [kind, controller] of this.controllers) for (const obj of this.informers.get(kind)!.list()) controller.enqueue(objectKey(obj));
+    }, this.o.resyncPeriodMs);
+    this.o.log.info({ controllers: [...this.controllers.keys()] }, 'controllers started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    await Promise.all([...this.controllers.values()].map((c) => c.stop()));
+    await this.elector?.stop();
+    for (const informer of this.informers.values()) informer.stop();
+  }
+}
+
+function sameStatusOnly(obj: KubeObject, old: KubeObject): boolean {
+  const strip = (o: KubeObject) => JSON.stringify({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } });
+  return strip(obj) === strip(old);
+}

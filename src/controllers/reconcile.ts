@@ -1,0 +1,156 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { formatIssues } from '../api/index.ts';
+import type { RenderSettings } from '../render/index.ts';
+import { ApiError, apiVersionOf, resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/client.ts';
+import { findCondition, setConditions, transitions, type Condition } from '../runtime/conditions.ts';
+import { needsApply, stableStringify, withAppliedHash } from '../runtime/diff.ts';
+import type { EventRecorder } from '../runtime/events.ts';
+import type { Informer } from '../runtime/informer.ts';
+import type { ReconcileResult } from '../runtime/controller.ts';
+import { computeConditions } from './conditions.ts';
+import { childTypes } from './resources.ts';
+import { WORKLOAD_KINDS, workloadState } from './workload.ts';
+
+// One reconcile for every kind, level-triggered: read the resource from the
+// cache, render its children, apply those that differ, prune those no longer
+// wanted, rebuild status from the children's real state and write it only
+// when it changed. Kinds differ only in their KindDefinition.
+
+export interface ReconcileContext {
+  client: KubeClient;
+  /** Informers by kind: the three of ours and the child kinds. */
+  informers: Map<string, Informer>;
+  /** The status Leases of macd and dhcpd replicas. */
+  leases: () => KubeObject[];
+  recorder: EventRecorder;
+  settings: RenderSettings;
+  now: () => Date;
+  progressDeadlineSeconds: number;
+  /** How soon to look again at a resource that is not Ready yet. */
+  notReadyRequeueMs: number;
+}
+
+export interface KindDefinition<T> {
+  type: ResourceType;
+  schema: z.ZodType<T>;
+  render(obj: T, settings: RenderSettings): KubeObject[];
+  /** A conflict with other resources that stops this one being served. */
+  conflict?(obj: T, ctx: ReconcileContext): { reason: string; message: string } | undefined;
+  /** Status fields besides conditions and observedGeneration (counts, endpoint). */
+  statusFields(obj: T, ctx: ReconcileContext, children: Map<string, KubeObject>): Record<string, unknown>;
+}
+
+const childKey = (kind: string, name: string) => `${kind}/${name}`;
+
+export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileContext, key: string, log: Logger): Promise<ReconcileResult | void> {
+  const obj = ctx.informers.get(def.type.kind)?.get(key);
+  // Gone: its children follow through their owner references.
+  if (!obj || obj.metadata.deletionTimestamp) return;
+  const generation = obj.metadata.generation ?? 1;
+
+  const parsed = def.schema.safeParse(obj);
+  let invalid: string | undefined;
+  let conflict: { reason: string; message: string } | undefined;
+  let applyError: string | undefined;
+  let children = new Map<string, KubeObject>();
+  if (!parsed.success) {
+    invalid = formatIssues(parsed.error);
+  } else {
+    conflict = def.conflict?.(parsed.data, ctx);
+    if (!conflict) {
+      try {
+        children = await syncChildren(ctx, obj, def.render(parsed.data, ctx.settings), log);
+      } catch (err) {
+        applyError = err instanceof Error ? err.message : String(err);
+      }
+    }
+  }
+
+  const oldStatus = (obj['status'] ?? {}) as { conditions?: Condition[] } & Record<string, unknown>;
+  const oldReady = findCondition(oldStatus.conditions, 'Ready');
+  const now = ctx.now();
+  const workloads = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind)).map((c) => workloadState(c as Parameters<typeof workloadState>[0]));
+  const conditions = setConditions(
+    oldStatus.conditions,
+    computeConditions({
+      generation,
+      ...(invalid !== undefined ? { invalid } : {}),
+      ...(conflict ? { conflict } : {}),
+      ...(applyError !== undefined ? { applyError } : {}),
+      workloads,
+      ...(oldReady?.status === 'False' ? { notReadySince: new Date(oldReady.lastTransitionTime) } : {}),
+      now,
+      progressDeadlineSeconds: ctx.progressDeadlineSeconds,
+    }),
+    now,
+  );
+  const fields = parsed.success && !conflict ? def.statusFields(parsed.data, ctx, children) : {};
+  const status = { observedGeneration: generation, ...fields, conditions };
+  if (stableStringify(status) !== stableStringify(oldStatus)) {
+    await writeStatus(ctx.client, def.type, obj, status);
+    for (const c of transitions(oldStatus.conditions, conditions)) {
+      if (c.type !== 'Ready' && !(c.type === 'Degraded' && c.status === 'True')) continue;
+      const warning = (c.type === 'Ready' && c.status !== 'True') || c.type === 'Degraded';
+      void ctx.recorder.record(obj, { type: warning ? 'Warning' : 'Normal', reason: c.reason, message: c.message || `${c.type} is ${c.status}` });
+    }
+    log.info({ ready: findCondition(conditions, 'Ready')?.status, reason: findCondition(conditions, 'Ready')?.reason }, 'status updated');
+  }
+  if (applyError !== undefined) throw new Error(applyError);
+  if (findCondition(conditions, 'Ready')?.status !== 'True' && invalid === undefined && conflict === undefined) {
+    return { requeueAfterMs: ctx.notReadyRequeueMs };
+  }
+}
+
+/**
+ * Applies the desired children that differ from the cluster, deletes owned
+ * children no longer desired, and returns the children as they now are.
+ */
+export async function syncChildren(ctx: ReconcileContext, owner: KubeObject, desired: KubeObject[], log: Logger): Promise<Map<string, KubeObject>> {
+  const result = new Map<string, KubeObject>();
+  const wanted = new Set<string>();
+  const namespace = owner.metadata.namespace ?? '';
+  await Promise.all(
+    desired.map(async (d) => {
+      const type = childTypes[d.kind];
+      if (!type) throw new Error(`render produced an unknown kind ${d.kind}`);
+      wanted.add(childKey(d.kind, d.metadata.name));
+      const want = withAppliedHash(d);
+      const current = ctx.informers.get(d.kind)?.get(`${namespace}/${d.metadata.name}`);
+      if (!needsApply(want, current)) {
+        result.set(childKey(d.kind, d.metadata.name), current as KubeObject);
+        return;
+      }
+      log.debug({ kind: d.kind, child: d.metadata.name, created: !current }, 'applying child');
+      try {
+        const applied = await ctx.client.apply<KubeObject>(resourcePath(type, namespace, d.metadata.name), want);
+        result.set(childKey(d.kind, d.metadata.name), applied);
+      } catch (err) {
+        const reason = err instanceof ApiError ? err.message : String(err);
+        throw new Error(`applying ${d.kind} ${d.metadata.name}: ${reason}`);
+      }
+    }),
+  );
+  // Prune: children we own (controller reference) that render no longer produces.
+  const uid = owner.metadata.uid;
+  for (const [kind, type] of Object.entries(childTypes)) {
+    const informer = ctx.informers.get(kind);
+    if (!informer || !uid) continue;
+    for (const child of informer.list()) {
+      if (child.metadata.namespace !== namespace || wanted.has(childKey(kind, child.metadata.name))) continue;
+      if (!(child.metadata.ownerReferences ?? []).some((r) => r.uid === uid && r.controller)) continue;
+      log.info({ kind, child: child.metadata.name }, 'deleting child no longer wanted');
+      try {
+        await ctx.client.json('DELETE', `${resourcePath(type, namespace, child.metadata.name)}?propagationPolicy=Background`);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 404)) throw err;
+      }
+    }
+  }
+  return result;
+}
+
+async function writeStatus(client: KubeClient, type: ResourceType, obj: KubeObject, status: Record<string, unknown>): Promise<void> {
+  const path = `${resourcePath(type, obj.metadata.namespace, obj.metadata.name)}/status`;
+  await client.apply(path, { apiVersion: apiVersionOf(type), kind: type.kind, metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, status });
+}

@@ -1,0 +1,61 @@
+// What a user wants to know of a workload child: how many replicas are wanted,
+// ready and up to date, and whether the controller has seen the latest spec.
+// Pure functions over the objects as the API server returns them.
+
+export interface WorkloadState {
+  kind: string;
+  name: string;
+  desired: number;
+  ready: number;
+  updated: number;
+  /** The workload controller has observed the latest generation. */
+  observed: boolean;
+  /** Deployment's own verdict that its rollout is stuck. */
+  progressDeadlineExceeded: boolean;
+}
+
+interface WorkloadLike {
+  kind: string;
+  metadata: { name: string; generation?: number };
+  spec?: { replicas?: number };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    readyReplicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    desiredNumberScheduled?: number;
+    numberReady?: number;
+    updatedNumberScheduled?: number;
+    conditions?: { type: string; status: string; reason?: string }[];
+  };
+}
+
+export function workloadState(obj: WorkloadLike): WorkloadState {
+  const s = obj.status ?? {};
+  const observed = (s.observedGeneration ?? 0) >= (obj.metadata.generation ?? 1);
+  if (obj.kind === 'DaemonSet') {
+    return {
+      kind: obj.kind,
+      name: obj.metadata.name,
+      desired: s.desiredNumberScheduled ?? 0,
+      ready: s.numberReady ?? 0,
+      updated: s.updatedNumberScheduled ?? 0,
+      observed,
+      progressDeadlineExceeded: false,
+    };
+  }
+  const desired = obj.spec?.replicas ?? 1;
+  const ready = obj.kind === 'Deployment' ? (s.availableReplicas ?? 0) : (s.readyReplicas ?? 0);
+  return {
+    kind: obj.kind,
+    name: obj.metadata.name,
+    desired,
+    ready,
+    updated: s.updatedReplicas ?? 0,
+    observed,
+    progressDeadlineExceeded: (s.conditions ?? []).some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded'),
+  };
+}
+
+export const WORKLOAD_KINDS = new Set(['StatefulSet', 'Deployment', 'DaemonSet']);

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { computeConditions, type Observation } from '../../src/controllers/conditions.ts';
+import { workloadState } from '../../src/controllers/workload.ts';
+
+const now = new Date('2026-01-01T01:00:00Z');
+const sts = (desired: number, ready: number, updated = ready, observedGeneration = 1) =>
+  workloadState({ kind: 'StatefulSet', metadata: { name: 'pool-macd', generation: 1 }, spec: { replicas: desired }, status: { observedGeneration, readyReplicas: ready, updatedReplicas: updated } });
+const base: Observation = { generation: 3, workloads: [], now, progressDeadlineSeconds: 600 };
+
+const table: [string, Partial<Observation>, [string, string], [string, string], [string, string]][] = [
+  // name, observation, Ready [status, reason], Progressing, Degraded
+  ['all replicas ready', { workloads: [sts(3, 3)] }, ['True', 'ReplicasReady'], ['False', 'RolloutComplete'], ['False', 'AsExpected']],
+  ['workload not created yet', { workloads: [] }, ['False', 'WorkloadMissing'], ['True', 'Creating'], ['False', 'AsExpected']],
+  ['rolling out', { workloads: [sts(3, 1)] }, ['False', 'ReplicasNotReady'], ['True', 'RollingOut'], ['False', 'AsExpected']],
+  ['spec not yet observed by the workload controller', { workloads: [sts(3, 3, 3, 0)] }, ['False', 'ReplicasNotReady'], ['True', 'RollingOut'], ['False', 'AsExpected']],
+  [
+    'not ready past the deadline',
+    { workloads: [sts(3, 0)], notReadySince: new Date('2026-01-01T00:30:00Z') },
+    ['False', 'ReplicasNotReady'],
+    ['False', 'ProgressDeadlineExceeded'],
+    ['True', 'ProgressDeadlineExceeded'],
+  ],
+  ['invalid spec wins over everything', { invalid: 'spec.x: bad', workloads: [sts(3, 3)] }, ['False', 'InvalidSpec'], ['False', 'InvalidSpec'], ['True', 'InvalidSpec']],
+  [
+    'conflict with another resource',
+    { conflict: { reason: 'OverlappingSubnet', message: 'overlaps a' } },
+    ['False', 'OverlappingSubnet'],
+    ['False', 'OverlappingSubnet'],
+    ['True', 'OverlappingSubnet'],
+  ],
+  ['apply failed', { applyError: 'forbidden', workloads: [sts(1, 1)] }, ['False', 'ApplyFailed'], ['False', 'ApplyFailed'], ['True', 'ApplyFailed']],
+];
+
+describe('computeConditions', () => {
+  for (const [name, obs, ready, progressing, degraded] of table) {
+    it(name, () => {
+      const got = computeConditions({ ...base, ...obs });
+      const pick = (type: string) => {
+        const c = got.find((x) => x.type === type)!;
+        return [c.status, c.reason];
+      };
+      expect(pick('Ready')).toEqual(ready);
+      expect(pick('Progressing')).toEqual(progressing);
+      expect(pick('Degraded')).toEqual(degraded);
+      expect(got.every((c) => c.observedGeneration === 3)).toBe(true);
+      expect(got.every((c) => /^[A-Z][A-Za-z]*$/.test(c.reason))).toBe(true);
+    });
+  }
+});
