@@ -283,7 +283,9 @@ export class MacStore {
           rec.m.forEach((mac, i) => {
             if (rec.t === 'a') a.forceAllocate(mac);
             const l = a.locate(mac);
-            if (l) this.slots.stage(l.range.from, l.off, fromTuple(rec.s[i]!), mac);
+            if (!l) return;
+            this.slots.stage(l.range.from, l.off, fromTuple(rec.s[i]!), mac);
+            if (rec.t === 'a') l.range.cursor = l.off + 1 === l.range.size ? 0 : l.off + 1;
           });
           break;
         case 'r':

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startTestMacd } from './helpers.ts';
+
+type Started = Awaited<ReturnType<typeof startTestMacd>>;
+let m: Started;
+const api = (method: string, path: string, body?: unknown) => call(m.url, method, path, body);
+const state = (extra: Record<string, unknown> = {}) => ({ mac_state: { project_id: 'p1', vpc_id: 'v1', port_id: 'port-1', ...extra } });
+
+beforeAll(async () => {
+  m = await startTestMacd();
+});
+afterAll(async () => {
+  await m.close();
+});
+
+async function rangeUsed(id: string): Promise<number> {
+  const r = await api('GET', `/macs/ranges/${id}`);
+  return (r.body['mac_range'] as { used: number }).used;
+}
+
+describe('MAC endpoints (Alcor request bodies)', () => {
+  it('POST /macs allocates the next free MAC with the given state', async () => {
+    const r = await api('POST', '/macs', state());
+    expect(r.status).toBe(201);
+    expect(r.body['mac_state']).toEqual({ mac_address: 'aa:bb:cc:00:00:00', project_id: 'p1', vpc_id: 'v1', port_id: 'port-1', state: 'Active' });
+    const again = await api('GET', '/v4/macs/aa:bb:cc:00:00:00');
+    expect(again.status).toBe(200);
+    expect(again.body['mac_state']).toEqual(r.body['mac_state']);
+  });
+
+  it('POST /macs with mac_address allocates that MAC; twice is 409', async () => {
+    const r = await api('POST', '/v4/macs', state({ mac_address: 'AA:BB:CC:12:34:56' }));
+    expect(r.status).toBe(201);
+    expect((r.body['mac_state'] as { mac_address: string }).mac_address).toBe('aa:bb:cc:12:34:56');
+    const dup = await api('POST', '/macs', state({ mac_address: 'aa:bb:cc:12:34:56' }));
+    expect(dup.status).toBe(409);
+    expect(dup.body['reason']).toBe('already_allocated');
+    expect(dup.body['message']).toContain('aa:bb:cc:12:34:56');
+  });
+
+  it('POST /macs/bulk allocates all or nothing', async () => {
+    const before = await rangeUsed('range0');
+    const ok = await api('POST', '/macs/bulk', { mac_states: [{ port_id: 'a' }, { port_id: 'b' }, { port_id: 'c', mac_address: 'aa:bb:cc:00:10:00' }] });
+    expect(ok.status).toBe(201);
+    const macs = (ok.body['mac_states'] as { mac_address: string; port_id: string }[]).map((s) => [s.mac_address, s.port_id]);
+    expect(macs).toHaveLength(3);
+    expect(macs[2]).toEqual(['aa:bb:cc:00:10:00', 'c']);
+    expect(new Set(macs.map((x) => x[0])).size).toBe(3);
+    expect(await rangeUsed('range0')).toBe(before + 3);
+    // One bad element refuses the whole request.
+    const refused = await api('POST', '/macs/bulk', { mac_states: [{ port_id: 'd' }, { port_id: 'e', mac_address: 'aa:bb:cc:00:10:00' }] });
+    expect(refused.status).toBe(409);
+    const missing = await api('POST', '/macs/bulk', { mac_states: [{ port_id: 'd' }, { vpc_id: 'x' }] });
+    expect(missing.status).toBe(400);
+    expect(missing.body['reason']).toBe('missing_port_id');
+    expect(await rangeUsed('range0')).toBe(before + 3);
+  });
+
+  it('PUT /macs/{mac} updates the state; unknown MAC is 404', async () => {
+    await api('POST', '/macs', state({ mac_address: 'aa:bb:cc:00:20:00' }));
+    const r = await api('PUT', '/macs/aa:bb:cc:00:20:00', { mac_state: { mac_address: 'aa:bb:cc:00:20:00', project_id: 'p2', vpc_id: 'v2', port_id: 'port-2', state: 'Inactive' } });
+    expect(r.status).toBe(200);
+    expect((await api('GET', '/macs/aa:bb:cc:00:20:00')).body['mac_state']).toEqual({ mac_address: 'aa:bb:cc:00:20:00', project_id: 'p2', vpc_id: 'v2', port_id: 'port-2', state: 'Inactive' });
+    expect((await api('PUT', '/macs/aa:bb:cc:00:20:01', state())).status).toBe(404);
+    expect((await api('PUT', '/macs/aa:bb:cc:00:20:00', state({ mac_address: 'aa:bb:cc:00:20:01' }))).status).toBe(400);
+    expect((await api('PUT', '/macs/aa:bb:cc:00:20:00', { mac_state: { state: 'Active' } })).body['reason']).toBe('missing_port_id');
+  });
+
+  it('DELETE /macs/{mac} releases; releasing again is 404; the MAC can be allocated again', async () => {
+    await api('POST', '/macs', state({ mac_address: 'aa:bb:cc:00:30:00' }));
+    const r = await api('DELETE', '/macs/aa:bb:cc:00:30:00');
+    expect(r.status).toBe(200);
+    expect((r.body['mac_state'] as { mac_address: string }).mac_address).toBe('aa:bb:cc:00:30:00');
+    expect((await api('GET', '/macs/aa:bb:cc:00:30:00')).status).toBe(404);
+    const again = await api('DELETE', '/macs/aa:bb:cc:00:30:00');
+    expect(again.status).toBe(404);
+    expect(again.body['reason']).toBe('not_allocated');
+    expect((await api('POST', '/macs', state({ mac_address: 'aa:bb:cc:00:30:00' }))).status).toBe(201);
+  });
+
+  it('answers every bad request with the right 4xx and a JSON error', async () => {
+    const cases: [string, string, unknown, number, string][] = [
+      ['GET', '/macs/aa:bb:cc:00:00', undefined, 400, 'malformed_mac'],
+      ['POST', '/macs', state({ mac_address: 'aa-bb-cc-00-00-01' }), 400, 'malformed_mac'],
+      ['POST', '/macs', state({ mac_address: '02:00:00:00:00:01' }), 400, 'outside_ranges'],
+      ['GET', '/macs/02:00:00:00:00:01', undefined, 404, 'outside_ranges'],
+      ['POST', '/macs', { mac_state: { project_id: 'p' } }, 400, 'missing_port_id'],
+      ['POST', '/macs', '{"mac_state": {', 400, 'malformed_json'],
+      ['POST', '/macs', { something: 1 }, 400, 'invalid_request'],
+      ['POST', '/macs/range/nope', state(), 404, 'unknown_range'],
+      ['GET', '/macs/ranges/nope', undefined, 404, 'unknown_range'],
+      ['DELETE', '/macs/aa:bb:cc:ff:00:00', undefined, 404, 'not_allocated'],
+      ['PATCH', '/macs/aa:bb:cc:ff:00:00', undefined, 405, 'method_not_allowed'],
+      ['GET', '/nothing', undefined, 404, 'not_found'],
+    ];
+    for (const [method, path, body, status, reason] of cases) {
+      const r = await api(method, path, body);
+      expect({ method, path, status: r.status, reason: r.body['reason'] }).toEqual({ method, path, status, reason });
+      expect(typeof r.body['message']).toBe('string');
+      expect(r.body['status']).toBe(status);
+    }
+  });
+});
+
+describe('range endpoints', () => {
+  it('lists, creates, reads, updates, allocates from, and deletes ranges', async () => {
+    const list = await api('GET', '/macs/ranges');
+    expect((list.body['mac_ranges'] as { range_id: string }[]).map((r) => r.range_id)).toEqual(['range0']);
+    const body = { mac_range: { range_id: 'r1', from: 'aa:bb:cd:00:00:00', to: 'aa:bb:cd:00:00:03', state: 'Active' } };
+    const created = await api('POST', '/v4/macs/ranges', body);
+    expect(created.status).toBe(201);
+    expect(created.body['mac_range']).toMatchObject({ range_id: 'r1', from: 'aa:bb:cd:00:00:00', to: 'aa:bb:cd:00:00:03', state: 'Active', capacity: 4 });
+    expect((await api('POST', '/macs/ranges', body)).status).toBe(409);
+    expect((await api('POST', '/macs/ranges', { mac_range: { ...body.mac_range, range_id: 'r2' } })).body['reason']).toBe('range_overlap');
+    expect((await api('POST', '/macs/ranges', { mac_range: { range_id: 'r3', from: 'zz', to: 'aa:bb:cd:00:00:03' } })).body['reason']).toBe('malformed_mac');
+
+    const one = await api('POST', '/macs/range/r1', state());
+    expect(one.status).toBe(201);
+    expect((one.body['mac_state'] as { mac_address: string }).mac_address).toBe('aa:bb:cd:00:00:00');
+    const bulk = await api('POST', '/v4/macs/range/r1/bulk', { mac_states: [{ port_id: 'x' }, { port_id: 'y' }, { port_id: 'z' }] });
+    expect(bulk.status).toBe(201);
+    const full = await api('POST', '/macs/range/r1', state());
+    expect(full.status).toBe(409);
+    expect(full.body['reason']).toBe('pool_full');
+
+    // Bounds cannot change while MACs are allocated; state can.
+    expect((await api('PUT', '/macs/ranges/r1', { mac_range: { ...body.mac_range, to: 'aa:bb:cd:00:00:07' } })).body['reason']).toBe('range_in_use');
+    const upd = await api('PUT', '/macs/ranges/r1', { mac_range: { ...body.mac_range, state: 'Inactive' } });
+    expect(upd.status).toBe(200);
+    expect((await api('POST', '/macs/range/r1', state())).body['reason']).toBe('range_inactive');
+    expect((await api('DELETE', '/macs/ranges/r1')).body['reason']).toBe('range_in_use');
+    for (const mac of ['aa:bb:cd:00:00:00', 'aa:bb:cd:00:00:01', 'aa:bb:cd:00:00:02', 'aa:bb:cd:00:00:03']) expect((await api('DELETE', `/macs/${mac}`)).status).toBe(200);
+    expect((await api('DELETE', '/macs/ranges/r1')).status).toBe(200);
+    expect((await api('GET', '/macs/ranges/r1')).status).toBe(404);
+    expect((await api('DELETE', '/macs/ranges/range0')).status).toBe(409);
+  });
+});
+
+describe('probes and metrics', () => {
+  it('serves /healthz, /readyz and /metrics on the API port', async () => {
+    expect((await fetch(`${m.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${m.url}/readyz`)).status).toBe(200);
+    const text = await (await fetch(`${m.url}/metrics`)).text();
+    expect(text).toMatch(/alcor_macd_allocations_total [1-9]/);
+    expect(text).toMatch(/alcor_macd_errors_total\{reason="malformed_json"\} [1-9]/);
+    expect(text).toMatch(/alcor_macd_range_capacity\{range="range0"\} 16777216/);
+    expect(text).toContain('alcor_macd_request_duration_seconds_bucket');
+  });
+});
