@@ -9,6 +9,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, httpsJson, waitFor, type TlsClient } from './net.ts';
 import { makeCertificates, type Certificates } from './certs.ts';
+import { startLocalPathProvisioner } from './provisioner.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -106,9 +107,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   };
 
   let stopped = false;
+  let stopProvisioner = () => {};
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    stopProvisioner();
     for (const { child } of [...procs].reverse()) {
       if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -230,6 +233,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       const res = await httpsJson(tls, 'GET', `${server}/api/v1/namespaces/default/serviceaccounts/default`);
       return res.status === 200;
     });
+    stopProvisioner = await startLocalPathProvisioner(server, tls, join(dir, 'volumes'));
     const versionRes = await httpsJson(tls, 'GET', `${server}/version`);
     const version = String((versionRes.json as { gitVersion?: string }).gitVersion);
     const startSeconds = (Date.now() - started) / 1000;

@@ -1,0 +1,193 @@
+// The operator against a real API server: examples reconcile to Ready with
+// their children, children are put back, spec changes are followed, deletion
+// garbage-collects, a restart makes no writes, and only the leader reconciles.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
+import { startOperator, writeCount, type OperatorProcess } from './operator.ts';
+
+const root = join(import.meta.dirname, '..');
+const example = (name: string) => readFileSync(join(root, 'examples', `${name}.yaml`), 'utf8');
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+interface Resource {
+  metadata: { name: string; uid: string; generation: number; ownerReferences?: { uid: string; controller?: boolean }[] };
+  spec: Record<string, unknown>;
+  status?: { observedGeneration?: number; conditions?: Condition[]; capacity?: number; allocated?: number; available?: number; leased?: number; endpoint?: string; replicas?: number; readyReplicas?: number };
+}
+interface List<T = Resource> {
+  items: T[];
+}
+
+let ns = '';
+let op: OperatorProcess | undefined;
+
+const condition = (r: Resource, type: string) => r.status?.conditions?.find((c) => c.type === type);
+const get = (kind: string, name: string) => getJson<Resource>(['-n', ns, 'get', kind, name]);
+async function waitReady(kind: string, name: string, timeoutMs = 90_000): Promise<Resource> {
+  return eventually(
+    `${kind}/${name} Ready=True`,
+    async () => {
+      const r = await get(kind, name);
+      const ready = condition(r, 'Ready');
+      return ready?.status === 'True' && r.status?.observedGeneration === r.metadata.generation ? r : undefined;
+    },
+    timeoutMs,
+  );
+}
+async function childrenOf(uid: string): Promise<Map<string, Resource>> {
+  const all = await getJson<List<Resource & { kind: string }>>(['-n', ns, 'get', 'configmaps,services,serviceaccounts,statefulsets,deployments,daemonsets,poddisruptionbudgets,networkpolicies,roles,rolebindings', '-l', 'app.kubernetes.io/managed-by=alcor-operator']);
+  const owned = all.items.filter((o) => o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller));
+  return new Map(owned.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+}
+
+beforeAll(async () => {
+  await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
+  await kubectlOk(['wait', '--for=condition=Established', 'crd/macpools.alcor.dev', 'crd/dhcpsubnets.alcor.dev', 'crd/dataplanemanagers.alcor.dev', '--timeout=60s']);
+  ns = await createNamespace('e2e-operator');
+  op = await startOperator({ name: 'main' });
+  await eventually('operator ready', () => op!.ready(), 30_000);
+});
+
+afterAll(async () => {
+  await op?.stop();
+  await kubectl(['delete', 'namespace', ns, '--wait=false']);
+});
+
+describe('operator', () => {
+  it('reconciles each example to Ready with true counts and its children', async () => {
+    for (const name of ['macpool', 'dhcpsubnet', 'dataplanemanager']) await kubectlOk(['-n', ns, 'apply', '-f', '-'], example(name));
+
+    const pool = await waitReady('macpool', 'tenant-macs');
+    // range0 minus the aa:bb:cc:00:00:* prefix, plus range1 minus one address.
+    expect(pool.status?.capacity).toBe(16_777_216 - 256 + 16_777_216 - 1);
+    expect(pool.status?.allocated).toBe(0);
+    expect(pool.status?.available).toBe(pool.status?.capacity);
+    expect(pool.status?.endpoint).toBe(`http://tenant-macs-macd.${ns}.svc:9005`);
+    expect(pool.status?.conditions?.map((c) => [c.type, c.status])).toEqual(
+      expect.arrayContaining([
+        ['Ready', 'True'],
+        ['Progressing', 'False'],
+        ['Degraded', 'False'],
+      ]),
+    );
+    const poolChildren = await childrenOf(pool.metadata.uid);
+    for (const k of ['StatefulSet/tenant-macs-macd', 'Service/tenant-macs-macd', 'ConfigMap/tenant-macs-macd', 'ServiceAccount/tenant-macs-macd', 'PodDisruptionBudget/tenant-macs-macd']) {
+      expect(poolChildren.has(k), `${k} among ${[...poolChildren.keys()].join(', ')}`).toBe(true);
+    }
+
+    const subnet = await waitReady('dhcpsubnet', 'tenant-net');
+    expect(subnet.status?.capacity).toBeGreaterThan(0);
+    expect(subnet.status?.leased).toBe(0);
+    expect(subnet.status?.available).toBe(subnet.status?.capacity);
+
+    const dpm = await waitReady('dataplanemanager', 'dpm');
+    expect(dpm.status?.readyReplicas).toBe((dpm.spec['replicas'] as number | undefined) ?? dpm.status?.replicas);
+    const dpmChildren = await childrenOf(dpm.metadata.uid);
+    expect([...dpmChildren.keys()]).toEqual(expect.arrayContaining(['Deployment/dpm', 'Service/dpm', 'ConfigMap/dpm']));
+
+    const listed = await kubectlOk(['-n', ns, 'get', 'alcor']);
+    expect(listed).toMatch(/tenant-macs/);
+    expect(listed).toMatch(/tenant-net/);
+    expect(listed).toMatch(/dpm/);
+  });
+
+  it('puts back a deleted child and a hand-edited field', async () => {
+    const svc = await getJson<Resource & { spec: { ports: { port: number }[] } }>(['-n', ns, 'get', 'service', 'tenant-macs-macd']);
+    await kubectlOk(['-n', ns, 'delete', 'configmap', 'tenant-macs-macd']);
+    await eventually('ConfigMap restored', async () => (await kubectl(['-n', ns, 'get', 'configmap', 'tenant-macs-macd'])).code === 0, 15_000);
+
+    const port = svc.spec.ports[0]!.port;
+    await kubectlOk(['-n', ns, 'patch', 'service', 'tenant-macs-macd', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: 9999 }])]);
+    await eventually(
+      'Service port restored',
+      async () => (await getJson<{ spec: { ports: { port: number }[] } }>(['-n', ns, 'get', 'service', 'tenant-macs-macd'])).spec.ports[0]!.port === port,
+      15_000,
+    );
+  });
+
+  it('follows a spec change: observedGeneration and the workload', async () => {
+    const before = await get('macpool', 'tenant-macs');
+    await kubectlOk(['-n', ns, 'patch', 'macpool', 'tenant-macs', '--type=merge', '-p', JSON.stringify({ spec: { allocator: { replicas: 3 } } })]);
+    const after = await waitReady('macpool', 'tenant-macs');
+    expect(after.metadata.generation).toBe(before.metadata.generation + 1);
+    expect(after.status?.conditions?.every((c) => c.observedGeneration === after.metadata.generation)).toBe(true);
+    const sts = await getJson<{ spec: { replicas: number }; status: { readyReplicas?: number } }>(['-n', ns, 'get', 'statefulset', 'tenant-macs-macd']);
+    expect(sts.spec.replicas).toBe(3);
+    expect(sts.status.readyReplicas).toBe(3);
+  });
+
+  it('refuses an overlapping DhcpSubnet with a condition and keeps the first working', async () => {
+    const first = parse(example('dhcpsubnet')) as { spec: Record<string, unknown> };
+    const overlapping = { ...first, metadata: { name: 'tenant-net-overlap' } };
+    await kubectlOk(['-n', ns, 'apply', '-f', '-'], JSON.stringify(overlapping));
+    const refused = await eventually('overlap condition', async () => {
+      const r = await get('dhcpsubnet', 'tenant-net-overlap');
+      return condition(r, 'Ready')?.reason === 'OverlappingSubnet' ? r : undefined;
+    });
+    expect(condition(refused, 'Ready')?.message).toContain('tenant-net');
+    expect(condition(refused, 'Degraded')?.status).toBe('True');
+    expect((await childrenOf(refused.metadata.uid)).size).toBe(0);
+    expect(condition(await get('dhcpsubnet', 'tenant-net'), 'Ready')?.status).toBe('True');
+    // Once the older one is gone, the newer one is served.
+    await kubectlOk(['-n', ns, 'delete', 'dhcpsubnet', 'tenant-net-overlap']);
+  });
+
+  it('makes no write after a restart when nothing changed', async () => {
+    await op!.stop();
+    op = await startOperator({ name: 'restarted' });
+    await eventually('restarted operator ready', () => op!.ready(), 30_000);
+    const resources = (await getJson<List>(['-n', ns, 'get', 'macpools,dhcpsubnets,dataplanemanagers'])).items.length;
+    // Every resource is reconciled once on start; wait until all passes are done.
+    await eventually('initial passes done', async () => (await op!.counter('controller_runtime_reconcile_total')) >= resources && (await op!.counter('workqueue_depth')) === 0, 30_000);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await writeCount(op!)).toBe(0);
+  });
+
+  it('deletes the children with the resource', async () => {
+    const pool = await get('macpool', 'tenant-macs');
+    expect((await childrenOf(pool.metadata.uid)).size).toBeGreaterThan(0);
+    await kubectlOk(['-n', ns, 'delete', 'macpool', 'tenant-macs']);
+    await eventually('children garbage-collected', async () => (await childrenOf(pool.metadata.uid)).size === 0, 60_000);
+  });
+});
+
+describe('leader election', () => {
+  it('lets exactly one of two operators reconcile, and the other take over when it dies', async () => {
+    await op?.stop();
+    op = undefined;
+    const leNs = await createNamespace('e2e-leader');
+    const a = await startOperator({ name: 'a', leaderElect: true, namespace: leNs });
+    const b = await startOperator({ name: 'b', leaderElect: true, namespace: leNs });
+    try {
+      await eventually('one leader', async () => (await a.counter('leader_election_master_status')) + (await b.counter('leader_election_master_status')) === 1, 30_000);
+      const dpm = parse(example('dataplanemanager')) as Record<string, unknown>;
+      await kubectlOk(['-n', leNs, 'apply', '-f', '-'], JSON.stringify({ ...dpm, metadata: { name: 'le-one' } }));
+      await eventually('le-one Ready', async () => condition(await getJson<Resource>(['-n', leNs, 'get', 'dpm', 'le-one']), 'Ready')?.status === 'True');
+      const [leader, standby] = (await a.counter('leader_election_master_status')) === 1 ? [a, b] : [b, a];
+      expect(await leader.counter('controller_runtime_reconcile_total')).toBeGreaterThan(0);
+      expect(await standby.counter('controller_runtime_reconcile_total')).toBe(0);
+      expect(await writeCount(standby)).toBe(0);
+
+      // The leader dies without a goodbye: the standby takes over once the lease expires.
+      leader.child.kill('SIGKILL');
+      const killedAt = Date.now();
+      await kubectlOk(['-n', leNs, 'apply', '-f', '-'], JSON.stringify({ ...dpm, metadata: { name: 'le-two' } }));
+      await eventually('le-two Ready through the new leader', async () => condition(await getJson<Resource>(['-n', leNs, 'get', 'dpm', 'le-two']), 'Ready')?.status === 'True', 40_000);
+      expect(Date.now() - killedAt).toBeLessThan(30_000);
+      expect(await standby.counter('leader_election_master_status')).toBe(1);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await kubectl(['delete', 'namespace', leNs, '--wait=false']);
+    }
+  });
+});

@@ -1,0 +1,84 @@
+// Runs `alcor-operator run` as a real process against the suite's cluster.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { inject } from 'vitest';
+import { freePort } from './cluster/net.ts';
+
+const root = join(import.meta.dirname, '..');
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  metricsPort: number;
+  logFile: string;
+  metrics(): Promise<string>;
+  /** Sum of a counter over the series whose labels contain all of `labels`. */
+  counter(name: string, labels?: Record<string, string>): Promise<number>;
+  ready(): Promise<boolean>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startOperator(opts: { leaderElect?: boolean; namespace?: string; args?: string[]; name?: string } = {}): Promise<OperatorProcess> {
+  const metricsPort = await freePort();
+  const probePort = await freePort();
+  const logFile = join(tmpdir(), `alcor-operator-${opts.name ?? 'op'}-${process.pid}-${Date.now()}.log`);
+  const args = [
+    join(root, 'src/cli/main.ts'),
+    'run',
+    '--kubeconfig',
+    inject('kubeconfig'),
+    '--metrics-bind-address',
+    `127.0.0.1:${metricsPort}`,
+    '--health-probe-bind-address',
+    `127.0.0.1:${probePort}`,
+    ...(opts.leaderElect ? ['--leader-elect', '--leader-election-namespace', opts.namespace ?? 'default'] : []),
+    ...(opts.args ?? []),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' } });
+  const out = createWriteStream(logFile);
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return {
+    child,
+    metricsPort,
+    logFile,
+    metrics,
+    async counter(name, labels = {}) {
+      const text = await metrics();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(name)) continue;
+        const m = /^([a-z_:]+)(\{([^}]*)\})?\s+(\S+)$/.exec(line);
+        if (!m || m[1] !== name) continue;
+        const lbls = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+        if (Object.entries(labels).every(([k, v]) => lbls[k] === v)) sum += Number(m[4]);
+      }
+      return sum;
+    },
+    async ready() {
+      try {
+        return (await fetch(`http://127.0.0.1:${probePort}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Writes made by an operator process, from its client metrics. */
+export async function writeCount(op: OperatorProcess): Promise<number> {
+  let n = 0;
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) n += await op.counter('rest_client_requests_total', { method });
+  return n;
+}
