@@ -4,6 +4,8 @@
 import type { TestProject } from 'vitest/node';
 import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startCluster, type Cluster } from './cluster/cluster.ts';
 
 declare module 'vitest' {
@@ -14,6 +16,11 @@ declare module 'vitest' {
     binDir: string;
     /** True when the suite runs on the local process cluster (kwok nodes). */
     localCluster: boolean;
+    /**
+     * Local cluster only: base URL of a loopback control endpoint for fault
+     * tests (POST /restart-apiserver[?compact=1]); '' on other clusters.
+     */
+    clusterControl: string;
   }
 }
 
@@ -26,14 +33,37 @@ export async function setup(project: TestProject): Promise<void> {
     project.provide('kubeconfig', external);
     project.provide('binDir', binDir);
     project.provide('localCluster', false);
+    project.provide('clusterControl', '');
     return;
   }
   cluster = await startCluster({ log: (l) => process.stderr.write(l + '\n') });
   project.provide('kubeconfig', cluster.kubeconfig);
   project.provide('binDir', cluster.binDir);
   project.provide('localCluster', true);
+  control = await startControlServer(cluster);
+  const addr = control.address() as AddressInfo;
+  project.provide('clusterControl', `http://127.0.0.1:${addr.port}`);
+}
+
+let control: Server | undefined;
+
+/** Test workers run in other processes: they reach the cluster object through this. */
+function startControlServer(c: Cluster): Promise<Server> {
+  const srv = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'POST' && url.pathname === '/restart-apiserver') {
+      c.restartApiServer({ compact: url.searchParams.get('compact') === '1' }).then(
+        () => res.writeHead(200).end('restarted'),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
 }
 
 export async function teardown(): Promise<void> {
+  control?.close();
   await cluster?.stop();
 }

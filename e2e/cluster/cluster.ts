@@ -33,6 +33,8 @@ export interface Cluster {
   /** Admin TLS client for direct API calls. */
   readonly tls: TlsClient;
   stop(): Promise<void>;
+  /** Restarts kube-apiserver (same port and flags); `compact` also compacts etcd first. */
+  restartApiServer(opts?: { compact?: boolean }): Promise<void>;
 }
 
 interface Proc {
@@ -106,6 +108,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     }
   };
 
+  let restartApiServer: Cluster['restartApiServer'] = async () => {};
   let stopped = false;
   let stopProvisioner = () => {};
   const stop = async (): Promise<void> => {
@@ -150,7 +153,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       return res.ok;
     });
 
-    const api = startProcess('kube-apiserver', [
+    const apiArgs = [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       `--secure-port=${apiPort}`,
@@ -168,11 +171,32 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       '--enable-priority-and-fairness=false',
       '--profiling=false',
       '--v=1',
-    ]);
-    await waitFor('kube-apiserver /readyz', 60_000, api.child, () => logTail('kube-apiserver'), async () => {
-      const res = await httpsJson(tls, 'GET', `${server}/readyz`);
-      return res.status === 200;
-    });
+    ];
+    const waitApiReady = (proc: Proc) =>
+      waitFor('kube-apiserver /readyz', 60_000, proc.child, () => logTail('kube-apiserver'), async () => {
+        const res = await httpsJson(tls, 'GET', `${server}/readyz`);
+        return res.status === 200;
+      });
+    let api = startProcess('kube-apiserver', apiArgs);
+    await waitApiReady(api);
+    // Fault tests: stop the API server (every watch breaks), optionally compact
+    // etcd so that old resource versions are gone (410 on resume), start again.
+    restartApiServer = async (opts: { compact?: boolean } = {}) => {
+      const old = api.child;
+      const exited = new Promise<void>((r) => old.once('exit', () => r()));
+      if (old.pid) tryKill(-old.pid, 'SIGTERM');
+      await exited;
+      procs.splice(procs.indexOf(api), 1);
+      if (opts.compact) {
+        const status = (await (await fetch(`${etcdUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) })).json()) as { header: { revision: string } };
+        await fetch(`${etcdUrl}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: status.header.revision, physical: true }) });
+      }
+      api = startProcess('kube-apiserver', apiArgs);
+      // Keep the stop order: the API server before etcd, after the rest.
+      procs.splice(procs.indexOf(api), 1);
+      procs.splice(1, 0, api);
+      await waitApiReady(api);
+    };
 
     startProcess('kube-controller-manager', [
       `--kubeconfig=${kubeconfig}`,
@@ -238,7 +262,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const version = String((versionRes.json as { gitVersion?: string }).gitVersion);
     const startSeconds = (Date.now() - started) / 1000;
     log(`[cluster] ${version} ready in ${startSeconds.toFixed(1)}s (${nodes} kwok nodes) — kubeconfig ${kubeconfig}`);
-    return { dir, kubeconfig, binDir, server, version, startSeconds, tls, stop };
+    return { dir, kubeconfig, binDir, server, version, startSeconds, tls, stop, restartApiServer: (o) => restartApiServer(o) };
   } catch (err) {
     await stop();
     throw err;
@@ -269,8 +293,8 @@ function kwokNode(name: string): object {
       },
     },
     status: {
-      allocatable: { cpu: '32', memory: '256Gi', pods: '250' },
-      capacity: { cpu: '32', memory: '256Gi', pods: '250' },
+      allocatable: { cpu: '1000', memory: '4Ti', pods: '5000' },
+      capacity: { cpu: '1000', memory: '4Ti', pods: '5000' },
       nodeInfo: {
         architecture: 'amd64',
         operatingSystem: 'linux',
