@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     log,
     snapshotBytes: values['snapshot-mib'] ? Number(values['snapshot-mib']) * 1024 * 1024 : undefined,
     coordinate: async (store, config, api) => {
-      if (config.coordination.mode !== 'kubernetes') return { ownerOf: () => null, onConfig: async () => {}, close: async () => {} };
+      if (config.coordination.mode !== 'kubernetes') return { ownerOf: () => null as string | null, onConfig: async () => {}, close: async () => {} };
       const { startReplica } = await import('../macd/replicas.ts');
       const { loadKubeConfig } = await import('../runtime/kube.ts');
       const advertise = values['advertise-url'] ?? `http://${host === '0.0.0.0' ? hostname() : host}:${api.port}`;

@@ -17,6 +17,7 @@ export type ErrorReason =
   | 'not_allocated'
   | 'excluded'
   | 'pool_full'
+  | 'owned_elsewhere'
   | 'not_found'
   | 'method_not_allowed'
   | 'body_too_large'

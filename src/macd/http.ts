@@ -21,7 +21,7 @@ export interface ApiOptions {
   metrics: MacdMetrics;
   log: Logger;
   /** Replica mode: the base URL of the replica that owns `mac`, or null when this one does. */
-  ownerOf?: (mac: number) => string | null;
+  ownerOf?: (mac: number) => Promise<string | null> | string | null;
 }
 
 type Handler = (ctx: Ctx) => Promise<[number, unknown]> | [number, unknown];
@@ -136,7 +136,7 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
   };
 
   /** Replica mode: answers from the owning replica when another one owns `mac`. */
-  const owner = (mac: number): string | null => (opts.ownerOf ? opts.ownerOf(mac) : null);
+  const owner = (mac: number): Promise<string | null> | string | null => (opts.ownerOf ? opts.ownerOf(mac) : null);
 
   const routes = (c: Ctx): { route: string; run: Handler } | null => {
     const p = c.parts;
@@ -256,7 +256,7 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
       // Replica mode: MACs in another replica's block are served by it.
       if (opts.ownerOf && !req.headers['x-macd-forwarded']) {
         const target = targetMac(r.route, ctx);
-        const base = target !== null ? owner(target) : null;
+        const base = target !== null ? await owner(target) : null;
         if (base) {
           forward(req, res, base, raw);
           return;

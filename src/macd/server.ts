@@ -18,7 +18,7 @@ export interface MacdOptions {
   metricsAddress?: string;
   log: Logger;
   /** Replica-mode wiring (see replicas.ts), given the store once loaded. */
-  coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }) => Promise<{ ownerOf(mac: number): string | null; onConfig(c: MacdConfig): Promise<void>; close(): Promise<void> }>;
+  coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }) => Promise<{ ownerOf(mac: number): Promise<string | null> | string | null; onConfig(c: MacdConfig): Promise<void>; close(): Promise<void> }>;
   snapshotBytes?: number;
 }
 
@@ -47,6 +47,7 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     dataDir: opts.dataDir,
     log,
     blockSize: config.coordination.mode === 'kubernetes' ? config.coordination.blockSize : undefined,
+    coordinated: config.coordination.mode === 'kubernetes',
     snapshotBytes: opts.snapshotBytes,
     onFatal: (err) => {
       // The disk failed: nothing can be acknowledged any more. Exit so the
@@ -60,14 +61,14 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
   store = loaded;
 
   let coord: Awaited<ReturnType<NonNullable<MacdOptions['coordinate']>>> | null = null;
-  const ownerOf = (mac: number): string | null => (coord ? coord.ownerOf(mac) : null);
+  const ownerOf = (mac: number): Promise<string | null> | string | null => (coord ? coord.ownerOf(mac) : null);
   const api: ApiServer = await startApi({
     host: opts.host,
     port: opts.port,
     store: () => store,
     metrics,
     log,
-    ownerOf: opts.coordinate ? ownerOf : undefined,
+    ownerOf: opts.coordinate && config.coordination.mode === 'kubernetes' ? ownerOf : undefined,
     extra: (req, res, path) => {
       if (path === '/healthz' || path === '/livez') {
         res.writeHead(healthy ? 200 : 500, { 'content-type': 'text/plain' }).end(healthy ? 'ok' : 'unhealthy');

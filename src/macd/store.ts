@@ -44,6 +44,11 @@ export interface StoreOptions {
   snapshotBytes?: number;
   /** A snapshot is also taken this often when the log is not empty (default 60 s). */
   snapshotIntervalMs?: number;
+  /**
+   * Replica mode: allocate only from blocks this replica holds (none until it
+   * claims some), and ranges come from the MacPool only (API range changes are refused).
+   */
+  coordinated?: boolean;
   /** Called when the disk fails: nothing more can be acknowledged. */
   onFatal: (err: Error) => void;
 }
@@ -65,6 +70,8 @@ export class MacStore {
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
   onExhausted: ExhaustedHook | null = null;
+  /** Replica mode: makes sure the blocks of MACs asked for by address are held here (claims them), or throws. */
+  beforeSpecific: ((macs: number[]) => Promise<void>) | null = null;
   /** Blocks held per range in replica mode (persisted so a restart knows them). */
   readonly ownedBlocks = new Map<string, number[]>();
 
@@ -101,7 +108,7 @@ export class MacStore {
       records += recs.length;
       s.slots.flush();
     }
-    for (const [id, blocks] of s.ownedBlocks) if (s.allocator.hasRange(id)) s.allocator.range(id).setOwnedBlocks(blocks);
+    s.applyOwnership();
     const gen = Math.max(firstGen, (gens[gens.length - 1] ?? 0) + 1);
     s.journal = new Journal(opts.dataDir, gen, {
       afterBatch: () => s.slots.flush(),
@@ -122,13 +129,14 @@ export class MacStore {
     const specific: number[] = [];
     for (const i of inputs) if (i.mac !== null) specific.push(i.mac);
     const count = inputs.length - specific.length;
+    if (specific.length > 0 && this.beforeSpecific) await this.beforeSpecific(specific);
     let macs: number[];
     for (let attempt = 0; ; attempt++) {
       try {
         macs = this.allocator.allocate({ rangeId, specific, count });
         break;
       } catch (e) {
-        if (!(e instanceof MacdError) || e.reason !== 'pool_full' || !this.onExhausted || attempt >= 8) throw e;
+        if (!(e instanceof MacdError) || e.reason !== 'pool_full' || !this.onExhausted || attempt >= 64) throw e;
         const ids = rangeId !== undefined ? [rangeId] : this.allocator.ranges().filter((r) => r.state === 'Active').map((r) => r.id);
         if (!(await this.onExhausted(ids, count))) throw e;
       }
@@ -175,12 +183,14 @@ export class MacStore {
   // ---- ranges ----
 
   async addRange(input: RangeInput): Promise<MacRange> {
+    this.checkRangesWritable();
     const r = this.allocator.addRange(input, 'api');
     await this.write({ t: 'R', r: r.spec() });
     return r;
   }
 
   async updateRange(id: string, input: RangeInput): Promise<MacRange> {
+    this.checkRangesWritable();
     this.allocator.checkUpdateRange(id, input);
     const r = this.allocator.replaceRange(id, input, 'api');
     await this.write({ t: 'R', r: r.spec() });
@@ -188,6 +198,7 @@ export class MacStore {
   }
 
   async deleteRange(id: string): Promise<MacRange> {
+    this.checkRangesWritable();
     const r = this.allocator.checkDeleteRange(id);
     this.allocator.removeRange(id);
     await this.write({ t: 'D', id });
@@ -250,9 +261,19 @@ export class MacStore {
       a.setDefaultRange(def.id);
       writes.push(this.write({ t: 'F', id: def.id }));
     }
-    for (const [id, blocks] of this.ownedBlocks) if (a.hasRange(id)) a.range(id).setOwnedBlocks(blocks);
+    this.applyOwnership();
     await Promise.all(writes);
     return warnings;
+  }
+
+  /** Replica mode: every range allocates only from the blocks held here. */
+  private applyOwnership(): void {
+    if (!this.opts.coordinated) return;
+    for (const r of this.allocator.ranges()) r.setOwnedBlocks(this.ownedBlocks.get(r.id) ?? []);
+  }
+
+  private checkRangesWritable(): void {
+    if (this.opts.coordinated) throw new MacdError(409, 'range_protected', 'with several replicas the ranges come from the MacPool; change them there');
   }
 
   // ---- durability ----
