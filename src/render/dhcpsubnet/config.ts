@@ -1,0 +1,77 @@
+import type { DhcpOption, DhcpSubnet, DhcpSubnetSpec } from '../../api/index.ts';
+import type { DhcpdConfigInput, DhcpOptionValue } from '../../api/config/dhcpd.ts';
+import { coveredMinus, ipv4ToNumber, numberToIPv4, parseDuration, parseIPv4Range } from '../../api/net.ts';
+
+// DhcpSubnet spec → the DhcpdConfig file the servers read (src/api/config/dhcpd.ts).
+
+/** The CRD's text-valued option → the server's typed value. */
+export function optionValue(o: DhcpOption): DhcpOptionValue {
+  switch (o.type) {
+    case 'ipv4':
+      return { code: o.code, type: 'ipv4', value: o.value };
+    case 'ipv4List':
+      return { code: o.code, type: 'ipv4List', value: o.value.split(',').map((a) => a.trim()) };
+    case 'string':
+      return { code: o.code, type: 'string', value: o.value };
+    case 'uint8':
+    case 'uint16':
+    case 'uint32':
+      return { code: o.code, type: o.type, value: Number(o.value) };
+    case 'boolean':
+      return { code: o.code, type: 'boolean', value: o.value === 'true' };
+    case 'hex':
+      return { code: o.code, type: 'hex', value: o.value };
+  }
+}
+
+function excludeRanges(spec: DhcpSubnetSpec): { start: string; end: string }[] {
+  return (spec.excludes ?? []).map((e) => {
+    const r = parseIPv4Range(e);
+    if (!r) throw new Error(`malformed exclude "${e}"`);
+    return { start: numberToIPv4(r.start), end: numberToIPv4(r.end) };
+  });
+}
+
+/** Lease time in whole seconds, as the server takes it. */
+export function leaseSeconds(spec: DhcpSubnetSpec): number {
+  const seconds = parseDuration(spec.leaseTime);
+  if (seconds === undefined) throw new Error(`malformed leaseTime "${spec.leaseTime}"`);
+  return Math.floor(seconds);
+}
+
+/** Relay mode splits the pools into one share per replica; a node-local server owns its node's whole pool. */
+export function shares(spec: DhcpSubnetSpec): number {
+  return spec.server.mode === 'relay' ? spec.server.replicas : 1;
+}
+
+export function dhcpdConfig(subnet: DhcpSubnet): DhcpdConfigInput {
+  const s = subnet.spec;
+  return {
+    subnets: [
+      {
+        name: subnet.metadata.name,
+        cidr: s.cidr,
+        ...(s.gateway ? { gateway: s.gateway } : {}),
+        pools: s.pools.map((p) => ({ start: p.start, end: p.end })),
+        excludes: excludeRanges(s),
+        reservations: (s.reservations ?? []).map((r) => ({ mac: r.mac, ip: r.ip, ...(r.hostname ? { hostname: r.hostname } : {}) })),
+        dnsServers: s.dnsServers ?? [],
+        ...(s.domainName ? { domainName: s.domainName } : {}),
+        domainSearch: s.domainSearch ?? [],
+        leaseTime: leaseSeconds(s),
+        ...(s.mtu !== undefined ? { mtu: s.mtu } : {}),
+        ntpServers: s.ntpServers ?? [],
+        staticRoutes: (s.staticRoutes ?? []).map((r) => ({ destination: r.destination, gateway: r.gateway })),
+        options: (s.options ?? []).map(optionValue),
+      },
+    ],
+    ha: { shares: shares(s) },
+  };
+}
+
+/** Pool addresses minus the excludes; reservations inside the pools are part of it. */
+export function dhcpSubnetCapacity(spec: DhcpSubnetSpec): number {
+  const pools = spec.pools.map((p) => ({ from: ipv4ToNumber(p.start), to: ipv4ToNumber(p.end) }));
+  const excluded = excludeRanges(spec).map((e) => ({ from: ipv4ToNumber(e.start), to: ipv4ToNumber(e.end) }));
+  return coveredMinus(pools, excluded);
+}

@@ -1,0 +1,167 @@
+import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import type { DhcpSubnet } from '../../api/index.ts';
+import {
+  httpProbe,
+  labels,
+  leaseRbac,
+  object,
+  podDisruptionBudget,
+  podIdentityEnv,
+  pullPolicy,
+  resourcesOr,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  selectorLabels,
+  type Part,
+} from '../common.ts';
+import type { KubeObject, RenderSettings } from '../types.ts';
+import { dhcpdConfig } from './config.ts';
+
+export { dhcpdConfig, dhcpSubnetCapacity, leaseSeconds, optionValue, shares } from './config.ts';
+
+// A DhcpSubnet's servers: `alcor-operator dhcpd` as a StatefulSet behind a
+// Service (relay) or as a DaemonSet on host networking (nodeLocal).
+
+const METRICS_PORT = 9090;
+const DATA_DIR = '/var/lib/dhcpd';
+const CONFIG_DIR = '/etc/dhcpd';
+
+export function dhcpdName(subnet: DhcpSubnet): string {
+  return `${subnet.metadata.name}-dhcpd`;
+}
+
+function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean): V1Container {
+  const { server } = subnet.spec;
+  const args = [
+    'dhcpd',
+    '--config', `${CONFIG_DIR}/config.yaml`,
+    '--data-dir', DATA_DIR,
+    '--metrics-listen', `0.0.0.0:${METRICS_PORT}`,
+    '--status-lease', '$(POD_NAME)',
+    '--namespace', '$(POD_NAMESPACE)',
+    '--server-name', subnet.metadata.name,
+  ];
+  const env = podIdentityEnv();
+  if (relay) {
+    args.push('--share', '$(SHARE)');
+    // The StatefulSet's ordinal (0..replicas-1) is this replica's share of the pools.
+    env.push({ name: 'SHARE', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } });
+  }
+  return {
+    name: 'dhcpd',
+    image: server.image ?? settings.image,
+    ...pullPolicy(settings),
+    args,
+    env,
+    ports: [
+      { name: 'dhcp', containerPort: 67, protocol: 'UDP' },
+      { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+    ],
+    livenessProbe: httpProbe('/healthz', 'metrics'),
+    readinessProbe: httpProbe('/readyz', 'metrics', { periodSeconds: 5 }),
+    resources: resourcesOr(server.resources, { requests: { cpu: '100m', memory: '64Mi' } }),
+    securityContext: relay
+      ? restrictedContainerSecurityContext()
+      : {
+          // Host networking: port 67 of the node's own network namespace, where
+          // the unprivileged-port sysctl cannot be set per pod. Binding it takes
+          // NET_BIND_SERVICE, and Kubernetes grants added capabilities only to
+          // root (no ambient capabilities), so this pod cannot meet the
+          // `restricted` standard; it keeps everything else of it.
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: false,
+          runAsUser: 0,
+          capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
+        },
+    volumeMounts: [
+      { name: 'data', mountPath: DATA_DIR },
+      // A directory mount, so config edits reach the server, which reloads them live (no checksum, no roll).
+      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+    ],
+  };
+}
+
+function podSpec(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean): V1PodSpec {
+  const name = dhcpdName(subnet);
+  const { server } = subnet.spec;
+  const volumes = [
+    // The lease log survives container restarts (kill -9) in the pod's emptyDir;
+    // clients renew into a replacement pod, which re-learns them.
+    { name: 'data', emptyDir: {} },
+    { name: 'config', configMap: { name } },
+  ];
+  const common = {
+    serviceAccountName: name,
+    ...(server.nodeSelector ? { nodeSelector: server.nodeSelector } : {}),
+    containers: [container(subnet, settings, relay)],
+    volumes,
+  };
+  if (relay) {
+    return {
+      ...common,
+      securityContext: {
+        ...restrictedPodSecurityContext(),
+        // Lets the non-root server bind port 67 in its own network namespace
+        // (a "safe" sysctl, allowed by the restricted standard).
+        sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '67' }],
+      },
+    };
+  }
+  return {
+    ...common,
+    hostNetwork: true,
+    dnsPolicy: 'ClusterFirstWithHostNet',
+    securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+  };
+}
+
+export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings): KubeObject[] {
+  const part: Part = { owner: subnet, app: 'dhcpd', component: 'dhcp-server' };
+  const name = dhcpdName(subnet);
+  const { server } = subnet.spec;
+  const relay = server.mode === 'relay';
+  const objects: KubeObject[] = [
+    // dhcpd publishes its lease count in a Lease per pod: that is all it calls.
+    ...leaseRbac(part, name, ['get', 'create', 'update', 'patch']),
+    object('v1', 'ConfigMap', part, name, { data: { 'config.yaml': stringify(dhcpdConfig(subnet)) } }),
+  ];
+  const template = { metadata: { labels: labels(part) }, spec: podSpec(subnet, settings, relay) };
+  if (relay) {
+    objects.push(
+      object('v1', 'Service', part, name, {
+        spec: {
+          selector: selectorLabels(part),
+          ports: [{ name: 'dhcp', port: 67, targetPort: 'dhcp', protocol: 'UDP' }],
+        },
+      }),
+      // A StatefulSet, not a Deployment: each replica must serve a different
+      // share of the pools, and only a StatefulSet gives pods stable ordinals
+      // (apps.kubernetes.io/pod-index) that a replacement pod inherits, so two
+      // live servers never offer from the same share.
+      object('apps/v1', 'StatefulSet', part, name, {
+        spec: {
+          serviceName: name,
+          replicas: server.replicas,
+          podManagementPolicy: 'Parallel',
+          selector: { matchLabels: selectorLabels(part) },
+          template,
+        },
+      }),
+    );
+    if (server.replicas > 1) objects.push(podDisruptionBudget(part, name));
+  } else {
+    objects.push(
+      object('apps/v1', 'DaemonSet', part, name, {
+        spec: {
+          selector: { matchLabels: selectorLabels(part) },
+          // One server per node: replace it in place, one node at a time.
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+          template,
+        },
+      }),
+    );
+  }
+  return objects;
+}

@@ -1,0 +1,153 @@
+import { stringify } from 'yaml';
+import type { MacPool } from '../../api/index.ts';
+import type { MacdConfigInput } from '../../api/config/macd.ts';
+import {
+  labels,
+  leaseRbac,
+  namespaceOf,
+  object,
+  podDisruptionBudget,
+  podIdentityEnv,
+  pullPolicy,
+  resourcesOr,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  selectorLabels,
+  httpProbe,
+  type Part,
+} from '../common.ts';
+import type { KubeObject, RenderSettings } from '../types.ts';
+import { effectiveRanges } from './ranges.ts';
+
+// Engine builtin: `alcor-operator macd` on a StatefulSet. Stable pod names give
+// each replica a stable identity for its block Leases and its own volume for
+// the durable allocation log.
+
+const HTTP_PORT = 8080;
+const DATA_DIR = '/var/lib/macd';
+const CONFIG_DIR = '/etc/macd';
+
+export function macdName(pool: MacPool): string {
+  return `${pool.metadata.name}-macd`;
+}
+
+export function macdConfig(pool: MacPool): MacdConfigInput {
+  return {
+    oui: pool.spec.oui,
+    ranges: effectiveRanges(pool.spec).map((r) => ({ id: r.name, from: r.from, to: r.to })),
+    exclusions: pool.spec.exclusions ?? [],
+    coordination: {
+      mode: 'kubernetes',
+      pool: { name: pool.metadata.name, namespace: namespaceOf(pool), uid: pool.metadata.uid ?? '' },
+    },
+  };
+}
+
+export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObject[] {
+  const part: Part = { owner: pool, app: 'macd', component: 'mac-allocator' };
+  const name = macdName(pool);
+  const peers = `${name}-peers`;
+  const namespace = namespaceOf(pool);
+  const { allocator } = pool.spec;
+  const selector = selectorLabels(part);
+
+  const objects: KubeObject[] = [
+    // macd claims blocks of the ranges as Leases; it needs nothing else of the API.
+    ...leaseRbac(part, name, ['get', 'list', 'watch', 'create', 'update', 'patch']),
+    object('v1', 'ConfigMap', part, name, { data: { 'config.yaml': stringify(macdConfig(pool)) } }),
+    object('v1', 'Service', part, peers, {
+      spec: {
+        clusterIP: 'None',
+        // Peers find each other before they are ready (they must, to become ready).
+        publishNotReadyAddresses: true,
+        selector,
+        ports: [{ name: 'http', port: HTTP_PORT, targetPort: 'http', protocol: 'TCP' }],
+      },
+    }),
+    object('v1', 'Service', part, name, {
+      spec: {
+        selector,
+        ports: [{ name: 'http', port: allocator.servicePort, targetPort: 'http', protocol: 'TCP' }],
+      },
+    }),
+    object('apps/v1', 'StatefulSet', part, name, {
+      spec: {
+        serviceName: peers,
+        replicas: allocator.replicas,
+        // Replicas don't depend on each other's start: start and replace them all at once.
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: selector },
+        template: {
+          // No config checksum here: macd reloads config.yaml live, so an edit must not roll the pods.
+          metadata: { labels: labels(part) },
+          spec: {
+            serviceAccountName: name,
+            securityContext: restrictedPodSecurityContext(),
+            containers: [
+              {
+                name: 'macd',
+                image: allocator.image ?? settings.image,
+                ...pullPolicy(settings),
+                args: [
+                  'macd',
+                  '--listen', `0.0.0.0:${HTTP_PORT}`,
+                  '--data-dir', DATA_DIR,
+                  '--config', `${CONFIG_DIR}/config.yaml`,
+                  '--replica', '$(POD_NAME)',
+                  '--advertise-url', `http://$(POD_NAME).${peers}.${namespace}.svc:${HTTP_PORT}`,
+                ],
+                env: podIdentityEnv(),
+                ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
+                livenessProbe: httpProbe('/healthz', 'http'),
+                readinessProbe: httpProbe('/readyz', 'http', { periodSeconds: 5 }),
+                resources: resourcesOr(allocator.resources, { requests: { cpu: '100m', memory: '128Mi' } }),
+                securityContext: restrictedContainerSecurityContext(),
+                volumeMounts: [
+                  { name: 'data', mountPath: DATA_DIR },
+                  // A directory mount (not subPath) so the kubelet's updates reach the running process.
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                ],
+              },
+            ],
+            volumes: [{ name: 'config', configMap: { name } }],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data', labels: labels(part) },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: String(allocator.storage.size) } },
+              ...(allocator.storage.storageClassName ? { storageClassName: allocator.storage.storageClassName } : {}),
+            },
+          },
+        ],
+      },
+    }),
+  ];
+  if (allocator.replicas > 1) objects.push(podDisruptionBudget(part, name));
+  objects.push(networkPolicy(pool, part, name, settings));
+  return objects;
+}
+
+/** Only the pool's namespace, the allowed namespaces (and the operator's) reach the API; peers talk to each other. */
+function networkPolicy(pool: MacPool, part: Part, name: string, settings: RenderSettings): KubeObject {
+  const namespaces = [namespaceOf(pool), ...(pool.spec.allowedNamespaces ?? [])];
+  if (settings.operatorNamespace) namespaces.push(settings.operatorNamespace);
+  const unique = [...new Set(namespaces)];
+  return object('networking.k8s.io/v1', 'NetworkPolicy', part, name, {
+    spec: {
+      podSelector: { matchLabels: selectorLabels(part) },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [
+            { podSelector: { matchLabels: selectorLabels(part) } },
+            ...unique.map((ns) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } })),
+          ],
+          ports: [{ protocol: 'TCP', port: HTTP_PORT }],
+        },
+      ],
+    },
+  });
+}

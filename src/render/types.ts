@@ -1,0 +1,37 @@
+// What every renderer takes and returns.
+
+export interface RenderSettings {
+  /** The operator image; it also runs macd and dhcpd. */
+  image: string;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * Namespace the operator runs in. When set, the allocator's NetworkPolicy
+   * also admits it, so the operator can read the pool's figures.
+   */
+  operatorNamespace?: string;
+}
+
+export const defaultRenderSettings: RenderSettings = { image: 'alcor-operator:0.1.0' };
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: true;
+  blockOwnerDeletion: true;
+}
+
+/** A Kubernetes object as plain JSON, ready for server-side apply. */
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+  };
+  [k: string]: unknown;
+};
