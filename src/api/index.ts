@@ -10,6 +10,7 @@ export type { KindInfo, Rule } from './common.ts';
 export * from './macpool.ts';
 export * from './dhcpsubnet.ts';
 export * from './dataplanemanager.ts';
+export { InvalidResourceError, parseResource, type AlcorResource } from './resource.ts';
 
 /** Names of each kind as the API server knows them. */
 export const kinds = {

@@ -7,3 +7,21 @@ export { CONFIG_CHECKSUM_ANNOTATION } from './common.ts';
 export { renderMacPool, macPoolCapacity, macPoolEndpoint, effectiveRanges, macdConfig, macManagerProperties } from './macpool/index.ts';
 export { renderDhcpSubnet, dhcpSubnetCapacity, dhcpdConfig, dhcpdName, leaseSeconds } from './dhcpsubnet/index.ts';
 export { renderDataPlaneManager, dpmProperties } from './dataplanemanager/index.ts';
+
+import type { AlcorResource } from '../api/index.ts';
+import { renderDataPlaneManager } from './dataplanemanager/index.ts';
+import { renderDhcpSubnet } from './dhcpsubnet/index.ts';
+import { renderMacPool } from './macpool/index.ts';
+import type { KubeObject, RenderSettings } from './types.ts';
+
+/** Renders whichever kind the resource is. */
+export function renderResource(r: AlcorResource, settings: RenderSettings): KubeObject[] {
+  switch (r.kind) {
+    case 'MacPool':
+      return renderMacPool(r.resource, settings);
+    case 'DhcpSubnet':
+      return renderDhcpSubnet(r.resource, settings);
+    case 'DataPlaneManager':
+      return renderDataPlaneManager(r.resource, settings);
+  }
+}
