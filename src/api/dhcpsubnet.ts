@@ -170,7 +170,7 @@ export const DhcpServer = withRules(
       .describe('nodeLocal mode: the host interface to serve on.'),
     image: imageField.optional().describe('Image that runs `alcor-operator dhcpd`. Default: the operator image.'),
     nodeSelector: z
-      .record(z.string(), z.string())
+      .record(z.string(), z.string().max(63))
       .optional()
       .describe('Nodes the servers run on.')
       .meta({ maxProperties: 32 }),
