@@ -122,12 +122,22 @@ export async function syncChildren(ctx: ReconcileContext, owner: KubeObject, des
         return;
       }
       log.debug({ kind: d.kind, child: d.metadata.name, created: !current }, 'applying child');
+      const path = resourcePath(type, namespace, d.metadata.name);
       try {
-        const applied = await ctx.client.apply<KubeObject>(resourcePath(type, namespace, d.metadata.name), want);
-        result.set(childKey(d.kind, d.metadata.name), applied);
+        result.set(childKey(d.kind, d.metadata.name), await ctx.client.apply<KubeObject>(path, want));
       } catch (err) {
-        const reason = err instanceof ApiError ? err.message : String(err);
-        throw new Error(`applying ${d.kind} ${d.metadata.name}: ${reason}`);
+        if (!(current && err instanceof ApiError && err.status === 422)) {
+          throw new Error(`applying ${d.kind} ${d.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        // Someone changed a key of a list we own (e.g. a Service port): apply
+        // would add our entry beside theirs and the result is invalid. Replace
+        // the child; pods of a workload are orphaned and adopted again, not killed.
+        log.warn({ kind: d.kind, child: d.metadata.name, err: err.message }, 'child cannot be patched back; recreating it');
+        await ctx.client.json('DELETE', `${path}?propagationPolicy=Orphan`).catch((e: unknown) => {
+          if (!(e instanceof ApiError && e.status === 404)) throw e;
+        });
+        void ctx.recorder.record(owner, { type: 'Warning', reason: 'ChildRecreated', message: `${d.kind} ${d.metadata.name} was edited so that it could not be patched back (${err.message}); recreated it` });
+        result.set(childKey(d.kind, d.metadata.name), await ctx.client.apply<KubeObject>(path, want));
       }
     }),
   );

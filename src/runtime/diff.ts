@@ -48,12 +48,14 @@ export function isSubset(want: unknown, have: unknown): boolean {
 }
 
 /** The object to apply: desired plus the hash of itself. */
-export function withAppliedHash<T extends { metadata: { annotations?: Record<string, string> } }>(desired: T): T {
+export function withAppliedHash<T extends { metadata: { name: string; annotations?: Record<string, string> } }>(
+  desired: T,
+): T & { metadata: { annotations: Record<string, string> } } {
   const hash = hashObject(desired);
   return { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata.annotations, [APPLIED_HASH_ANNOTATION]: hash } } };
 }
 
-export function needsApply(desiredWithHash: { metadata: { annotations?: Record<string, string> } }, current: unknown): boolean {
+export function needsApply(desiredWithHash: { metadata: { name: string; annotations?: Record<string, string> } }, current: unknown): boolean {
   if (!current) return true;
   const cur = current as { metadata?: { annotations?: Record<string, string> } };
   const want = desiredWithHash.metadata.annotations?.[APPLIED_HASH_ANNOTATION];
