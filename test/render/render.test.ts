@@ -1,0 +1,303 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { MacdConfig } from '../../src/api/config/macd.ts';
+import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
+import {
+  CONFIG_CHECKSUM_ANNOTATION,
+  defaultRenderSettings,
+  dhcpSubnetCapacity,
+  macPoolCapacity,
+  macPoolEndpoint,
+  renderDataPlaneManager,
+  renderDhcpSubnet,
+  renderMacPool,
+  type KubeObject,
+} from '../../src/render/index.ts';
+import { toProperties } from '../../src/render/properties.ts';
+import type { Obj } from '../api/invalid-cases.ts';
+import { alcorEngineExample, dhcpSubnetExample, dpmExample, macPoolExample, NAMESPACE, nodeLocalExample, UID } from './fixtures.ts';
+
+const s = defaultRenderSettings;
+const find = (objects: KubeObject[], kind: string, name?: string): Obj => {
+  const o = objects.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
+  if (!o) throw new Error(`no ${kind} ${name ?? ''} in ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+  return o as Obj;
+};
+const kinds = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
+const podTemplate = (o: Obj) => o.spec.template as Obj;
+
+const all: [string, () => KubeObject[], string][] = [
+  ['MacPool builtin', () => renderMacPool(macPoolExample(), s), 'MacPool'],
+  ['MacPool alcor', () => renderMacPool(alcorEngineExample(), s), 'MacPool'],
+  ['DhcpSubnet relay', () => renderDhcpSubnet(dhcpSubnetExample(), s), 'DhcpSubnet'],
+  ['DhcpSubnet nodeLocal', () => renderDhcpSubnet(nodeLocalExample(), s), 'DhcpSubnet'],
+  ['DataPlaneManager', () => renderDataPlaneManager(dpmExample(), s), 'DataPlaneManager'],
+];
+
+describe('every object', () => {
+  it.each(all)('%s: namespace, labels, controller owner reference', (_name, render, kind) => {
+    for (const o of render()) {
+      expect(o.metadata.namespace).toBe(NAMESPACE);
+      expect(o.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'alcor', 'app.kubernetes.io/managed-by': 'alcor-operator' });
+      expect(Object.keys(o.metadata.labels ?? {})).toEqual(expect.arrayContaining(['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component']));
+      expect(o.metadata.ownerReferences).toEqual([{ apiVersion: 'alcor.dev/v1alpha1', kind, name: expect.any(String), uid: UID, controller: true, blockOwnerDeletion: true }]);
+    }
+  });
+
+  it('without a uid there are no owner references (nothing to point at)', () => {
+    const pool = macPoolExample();
+    delete pool.metadata.uid;
+    for (const o of renderMacPool(pool, s)) expect(o.metadata.ownerReferences).toBeUndefined();
+  });
+});
+
+describe('MacPool, engine builtin', () => {
+  const objects = renderMacPool(macPoolExample(), s);
+
+  it('renders the allocator objects', () => {
+    expect(kinds(objects)).toEqual([
+      'ServiceAccount/tenant-macs-macd',
+      'Role/tenant-macs-macd',
+      'RoleBinding/tenant-macs-macd',
+      'ConfigMap/tenant-macs-macd',
+      'Service/tenant-macs-macd-peers',
+      'Service/tenant-macs-macd',
+      'StatefulSet/tenant-macs-macd',
+      'PodDisruptionBudget/tenant-macs-macd',
+      'NetworkPolicy/tenant-macs-macd',
+    ]);
+  });
+
+  it('grants leases and nothing else', () => {
+    expect(find(objects, 'Role').rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] }]);
+  });
+
+  it('writes a valid MacdConfig with kubernetes coordination', () => {
+    const config = MacdConfig.parse(parse(find(objects, 'ConfigMap').data['config.yaml']));
+    expect(config.coordination).toMatchObject({ mode: 'kubernetes', pool: { name: 'tenant-macs', namespace: NAMESPACE, uid: UID } });
+    expect(config.ranges.map((r) => r.id)).toEqual(['range0', 'range1']);
+    expect(config.exclusions).toEqual(['aa:bb:cc:00:00:*', 'aa:bb:cd:12:34:56']);
+  });
+
+  it('defaults to range0 over the whole OUI', () => {
+    const pool = macPoolExample((spec) => ({ oui: spec.oui }));
+    const config = MacdConfig.parse(parse(find(renderMacPool(pool, s), 'ConfigMap').data['config.yaml']));
+    expect(config.ranges).toEqual([{ id: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:ff:ff:ff' }]);
+  });
+
+  it('config changes do not roll the pods (macd reloads live)', () => {
+    const changed = renderMacPool(macPoolExample((spec) => ({ ...spec, exclusions: ['fe:16:11:*'] })), s);
+    expect(find(changed, 'ConfigMap').data).not.toEqual(find(objects, 'ConfigMap').data);
+    expect(podTemplate(find(changed, 'StatefulSet'))).toEqual(podTemplate(find(objects, 'StatefulSet')));
+    expect(podTemplate(find(objects, 'StatefulSet')).metadata.annotations).toBeUndefined();
+  });
+
+  it('runs macd under the restricted standard with a volume and probes', () => {
+    const sts = find(objects, 'StatefulSet');
+    const pod = podTemplate(sts).spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    const c = pod.containers[0];
+    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(c.args).toEqual(['macd', '--listen', '0.0.0.0:8080', '--data-dir', '/var/lib/macd', '--config', '/etc/macd/config.yaml', '--replica', '$(POD_NAME)', '--advertise-url', `http://$(POD_NAME).tenant-macs-macd-peers.${NAMESPACE}.svc:8080`]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.resources.requests).toBeDefined();
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
+    expect(c.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/macd', readOnly: true });
+  });
+
+  it('admits its own namespace, the allowed ones and the peers', () => {
+    const np = find(objects, 'NetworkPolicy');
+    const namespaces = np.spec.ingress[0].from.flatMap((f: Obj) => (f.namespaceSelector ? [f.namespaceSelector.matchLabels['kubernetes.io/metadata.name']] : []));
+    expect(namespaces).toEqual([NAMESPACE, 'alcor-system']);
+    expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
+    const withOperator = find(renderMacPool(macPoolExample(), { ...s, operatorNamespace: 'alcor-operator' }), 'NetworkPolicy');
+    expect(withOperator.spec.ingress[0].from).toHaveLength(4);
+  });
+
+  it('has a PDB only with more than one replica', () => {
+    const one = renderMacPool(macPoolExample((spec) => ({ ...spec, allocator: { replicas: 1 } })), s);
+    expect(one.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+    expect(find(objects, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
+  });
+
+  it('uses the image override, else the operator image', () => {
+    const sts = (o: KubeObject[]) => podTemplate(find(o, 'StatefulSet')).spec.containers[0];
+    expect(sts(objects).image).toBe('alcor-operator:0.1.0');
+    expect(sts(renderMacPool(macPoolExample(), { image: 'x:1', imagePullPolicy: 'Never' }))).toMatchObject({ image: 'x:1', imagePullPolicy: 'Never' });
+    expect(sts(renderMacPool(macPoolExample((spec) => ({ ...spec, allocator: { image: 'mine:2' } })), s)).image).toBe('mine:2');
+  });
+});
+
+describe('MacPool, engine alcor', () => {
+  const objects = renderMacPool(alcorEngineExample(), s);
+  it('renders the MAC manager like Alcor does', () => {
+    expect(kinds(objects)).toEqual(['ConfigMap/tenant-macs-macmanager', 'Deployment/tenant-macs-macmanager', 'Service/tenant-macs-macmanager', 'PodDisruptionBudget/tenant-macs-macmanager']);
+    const props = find(objects, 'ConfigMap').data['application.properties'] as string;
+    expect(props).toContain('macmanager.oui=aa:bb:cc\n');
+    expect(props).toContain('macmanager.retrylimit=10\n');
+    expect(props).toContain('ignite.port=10800\n');
+    expect(find(objects, 'Service').spec.ports).toEqual([{ name: 'http', port: 9005, targetPort: 'http', protocol: 'TCP' }]);
+  });
+  it('rolls the Java pods when, and only when, the properties change', () => {
+    const annotation = (o: KubeObject[]) => podTemplate(find(o, 'Deployment')).metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
+    const base = annotation(objects);
+    expect(base).toMatch(/^[0-9a-f]{64}$/);
+    const scaled = alcorEngineExample();
+    scaled.spec.allocator.replicas = 5;
+    expect(annotation(renderMacPool(scaled, s))).toBe(base);
+    const retuned = alcorEngineExample();
+    retuned.spec.alcor!.retryLimit = 20;
+    expect(annotation(renderMacPool(retuned, s))).not.toBe(base);
+  });
+  it('the endpoint points at the engine Service', () => {
+    expect(macPoolEndpoint(alcorEngineExample())).toBe(`http://tenant-macs-macmanager.${NAMESPACE}.svc:9005`);
+    expect(macPoolEndpoint(macPoolExample())).toBe(`http://tenant-macs-macd.${NAMESPACE}.svc:9005`);
+  });
+});
+
+describe('DhcpSubnet', () => {
+  const objects = renderDhcpSubnet(dhcpSubnetExample(), s);
+
+  it('relay: StatefulSet, UDP Service, PDB; shares = replicas', () => {
+    expect(kinds(objects)).toEqual([
+      'ServiceAccount/tenant-net-dhcpd',
+      'Role/tenant-net-dhcpd',
+      'RoleBinding/tenant-net-dhcpd',
+      'ConfigMap/tenant-net-dhcpd',
+      'Service/tenant-net-dhcpd',
+      'StatefulSet/tenant-net-dhcpd',
+      'PodDisruptionBudget/tenant-net-dhcpd',
+    ]);
+    expect(find(objects, 'Service').spec.ports).toEqual([{ name: 'dhcp', port: 67, targetPort: 'dhcp', protocol: 'UDP' }]);
+    expect(find(objects, 'Role').rules[0].verbs).toEqual(['get', 'create', 'update', 'patch']);
+    const config = DhcpdConfig.parse(parse(find(objects, 'ConfigMap').data['config.yaml']));
+    expect(config.ha.shares).toBe(2);
+    const subnet = config.subnets[0]!;
+    expect(subnet).toMatchObject({ name: 'tenant-net', cidr: '10.20.0.0/24', gateway: '10.20.0.1', leaseTime: 43_200, mtu: 1450 });
+    expect(subnet.excludes).toEqual([{ start: '10.20.0.150', end: '10.20.0.150' }, { start: '10.20.0.190', end: '10.20.0.199' }]);
+    expect(subnet.options).toEqual([{ code: 66, type: 'string', value: 'tftp.tenant.example.internal' }]);
+  });
+
+  it('relay: each replica takes its share from its pod index, non-root', () => {
+    const pod = podTemplate(find(objects, 'StatefulSet')).spec;
+    const c = pod.containers[0];
+    expect(c.args.slice(-2)).toEqual(['--share', '$(SHARE)']);
+    expect(c.env).toContainEqual({ name: 'SHARE', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'] });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(pod.hostNetwork).toBeUndefined();
+  });
+
+  it('nodeLocal: DaemonSet on host networking with NET_BIND_SERVICE, one share', () => {
+    const nl = renderDhcpSubnet(nodeLocalExample(), s);
+    expect(kinds(nl)).toEqual(['ServiceAccount/tenant-net-dhcpd', 'Role/tenant-net-dhcpd', 'RoleBinding/tenant-net-dhcpd', 'ConfigMap/tenant-net-dhcpd', 'DaemonSet/tenant-net-dhcpd']);
+    const pod = podTemplate(find(nl, 'DaemonSet')).spec;
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.nodeSelector).toEqual({ 'alcor.dev/dhcp': 'true' });
+    expect(pod.containers[0].securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
+    expect(pod.containers[0].args).not.toContain('--share');
+    expect(DhcpdConfig.parse(parse(find(nl, 'ConfigMap').data['config.yaml'])).ha.shares).toBe(1);
+  });
+
+  it('config changes do not roll the pods (dhcpd reloads live)', () => {
+    const changed = renderDhcpSubnet(dhcpSubnetExample((spec) => ({ ...spec, dnsServers: ['10.20.0.9'] })), s);
+    expect(find(changed, 'ConfigMap').data).not.toEqual(find(objects, 'ConfigMap').data);
+    expect(podTemplate(find(changed, 'StatefulSet'))).toEqual(podTemplate(find(objects, 'StatefulSet')));
+  });
+
+  it('one replica: no PDB', () => {
+    const one = renderDhcpSubnet(dhcpSubnetExample((spec) => ({ ...spec, server: { replicas: 1 } })), s);
+    expect(one.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
+  });
+
+  it('converts typed options to the server config', () => {
+    const sub = dhcpSubnetExample((spec) => ({ ...spec, options: [
+      { code: 150, type: 'ipv4List', value: '10.0.0.1, 10.0.0.2' },
+      { code: 23, type: 'uint8', value: '64' },
+      { code: 19, type: 'boolean', value: 'false' },
+      { code: 43, type: 'hex', value: '0a0b' },
+      { code: 4, type: 'ipv4', value: '10.0.0.3' },
+    ] }));
+    const config = DhcpdConfig.parse(parse(find(renderDhcpSubnet(sub, s), 'ConfigMap').data['config.yaml']));
+    expect(config.subnets[0]!.options).toEqual([
+      { code: 150, type: 'ipv4List', value: ['10.0.0.1', '10.0.0.2'] },
+      { code: 23, type: 'uint8', value: 64 },
+      { code: 19, type: 'boolean', value: false },
+      { code: 43, type: 'hex', value: '0a0b' },
+      { code: 4, type: 'ipv4', value: '10.0.0.3' },
+    ]);
+  });
+});
+
+describe('DataPlaneManager', () => {
+  const objects = renderDataPlaneManager(dpmExample(), s);
+  const props = () => find(objects, 'ConfigMap').data['application.properties'] as string;
+
+  it('renders ConfigMap, Deployment, Service and PDB named after it', () => {
+    expect(kinds(objects)).toEqual(['ConfigMap/dpm', 'Deployment/dpm', 'Service/dpm', 'PodDisruptionBudget/dpm']);
+    expect(find(objects, 'Service').spec.ports.map((p: Obj) => [p.port, p.targetPort])).toEqual([[9010, 'http'], [50001, 'grpc'], [50002, 'grpc-topic']]);
+    const c = podTemplate(find(objects, 'Deployment')).spec.containers[0];
+    expect(c.command).toEqual(['java', '-jar', '/app/AlcorDataPlaneManager-0.1.0.jar', '--spring.config.location=/etc/dpm/application.properties']);
+    expect(c.ports.map((p: Obj) => p.containerPort)).toEqual([8080, 50001, 50002]);
+  });
+
+  it('writes the keys of Alcor\'s application.properties in a stable order, extras last', () => {
+    const keys = props().split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('=')[0]);
+    expect(keys).toEqual([
+      'server.port', 'dataplane.grpc.port', 'dataplane.grpc.topic-port', 'dataplane.isovs', 'grpc.min-threads', 'grpc.max-threads',
+      'grpc.number-of-channels-per-host', 'ignite.host', 'ignite.port', 'ignite.thin.client.enable', 'mq.type', 'mq.mode',
+      'pulsar.url', 'pulsar.unicast.topic', 'pulsar.multicast.topic', 'microservices.node.service.url', 'microservices.gateway.service.url',
+      'path.mode', 'path.UPPER_VPC_SIZE', 'path.LOWER_VPC_SIZE', 'opentracing.jaeger.enabled',
+    ]);
+    expect(props()).toContain('path.mode=AUTO\n');
+    expect(props()).toContain('pulsar.url=pulsar://pulsar-broker.pulsar.svc:6650\n');
+  });
+
+  it('rolls the pods when, and only when, the properties change', () => {
+    const annotation = (o: KubeObject[]) => podTemplate(find(o, 'Deployment')).metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
+    const base = annotation(objects);
+    expect(annotation(renderDataPlaneManager(dpmExample((spec) => ({ ...spec, replicas: 7 })), s))).toBe(base);
+    expect(annotation(renderDataPlaneManager(dpmExample((spec) => ({ ...spec, pathMode: 'MQ' })), s))).not.toBe(base);
+    expect(annotation(renderDataPlaneManager(dpmExample((spec) => ({ ...spec, extraProperties: { 'a.b': 'c' } })), s))).not.toBe(base);
+  });
+
+  it('meets the restricted standard with a writable /tmp', () => {
+    const pod = podTemplate(find(objects, 'Deployment')).spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: {} });
+  });
+});
+
+describe('capacity', () => {
+  const pool = (spec: Obj) => macPoolExample(() => ({ oui: 'aa:bb:cc', ...spec })).spec;
+  it.each([
+    ['default range0', {}, 2 ** 24],
+    ['two OUIs minus a /24 prefix and one MAC', undefined, 2 * 2 ** 24 - 256 - 1],
+    ['exclusions outside the ranges', { exclusions: ['fe:16:11:*'] }, 2 ** 24],
+    ['overlapping exclusions count once', { exclusions: ['aa:bb:cc:00:*', 'aa:bb:cc:00:00:*', 'aa:bb:cc:00:00:01'] }, 2 ** 24 - 2 ** 16],
+    ['one-address range', { ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:01', to: 'aa:bb:cc:00:00:01' }] }, 1],
+    ['beyond 2^32', { ranges: [{ name: 'a', from: '02:00:00:00:00:00', to: '02:ff:ff:ff:ff:ff' }] }, 2 ** 40],
+  ] as [string, Obj | undefined, number][])('MacPool: %s', (_name, spec, expected) => {
+    expect(macPoolCapacity(spec ? pool(spec) : macPoolExample().spec)).toBe(expected);
+  });
+
+  const subnet = (spec: Obj) => dhcpSubnetExample((base) => ({ ...base, excludes: [], ...spec })).spec;
+  it.each([
+    ['the example', undefined, 100 - 1 - 10],
+    ['one pool', {}, 100],
+    ['overlapping pools count once', { pools: [{ start: '10.20.0.100', end: '10.20.0.199' }, { start: '10.20.0.150', end: '10.20.0.249' }] }, 150],
+    ['excludes outside the pools do nothing', { excludes: ['10.20.0.5', '10.20.0.10-10.20.0.20'] }, 100],
+    ['reservations inside pools still count', { reservations: [{ mac: 'aa:bb:cc:00:00:01', ip: '10.20.0.120' }] }, 100],
+  ] as [string, Obj | undefined, number][])('DhcpSubnet: %s', (_name, spec, expected) => {
+    expect(dhcpSubnetCapacity(spec ? subnet(spec) : dhcpSubnetExample().spec)).toBe(expected);
+  });
+});
+
+describe('properties text', () => {
+  it('escapes what java.util.Properties would misread', () => {
+    expect(toProperties([['a b=c', 'x\ny'], ['k', ' lead'], ['u', 'pulsar://h:6650']])).toBe('a\\ b\\=c=x\\ny\nk=\\ lead\nu=pulsar://h:6650\n');
+  });
+});
