@@ -137,19 +137,37 @@ export function formatIssues(error: z.ZodError, root = ''): string {
     .join('\n');
 }
 
+/**
+ * The resource's name becomes part of Service and StatefulSet names (DNS-1035
+ * labels; a StatefulSet's pods carry its name plus a 10-character revision
+ * hash in a 63-character label), so it must be short and start with a letter.
+ */
+export const MAX_NAME_LENGTH = 45;
+const namePattern = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+export const nameRule = {
+  rule: `size(self.metadata.name) <= ${MAX_NAME_LENGTH} && self.metadata.name.matches('${namePattern.source}')`,
+  message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters, lower-case letters, digits and '-', starting with a letter: it names the Services and workloads rendered for it`,
+};
+
 /** The shape shared by the three kinds: apiVersion, kind, metadata, spec, status. */
 export function resourceSchema<K extends string, Spec extends z.ZodType, Status extends z.ZodType>(
   kind: K,
   spec: Spec,
   status: Status,
 ) {
-  return z.object({
-    apiVersion: z.literal(API_VERSION),
-    kind: z.literal(kind),
-    metadata: ObjectMeta,
-    spec,
-    status: status.optional(),
-  });
+  return z
+    .object({
+      apiVersion: z.literal(API_VERSION),
+      kind: z.literal(kind),
+      metadata: ObjectMeta,
+      spec,
+      status: status.optional(),
+    })
+    .superRefine((o, ctx) => {
+      if (o.metadata.name.length > MAX_NAME_LENGTH || !namePattern.test(o.metadata.name)) {
+        ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: nameRule.message });
+      }
+    });
 }
 
 export interface KindInfo {

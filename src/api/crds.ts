@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GROUP, VERSION, type KindInfo } from './common.ts';
+import { GROUP, nameRule, VERSION, type KindInfo } from './common.ts';
 import { DataPlaneManagerSpec, DataPlaneManagerStatus, dataPlaneManagerKind } from './dataplanemanager.ts';
 import { DhcpSubnetSpec, DhcpSubnetStatus, dhcpSubnetKind } from './dhcpsubnet.ts';
 import { MacPoolSpec, MacPoolStatus, macPoolKind } from './macpool.ts';
@@ -112,6 +112,7 @@ function crd(def: KindDefinition): Record<string, unknown> {
               type: 'object',
               description: def.description,
               required: ['spec'],
+              'x-kubernetes-validations': [nameRule],
               properties: {
                 apiVersion: {
                   type: 'string',

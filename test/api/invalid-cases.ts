@@ -40,6 +40,7 @@ export const invalidCases: InvalidCase[] = [
   { name: 'malformed exclusion', example: 'macpool.yaml', mutate: (o) => { o.spec.exclusions[0] = 'fe:16:11:**'; }, field: 'spec.exclusions[0]', zod: 'full MAC', api: 'should match' },
   { name: 'allocator replicas 0', example: 'macpool.yaml', mutate: (o) => { o.spec.allocator.replicas = 0; }, field: 'spec.allocator.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
   { name: 'engine alcor without its settings', example: 'macpool.yaml', mutate: (o) => { o.spec.engine = 'alcor'; delete o.spec.ranges; delete o.spec.exclusions; }, field: 'spec.alcor', zod: 'alcor (at least alcor.ignite.host) is required' },
+  { name: 'name starting with a digit', example: 'macpool.yaml', mutate: (o) => { o.metadata.name = '1-pool'; }, field: 'metadata.name', zod: 'metadata.name must be at most 45 characters' },
   // DhcpSubnet
   { name: 'CIDR with host bits', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.cidr = '10.20.0.1/24'; }, field: 'spec.cidr', zod: 'cidr must be a network address' },
   { name: 'malformed CIDR', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.cidr = '10.20.0.0/33'; }, field: 'spec.cidr', zod: 'IPv4 CIDR', api: 'should match' },
@@ -57,6 +58,7 @@ export const invalidCases: InvalidCase[] = [
   { name: 'server replicas 0', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server.replicas = 0; }, field: 'spec.server.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
   { name: 'nodeLocal without an interface', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server = { mode: 'nodeLocal' }; }, field: 'spec.server.interface', zod: 'server.interface is required in nodeLocal mode' },
   // DataPlaneManager
+  { name: 'name too long for its Service', example: 'dataplanemanager.yaml', mutate: (o) => { o.metadata.name = 'd'.repeat(46); }, field: 'metadata.name', zod: 'metadata.name must be at most 45 characters' },
   { name: 'unknown path mode', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.pathMode = 'FAST'; }, field: 'spec.pathMode', zod: 'pathMode must be one of GRPC, MQ, AUTO', api: 'Unsupported value: "FAST"' },
   { name: 'DPM replicas 0', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.replicas = 0; }, field: 'spec.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
   { name: 'gRPC min threads above max', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.grpc.minThreads = 300; }, field: 'spec.grpc.minThreads', zod: 'grpc.minThreads must not exceed grpc.maxThreads' },
