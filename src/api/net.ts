@@ -129,3 +129,10 @@ export function parseDuration(s: string): number | undefined {
   }
   return total;
 }
+
+/** True when two IPv4 CIDRs share an address (the DhcpSubnet overlap condition); false if either is malformed. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  return !!x && !!y && x.first <= y.last && y.first <= x.last;
+}
