@@ -1,0 +1,196 @@
+// The running server: one UDP socket on port 67, the core, the lease log, the
+// config watcher and the probe/metrics endpoint. Replies that grant a lease
+// leave only after the lease log has made the lease durable.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import type { Logger } from '../runtime/log.ts';
+import { startProbeServer, type ProbeServer } from '../runtime/probes.ts';
+import { messageTypeNames } from './codec/constants.ts';
+import { parseRequest } from './codec/packet.ts';
+import { DhcpCore, type HostView, type Outcome } from './core.ts';
+import { parseConfigText, readConfig, watchConfig, type ConfigWatcher } from './config-file.ts';
+import { ipToNumber, numberToIp } from './ip.ts';
+import { LeaseLog } from './lease-log.ts';
+import { createMetrics, type DhcpMetrics } from './metrics.ts';
+import { Pacer } from './pacer.ts';
+
+export interface DaemonOptions {
+  configPath: string;
+  dataDir: string;
+  share: number;
+  listenAddress: string;
+  listenPort: number;
+  /** host:port of /metrics, /healthz, /readyz; undefined for none. */
+  metricsListen?: string;
+  /** Server identifier for relayed subnets; default: the first non-loopback IPv4 address. */
+  serverId?: string;
+  offerHoldSeconds: number;
+  declineHoldSeconds: number;
+  /** Reply pacing: sustained replies per second and burst size (see pacer.ts). */
+  replyRate?: number;
+  replyBurst?: number;
+  logger: Logger;
+}
+
+export interface Daemon {
+  core: DhcpCore;
+  metrics: DhcpMetrics;
+  probePort: number | undefined;
+  dhcpPort: number;
+  close(): Promise<void>;
+}
+
+export function hostView(serverId: string | undefined): HostView {
+  const interfaces: Array<{ address: number; prefix: number }> = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family !== 'IPv4' || a.internal) continue;
+      const prefix = Number(a.cidr?.split('/')[1] ?? 32);
+      interfaces.push({ address: ipToNumber(a.address), prefix });
+    }
+  }
+  const defaultServerId = serverId !== undefined ? ipToNumber(serverId) : (interfaces[0]?.address ?? ipToNumber('127.0.0.1'));
+  return { interfaces, defaultServerId };
+}
+
+export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const log = o.logger;
+  const { config, text } = await readConfig(o.configPath);
+  const core = new DhcpCore(config, { share: o.share, offerHoldSeconds: o.offerHoldSeconds, declineHoldSeconds: o.declineHoldSeconds });
+  const metrics = createMetrics(() => core, o.share);
+
+  const opened = await LeaseLog.open({ dir: o.dataDir, snapshot: () => core.snapshot(Date.now()) });
+  const leaseLog = opened.log;
+  leaseLog.onFlush = (ms) => metrics.flushSeconds.observe(ms / 1000);
+  const now = Date.now();
+  for (const r of opened.records) core.restore(r, now);
+  await leaseLog.compact();
+  log.info({ restored: core.leases.byIp.size, replayed: opened.records.length, skipped: opened.skipped, dataDir: o.dataDir }, 'lease log replayed');
+
+  let host = hostView(o.serverId);
+  const hostTimer = setInterval(() => {
+    host = hostView(o.serverId);
+  }, 5000);
+  const sweepTimer = setInterval(() => core.sweep(Date.now()), 5000);
+
+  let ready = false;
+  const probes: ProbeServer | undefined = o.metricsListen
+    ? await startProbeServer({ address: o.metricsListen, registry: metrics.registry, ready: () => ready })
+    : undefined;
+
+  const socket: Socket = createSocket({ type: 'udp4', reuseAddr: false });
+  const typeName = (t: number): string => messageTypeNames[t] ?? 'unknown';
+  let lastSyncs = 0;
+
+  const pacer: Pacer = new Pacer(o.replyRate ?? 30_000, o.replyBurst ?? 64);
+  const send = (out: Extract<Outcome, { kind: 'reply' }>, started: bigint, requestType: number): void => {
+    pacer.submit(() => sendNow(out, started, requestType));
+  };
+  const sendNow = (out: Extract<Outcome, { kind: 'reply' }>, started: bigint, requestType: number): void => {
+    socket.send(out.packet, out.to.port, numberToIp(out.to.address), (err) => {
+      if (err) {
+        metrics.drops.inc({ reason: 'send-failed' });
+        log.warn({ err: err.message, to: numberToIp(out.to.address) }, 'send failed');
+        return;
+      }
+      metrics.sent.inc({ type: typeName(out.messageType) });
+      metrics.latency.observe({ type: typeName(requestType) }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  };
+
+  socket.on('message', (msg) => {
+    const started = process.hrtime.bigint();
+    const parsed = parseRequest(msg);
+    if (!parsed.ok) {
+      metrics.received.inc({ type: 'invalid' });
+      metrics.drops.inc({ reason: parsed.reason });
+      log.debug({ reason: parsed.reason, bytes: msg.length }, 'dropped malformed packet');
+      return;
+    }
+    metrics.received.inc({ type: typeName(parsed.messageType) });
+    let out: Outcome;
+    try {
+      out = core.handle(parsed.packet, parsed.messageType, host, Date.now());
+    } catch (err) {
+      // A bug must cost one packet, never the server.
+      metrics.drops.inc({ reason: 'internal-error' });
+      log.error({ err: err instanceof Error ? err.stack : String(err) }, 'handling a packet failed');
+      return;
+    }
+    if (out.kind === 'silent') {
+      metrics.drops.inc({ reason: out.reason });
+      return;
+    }
+    if (out.records.length === 0) {
+      if (out.kind === 'reply') send(out, started, parsed.messageType);
+      return;
+    }
+    leaseLog.append(out.records).then(
+      () => {
+        if (leaseLog.syncs !== lastSyncs) {
+          metrics.syncs.inc(leaseLog.syncs - lastSyncs);
+          lastSyncs = leaseLog.syncs;
+        }
+        if (out.kind === 'reply') send(out, started, parsed.messageType);
+      },
+      (err: unknown) => {
+        // Not durable, so not acknowledged; the client retries.
+        metrics.drops.inc({ reason: 'persist-failed' });
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'lease log write failed');
+      },
+    );
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(o.listenPort, o.listenAddress, () => {
+      socket.off('error', reject);
+      socket.setBroadcast(true);
+      // Bursts (a rack booting) must queue in the kernel, not be dropped there.
+      try {
+        socket.setRecvBufferSize(8 * 1024 * 1024);
+        socket.setSendBufferSize(4 * 1024 * 1024);
+      } catch {
+        // Best effort: the kernel may cap the sizes.
+      }
+      resolve();
+    });
+  });
+  socket.on('error', (err) => log.error({ err: err.message }, 'socket error'));
+  const dhcpPort = socket.address().port;
+
+  const watcher: ConfigWatcher = watchConfig(o.configPath, text, (newText) => {
+    try {
+      core.configure(parseConfigText(newText, o.configPath));
+      metrics.reloads.inc({ result: 'ok' });
+      log.info({ subnets: core.subnets().map((s) => s.name) }, 'config reloaded');
+    } catch (err) {
+      metrics.reloads.inc({ result: 'invalid' });
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload rejected; keeping the previous config');
+    }
+  });
+
+  ready = true;
+  log.info(
+    { address: o.listenAddress, port: dhcpPort, share: o.share, shares: core.shareCount(), subnets: core.subnets().map((s) => s.name), metrics: probes?.port },
+    'dhcpd serving',
+  );
+
+  return {
+    core,
+    metrics,
+    probePort: probes?.port,
+    dhcpPort,
+    async close() {
+      ready = false;
+      watcher.close();
+      clearInterval(hostTimer);
+      clearInterval(sweepTimer);
+      pacer.stop();
+      await new Promise<void>((r) => socket.close(() => r()));
+      await leaseLog.close();
+      await probes?.close();
+    },
+  };
+}

@@ -1,0 +1,187 @@
+// Durable lease state: an append-only log of JSON lines in the data directory.
+// Group commit: records handed in while a write+fdatasync is running wait and
+// go together in the next one, so one disk flush covers many ACKs and no ACK
+// leaves before its lease is on disk. Compaction rewrites the log as a
+// snapshot of the live leases (write temp, fsync, rename, fsync directory).
+
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LeaseRecord } from './core.ts';
+import { ipToNumber, numberToIp } from './ip.ts';
+
+const FILE = 'leases.log';
+
+interface Waiter {
+  line: string;
+  done: () => void;
+  fail: (err: unknown) => void;
+}
+
+export interface LeaseLogOptions {
+  dir: string;
+  /** Live records for compaction (everything that must survive). */
+  snapshot: () => LeaseRecord[];
+  /** Compact when the log has this many records more than the live ones (default 50,000). */
+  compactSlack?: number;
+}
+
+export function encodeRecord(r: LeaseRecord): string {
+  const o: Record<string, string | number> = { o: r.op[0] as string, ip: numberToIp(r.ip), s: r.subnet, c: r.client, m: r.mac, e: r.expires };
+  if (r.hostname !== undefined) o['h'] = r.hostname;
+  return JSON.stringify(o);
+}
+
+export function decodeRecord(line: string): LeaseRecord | undefined {
+  try {
+    const o: unknown = JSON.parse(line);
+    if (typeof o !== 'object' || o === null) return undefined;
+    const r = o as Record<string, unknown>;
+    const op = r['o'] === 'b' ? 'bind' : r['o'] === 'r' ? 'release' : r['o'] === 'd' ? 'decline' : undefined;
+    if (!op || typeof r['ip'] !== 'string' || typeof r['s'] !== 'string' || typeof r['c'] !== 'string' || typeof r['m'] !== 'string' || typeof r['e'] !== 'number') {
+      return undefined;
+    }
+    const rec: LeaseRecord = { op, ip: ipToNumber(r['ip']), subnet: r['s'], client: r['c'], mac: r['m'], expires: r['e'] };
+    if (typeof r['h'] === 'string') rec.hostname = r['h'];
+    return rec;
+  } catch {
+    return undefined;
+  }
+}
+
+export class LeaseLog {
+  private fh: FileHandle;
+  private readonly opts: LeaseLogOptions;
+  private pending: Waiter[] = [];
+  private flushing = false;
+  private records: number;
+  private liveAtCompaction = 0;
+  compactions = 0;
+  private closed = false;
+  /** Called after each flush with its duration (ms) and record count. */
+  onFlush: ((ms: number, records: number) => void) | undefined;
+  /** Number of fdatasync calls (metrics, tests). */
+  syncs = 0;
+
+  private constructor(fh: FileHandle, opts: LeaseLogOptions, records: number) {
+    this.fh = fh;
+    this.opts = opts;
+    this.records = records;
+  }
+
+  /** Opens the log, returning it with the records to replay (a torn last line is skipped). */
+  static async open(opts: LeaseLogOptions): Promise<{ log: LeaseLog; records: LeaseRecord[]; skipped: number }> {
+    await mkdir(opts.dir, { recursive: true });
+    const path = join(opts.dir, FILE);
+    let text = '';
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const records: LeaseRecord[] = [];
+    let skipped = 0;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const r = decodeRecord(line);
+      if (r) records.push(r);
+      else skipped++;
+    }
+    const fh = await open(path, 'a');
+    // A torn last line (kill -9 mid-write) must not glue onto the next record.
+    if (text.length > 0 && !text.endsWith('\n')) await fh.write('\n');
+    return { log: new LeaseLog(fh, opts, records.length), records, skipped };
+  }
+
+  /** Resolves once the records are durable. */
+  append(records: readonly LeaseRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error('lease log closed'));
+    return new Promise<void>((done, fail) => {
+      for (let i = 0; i < records.length; i++) {
+        const last = i === records.length - 1;
+        this.pending.push({ line: encodeRecord(records[i] as LeaseRecord), done: last ? done : noop, fail: last ? fail : noop });
+      }
+      if (!this.flushing) void this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        // Let the packets already queued in this turn of the event loop join the batch.
+        await new Promise<void>((r) => setImmediate(r));
+        const batch = this.pending;
+        this.pending = [];
+        try {
+          let text = '';
+          for (const w of batch) text += w.line + '\n';
+          const t0 = performance.now();
+          await this.fh.write(text);
+          await this.fh.datasync();
+          this.syncs++;
+          this.onFlush?.(performance.now() - t0, batch.length);
+          this.records += batch.length;
+          for (const w of batch) w.done();
+        } catch (err) {
+          for (const w of batch) w.fail(err);
+        }
+        if (this.records > this.liveAtCompaction * 2 + (this.opts.compactSlack ?? 50_000)) await this.compactNow();
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async compactNow(): Promise<void> {
+    const live = this.opts.snapshot();
+    const path = join(this.opts.dir, FILE);
+    const tmp = `${path}.tmp`;
+    const out = await open(tmp, 'w');
+    try {
+      let text = '';
+      for (const r of live) text += encodeRecord(r) + '\n';
+      await out.write(text);
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, path);
+    const dirFd = openSync(this.opts.dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+    await this.fh.close();
+    this.fh = await open(path, 'a');
+    this.records = live.length;
+    this.liveAtCompaction = live.length;
+    this.compactions++;
+  }
+
+  /** Rewrites the log now (after startup replay, the log holds only live leases). */
+  async compact(): Promise<void> {
+    while (this.flushing) await new Promise<void>((r) => setTimeout(r, 5));
+    this.flushing = true;
+    try {
+      await this.compactNow();
+    } finally {
+      this.flushing = false;
+    }
+    if (this.pending.length > 0) void this.flushLoop();
+  }
+
+  recordCount(): number {
+    return this.records;
+  }
+
+  async close(): Promise<void> {
+    while (this.flushing || this.pending.length > 0) await new Promise<void>((r) => setTimeout(r, 5));
+    this.closed = true;
+    await this.fh.close();
+  }
+}
+
+function noop(): void {}
