@@ -41,6 +41,15 @@ describe('CRD admission', () => {
     expect(pool.spec.allocator.servicePort).toBe(9005);
   });
 
+  it('refuses a change of the allocator storage once created', async () => {
+    const pool = loadExample('macpool.yaml');
+    pool.spec.allocator.storage.size = '2Gi';
+    const res = await kubectl(['-n', ns, 'apply', '--server-side', '-f', '-'], stringify(pool));
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('spec.allocator.storage');
+    expect(res.stderr).toContain('allocator.storage cannot change after creation');
+  });
+
   it('explains fields from the schema descriptions', async () => {
     // The published OpenAPI follows the CRD a moment after it is Established.
     const out = await eventually('explain macpools.spec.oui', async () => {

@@ -76,13 +76,22 @@ export const MacPoolAllocator = z
       .optional()
       .describe('Engine builtin only: image that runs `alcor-operator macd`. Default: the operator image.'),
     resources: ResourceRequirements.optional(),
-    storage: z
-      .object({
+    storage: withRules(
+      z.object({
         size: Quantity.default('1Gi').describe('Size of each replica\'s volume for durable allocation state.'),
         storageClassName: z.string().max(253).optional().describe('StorageClass of the volumes. Default: the cluster default.'),
-      })
-      .prefault({})
-      .describe('Engine builtin only: the persistent volume of each replica (acknowledged allocations survive restarts).'),
+      }),
+      'Engine builtin only: the persistent volume of each replica (acknowledged allocations survive restarts). Fixed once created.',
+      [
+        {
+          // A transition rule: a StatefulSet's volumeClaimTemplates cannot change, so neither can this.
+          rule: 'self == oldSelf',
+          message: 'allocator.storage cannot change after creation (the volumes of a StatefulSet are fixed); create a new MacPool instead',
+          // Only the API server sees the old object.
+          check: () => true,
+        },
+      ],
+    ).prefault({}),
     servicePort: portField.default(9005).describe('Port of the allocator Service (Alcor uses 9005).'),
   })
   .prefault({})
