@@ -149,8 +149,8 @@ export const DhcpOption = withRules(
 );
 export type DhcpOption = z.infer<typeof DhcpOption>;
 
-export const DhcpServer = withRules(
-  z.object({
+export const DhcpServer = z
+  .object({
     replicas: z
       .number()
       .int()
@@ -161,13 +161,15 @@ export const DhcpServer = withRules(
     mode: z
       .enum(['relay', 'nodeLocal'])
       .default('relay')
-      .describe('relay (default): a StatefulSet reached through DHCP relays (giaddr). nodeLocal: a DaemonSet on host networking answering on interface of each selected node.'),
+      .describe('relay (default): a StatefulSet reached through DHCP relays (giaddr). nodeLocal: a DaemonSet on host networking, one server on each selected node.'),
     interface: z
       .string()
       .max(15)
       .regex(/^[A-Za-z0-9_.:-]+$/)
       .optional()
-      .describe('nodeLocal mode: the host interface to serve on.'),
+      .describe(
+        'nodeLocal mode: the host interface the clients are on (documentation for operators). The server listens on every interface and serves this subnet on the one whose address lies in cidr.',
+      ),
     image: imageField.optional().describe('Image that runs `alcor-operator dhcpd`. Default: the operator image.'),
     nodeSelector: z
       .record(z.string(), z.string().max(63))
@@ -175,17 +177,9 @@ export const DhcpServer = withRules(
       .describe('Nodes the servers run on.')
       .meta({ maxProperties: 32 }),
     resources: ResourceRequirements.optional(),
-  }),
-  'The DHCP servers: replicas, placement and image.',
-  [
-    {
-      rule: "self.mode != 'nodeLocal' || has(self.interface)",
-      message: 'server.interface is required in nodeLocal mode',
-      fieldPath: '.interface',
-      check: (s) => s.mode !== 'nodeLocal' || s.interface !== undefined,
-    },
-  ],
-).prefault({});
+  })
+  .describe('The DHCP servers: replicas, placement and image.')
+  .prefault({});
 export type DhcpServer = z.infer<typeof DhcpServer>;
 
 const specObject = z.object({

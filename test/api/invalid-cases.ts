@@ -56,7 +56,6 @@ export const invalidCases: InvalidCase[] = [
   { name: 'option value out of its type', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.options[0] = { code: 37, type: 'uint8', value: '300' }; }, field: 'spec.options[0].value', zod: 'within the range of its type' },
   { name: 'option code owned by a typed field', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.options[0] = { code: 3, type: 'ipv4', value: '10.20.0.1' }; }, field: 'spec.options[0].code', zod: 'is set by a typed field' },
   { name: 'server replicas 0', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server.replicas = 0; }, field: 'spec.server.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
-  { name: 'nodeLocal without an interface', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server = { mode: 'nodeLocal' }; }, field: 'spec.server.interface', zod: 'server.interface is required in nodeLocal mode' },
   // DataPlaneManager
   { name: 'name too long for its Service', example: 'dataplanemanager.yaml', mutate: (o) => { o.metadata.name = 'd'.repeat(46); }, field: 'metadata.name', zod: 'metadata.name must be at most 45 characters' },
   { name: 'unknown path mode', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.pathMode = 'FAST'; }, field: 'spec.pathMode', zod: 'pathMode must be one of GRPC, MQ, AUTO', api: 'Unsupported value: "FAST"' },
