@@ -117,7 +117,7 @@ export class DhcpCore {
       names.add(s.name);
     }
     this.shares = shares;
-    this.takeoverSecs = (config.ha as { takeoverSeconds?: number }).takeoverSeconds ?? 10;
+    this.takeoverSecs = config.ha.takeoverSeconds ?? 10;
     this.served = subnets.map((subnet) => ({ subnet, allocator: new Allocator(subnet, this.share, shares, (ip) => this.isFree(ip)) }));
   }
 

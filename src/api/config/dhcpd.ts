@@ -47,7 +47,18 @@ export const DhcpdConfig = z.object({
    * parts; a replica serves the share given by --share (or claimed), so two
    * replicas never offer the same address.
    */
-  ha: z.object({ shares: z.number().int().min(1).max(64).default(1) }).default({ shares: 1 }),
+  ha: z
+    .object({
+      shares: z.number().int().min(1).max(64).default(1),
+      /**
+       * A DISCOVER whose secs field (time the client has been trying) reaches
+       * this is answered by every replica, not only the one its client-id hash
+       * picks: clients of a failed replica get an address from the others
+       * (RFC 3074 style). Default 10.
+       */
+      takeoverSeconds: z.number().int().min(0).max(3600).optional(),
+    })
+    .default({ shares: 1 }),
 });
 export type DhcpdConfig = z.infer<typeof DhcpdConfig>;
 export type DhcpdConfigInput = z.input<typeof DhcpdConfig>;

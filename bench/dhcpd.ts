@@ -1,0 +1,204 @@
+// `npm run bench:dhcpd [-- --quick]`: perfdhcp against `alcor-operator dhcpd`
+// and against Kea (kea-dhcp4-server, memfile with persist: true) in the same
+// network namespaces and the same run. For each server the request rate is
+// stepped up; the highest rate with at most 0.1 % drops (DISCOVER-OFFER and
+// REQUEST-ACK each) is its drop-free rate. Rates alternate between the two
+// servers so both see the same machine load. Then RSS with 65,536 active
+// leases. The server is pinned to core 0, perfdhcp to core 1 (taskset).
+// Figures are printed, never asserted.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Lab, labUnavailable, repoRoot, run } from '../test/dhcpd/lab/netns.ts';
+
+/** Flags the DHCP pods run node with (see docs/dhcpd.md): a small young generation keeps RSS down. */
+const NODE_FLAGS = ['--max-semi-space-size=2'];
+
+const quick = process.argv.includes('--quick');
+const rates = quick ? [4000, 8000, 12000] : [4000, 6000, 8000, 10000, 12000, 14000, 16000];
+const seconds = quick ? 4 : 10;
+const rssLeases = 65_536;
+const DROP_LIMIT = 0.1;
+
+interface Exchange {
+  sent: number;
+  received: number;
+  dropPct: number;
+  avgMs: number;
+  maxMs: number;
+}
+interface Result {
+  rate: number;
+  discover: Exchange;
+  request: Exchange;
+}
+type ServerKind = 'dhcpd' | 'kea';
+
+function parseExchange(out: string, name: string): Exchange {
+  const i = out.indexOf(`Statistics for: ${name}`);
+  const part = i < 0 ? '' : out.slice(i, i + 800);
+  const num = (re: RegExp): number => Number(re.exec(part)?.[1] ?? NaN);
+  const sent = num(/sent packets: (\d+)/);
+  const received = num(/received packets: (\d+)/);
+  return { sent, received, dropPct: sent > 0 ? (100 * (sent - received)) / sent : 100, avgMs: num(/avg delay: ([\d.]+) ms/), maxMs: num(/max delay: ([\d.]+) ms/) };
+}
+
+async function waitReady(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${what} did not start`);
+}
+
+async function main(): Promise<number> {
+  const why = await labUnavailable(['perfdhcp', 'kea-dhcp4', 'taskset']);
+  if (why) {
+    process.stderr.write(`bench:dhcpd skipped: ${why}\n`);
+    return 0;
+  }
+  // Run the server as the image does: compiled JavaScript (no type stripping
+  // in memory), built into node_modules/.cache so it resolves our dependencies.
+  const dist = join(repoRoot, 'node_modules/.cache/alcor-bench-dist');
+  const built = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', dist], 120_000);
+  if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
+  const lab = await Lab.create('bn', '10.77.0.1/24');
+  const procs = new Set<ChildProcess>();
+  const start = (args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess => {
+    const c = spawn('taskset', ['-c', '0', 'ip', 'netns', 'exec', lab.srv, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    c.stdout?.resume();
+    c.stderr?.resume();
+    procs.add(c);
+    c.on('exit', () => procs.delete(c));
+    return c;
+  };
+  const stop = async (c: ChildProcess): Promise<void> => {
+    if (c.exitCode !== null) return;
+    c.kill('SIGKILL');
+    await new Promise((r) => c.once('exit', r));
+  };
+
+  try {
+    await lab.exec(lab.cli, ['ip', 'addr', 'add', '10.77.0.2/24', 'dev', lab.cliIf]);
+    const dhcpdConfig = join(lab.dir, 'dhcpd.json');
+    await writeFile(
+      dhcpdConfig,
+      JSON.stringify({ subnets: [{ name: 'bench', cidr: '10.0.0.0/8', gateway: '10.0.0.1', pools: [{ start: '10.100.0.0', end: '10.255.255.254' }], dnsServers: ['10.0.0.53'], leaseTime: 3600 }] }),
+    );
+    const keaDir = join(lab.dir, 'kea');
+    await mkdir(keaDir);
+    const keaConfig = join(keaDir, 'kea.json');
+    await writeFile(
+      keaConfig,
+      JSON.stringify({
+        Dhcp4: {
+          'interfaces-config': { interfaces: [lab.srvIf], 'dhcp-socket-type': 'udp' },
+          'lease-database': { type: 'memfile', persist: true, name: join(keaDir, 'leases.csv'), 'lfc-interval': 0 },
+          'valid-lifetime': 3600,
+          subnet4: [
+            {
+              id: 1,
+              subnet: '10.0.0.0/8',
+              pools: [{ pool: '10.100.0.0 - 10.255.255.254' }],
+              'option-data': [
+                { name: 'routers', data: '10.0.0.1' },
+                { name: 'domain-name-servers', data: '10.0.0.53' },
+              ],
+            },
+          ],
+          loggers: [{ name: 'kea-dhcp4', severity: 'WARN', output_options: [{ output: join(keaDir, 'kea.log') }] }],
+        },
+      }),
+    );
+
+    const startServer = async (kind: ServerKind): Promise<ChildProcess> => {
+      if (kind === 'dhcpd') {
+        const data = join(lab.dir, 'data');
+        await rm(data, { recursive: true, force: true });
+        const c = start([process.execPath, ...NODE_FLAGS, join(dist, 'cli/main.js'), 'dhcpd', '--config', dhcpdConfig, '--data-dir', data, '--metrics-listen', '127.0.0.1:9067', '--log-level', 'warn']);
+        await waitReady(async () => (await lab.exec(lab.srv, [process.execPath, '-e', 'fetch("http://127.0.0.1:9067/readyz").then(r=>process.exit(r.ok?0:1),()=>process.exit(1))'])).code === 0, 'dhcpd');
+        return c;
+      }
+      await rm(join(keaDir, 'leases.csv'), { force: true });
+      await rm(join(keaDir, 'leases.csv.2'), { force: true });
+      await rm(join(keaDir, 'kea.log'), { force: true });
+      const c = start(['kea-dhcp4', '-c', keaConfig], { KEA_PIDFILE_DIR: keaDir, KEA_LOCKFILE_DIR: keaDir });
+      await waitReady(async () => (await run('ip', ['netns', 'exec', lab.srv, 'ss', '-uln'])).stdout.includes(':67 '), 'kea-dhcp4');
+      return c;
+    };
+
+    const perfdhcp = async (args: string[], timeoutMs: number): Promise<string> => {
+      const r = await run('taskset', ['-c', '1', 'ip', 'netns', 'exec', lab.cli, 'perfdhcp', '-4', '-l', lab.cliIf, ...args, '10.77.0.1'], timeoutMs);
+      return r.stdout;
+    };
+
+    const results: Record<ServerKind, Result[]> = { dhcpd: [], kea: [] };
+    for (const rate of rates) {
+      for (const kind of ['dhcpd', 'kea'] as const) {
+        const server = await startServer(kind);
+        const out = await perfdhcp(['-R', '1000000', '-p', String(seconds), '-r', String(rate)], (seconds + 30) * 1000);
+        await stop(server);
+        const res = { rate, discover: parseExchange(out, 'DISCOVER-OFFER'), request: parseExchange(out, 'REQUEST-ACK') };
+        results[kind].push(res);
+        process.stderr.write(
+          `${kind.padEnd(5)} ${String(rate).padStart(6)}/s  drops D-O ${res.discover.dropPct.toFixed(3)} %  R-A ${res.request.dropPct.toFixed(3)} %  avg ${res.discover.avgMs.toFixed(2)} / ${res.request.avgMs.toFixed(2)} ms\n`,
+        );
+      }
+    }
+
+    const rss: Record<ServerKind, { rssMiB: number; leases: number }> = { dhcpd: { rssMiB: NaN, leases: 0 }, kea: { rssMiB: NaN, leases: 0 } };
+    for (const kind of ['dhcpd', 'kea'] as const) {
+      const server = await startServer(kind);
+      const out = await perfdhcp(['-R', String(rssLeases), '-n', String(rssLeases), '-r', '6000'], 120_000);
+      const status = await readFile(`/proc/${server.pid}/status`, 'utf8').catch(() => '');
+      rss[kind] = { rssMiB: Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024, leases: parseExchange(out, 'REQUEST-ACK').received };
+      await stop(server);
+    }
+
+    const knee = (rs: Result[]): Result | undefined => rs.filter((r) => r.discover.dropPct <= DROP_LIMIT && r.request.dropPct <= DROP_LIMIT).sort((a, b) => b.rate - a.rate)[0];
+    const kD = knee(results.dhcpd);
+    const kK = knee(results.kea);
+    const fmt = (r: Result | undefined): string[] =>
+      r
+        ? [`${r.rate}/s`, `${r.discover.dropPct.toFixed(3)} % / ${r.request.dropPct.toFixed(3)} %`, `${r.discover.avgMs.toFixed(2)} / ${r.request.avgMs.toFixed(2)} ms`, `${r.discover.maxMs.toFixed(1)} / ${r.request.maxMs.toFixed(1)} ms`]
+        : ['none', '-', '-', '-'];
+    const rows: string[][] = [
+      ['', 'alcor dhcpd', 'Kea 4 (memfile, persist)'],
+      ['drop-free rate (<= 0.1 %)', ...[fmt(kD)[0], fmt(kK)[0]].map(String)],
+      ['drops at that rate (D-O / R-A)', fmt(kD)[1] as string, fmt(kK)[1] as string],
+      ['avg latency (D-O / R-A)', fmt(kD)[2] as string, fmt(kK)[2] as string],
+      ['max latency (D-O / R-A)', fmt(kD)[3] as string, fmt(kK)[3] as string],
+      [`RSS with ${rssLeases} leases`, `${rss.dhcpd.rssMiB.toFixed(1)} MiB (${rss.dhcpd.leases} ACKed)`, `${rss.kea.rssMiB.toFixed(1)} MiB (${rss.kea.leases} ACKed)`],
+    ];
+    const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+    const line = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c] ?? 0)).join(' | ');
+    process.stdout.write(`\nDHCPv4 benchmark (${quick ? 'quick' : 'full'}: ${seconds} s per rate, rates ${rates.join(', ')}; server on core 0, perfdhcp on core 1)\n\n`);
+    process.stdout.write(line(rows[0] as string[]) + '\n' + widths.map((w) => '-'.repeat(w)).join('-|-') + '\n');
+    for (const r of rows.slice(1)) process.stdout.write(line(r) + '\n');
+    const ratio = kD && kK ? (kD.rate / kK.rate).toFixed(2) : 'n/a';
+    process.stdout.write(`\nratio dhcpd / Kea drop-free rate: ${ratio}x\n\nall steps (drops % D-O / R-A):\n`);
+    for (const [i, rate] of rates.entries()) {
+      const d = results.dhcpd[i];
+      const k = results.kea[i];
+      process.stdout.write(
+        `  ${String(rate).padStart(6)}/s  dhcpd ${d?.discover.dropPct.toFixed(3)} / ${d?.request.dropPct.toFixed(3)}   kea ${k?.discover.dropPct.toFixed(3)} / ${k?.request.dropPct.toFixed(3)}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    for (const c of procs) c.kill('SIGKILL');
+    await lab.destroy();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench:dhcpd: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
