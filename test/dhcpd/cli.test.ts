@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
+import { DhcpCore } from '../../src/dhcpd/core.ts';
+import { Pacer } from '../../src/dhcpd/pacer.ts';
+import { leaseCounts } from '../../src/dhcpd/status-lease.ts';
+import { ipToNumber } from '../../src/dhcpd/ip.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+
+function cli(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [join(root, 'src/cli/main.ts'), 'dhcpd', ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+describe('alcor-operator dhcpd CLI', () => {
+  it('--help documents every flag the parser accepts', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    const src = await readFile(join(root, 'src/cli/dhcpd.ts'), 'utf8');
+    const flags = [...src.matchAll(/^\s+'?([a-z-]+)'?: \{ type: '(?:string|boolean)'/gm)].map((m) => m[1]);
+    expect(flags.length).toBeGreaterThan(10);
+    for (const f of flags) expect(r.out, f).toContain(`--${f}`);
+  });
+
+  it('refuses to start without --config and --data-dir', async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('--config and --data-dir are required');
+  });
+
+  it('reports an invalid config file with the field at fault', async () => {
+    const r = await cli(['--config', join(root, 'package.json'), '--data-dir', '/tmp/aodh-cli-unused', '--metrics-listen', 'off']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/invalid config: subnets/);
+  });
+});
+
+describe('status Lease annotation', () => {
+  it('counts bound leases per subnet with stable key order', () => {
+    const core = new DhcpCore(
+      DhcpdConfig.parse({
+        subnets: [
+          { name: 'zeta', cidr: '10.1.0.0/24', pools: [{ start: '10.1.0.10', end: '10.1.0.20' }] },
+          { name: 'alpha', cidr: '10.2.0.0/24', pools: [{ start: '10.2.0.10', end: '10.2.0.20' }] },
+        ],
+      }),
+      { share: 0 },
+    );
+    const now = Date.now();
+    core.restore({ op: 'bind', ip: ipToNumber('10.1.0.10'), subnet: 'zeta', client: 'a', mac: '01', expires: now + 60_000 }, now);
+    core.restore({ op: 'bind', ip: ipToNumber('10.1.0.11'), subnet: 'zeta', client: 'b', mac: '02', expires: now + 60_000 }, now);
+    core.restore({ op: 'bind', ip: ipToNumber('10.1.0.12'), subnet: 'zeta', client: 'c', mac: '03', expires: now - 1 }, now);
+    expect(leaseCounts(core, now)).toBe('{"alpha":0,"zeta":2}');
+  });
+});
+
+describe('Pacer', () => {
+  it('sends a burst at once and the rest at the configured rate, in order', async () => {
+    const p = new Pacer(1000, 5);
+    const sent: number[] = [];
+    for (let i = 0; i < 20; i++) p.submit(() => sent.push(i));
+    expect(sent).toEqual([0, 1, 2, 3, 4]);
+    const deadline = Date.now() + 2000;
+    while (sent.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(sent).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    p.stop();
+  });
+});
