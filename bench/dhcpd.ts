@@ -20,6 +20,10 @@ const rates = quick ? [4000, 8000, 12000] : [4000, 6000, 8000, 10000, 12000, 140
 const seconds = quick ? 4 : 10;
 const rssLeases = 65_536;
 const DROP_LIMIT = 0.1;
+/** ISC's criterion for its published figures. */
+const ISC_LIMIT = 2.5;
+/** Runs per rate and server; the best counts (the machine is shared, noise only ever adds drops). */
+const repeat = Number(/--repeat=(\d+)/.exec(process.argv.join(' '))?.[1] ?? (quick ? 1 : 2));
 
 interface Exchange {
   sent: number;
@@ -34,6 +38,10 @@ interface Result {
   request: Exchange;
 }
 type ServerKind = 'dhcpd' | 'kea';
+
+function worst(r: Result): number {
+  return Math.max(r.discover.dropPct, r.request.dropPct);
+}
 
 function parseExchange(out: string, name: string): Exchange {
   const i = out.indexOf(`Statistics for: ${name}`);
@@ -137,10 +145,15 @@ async function main(): Promise<number> {
     const results: Record<ServerKind, Result[]> = { dhcpd: [], kea: [] };
     for (const rate of rates) {
       for (const kind of ['dhcpd', 'kea'] as const) {
-        const server = await startServer(kind);
-        const out = await perfdhcp(['-R', '1000000', '-p', String(seconds), '-r', String(rate)], (seconds + 30) * 1000);
-        await stop(server);
-        const res = { rate, discover: parseExchange(out, 'DISCOVER-OFFER'), request: parseExchange(out, 'REQUEST-ACK') };
+        let res: Result | undefined;
+        for (let i = 0; i < repeat; i++) {
+          const server = await startServer(kind);
+          const out = await perfdhcp(['-R', '1000000', '-p', String(seconds), '-r', String(rate)], (seconds + 30) * 1000);
+          await stop(server);
+          const r = { rate, discover: parseExchange(out, 'DISCOVER-OFFER'), request: parseExchange(out, 'REQUEST-ACK') };
+          if (!res || worst(r) < worst(res)) res = r;
+        }
+        if (!res) continue;
         results[kind].push(res);
         process.stderr.write(
           `${kind.padEnd(5)} ${String(rate).padStart(6)}/s  drops D-O ${res.discover.dropPct.toFixed(3)} %  R-A ${res.request.dropPct.toFixed(3)} %  avg ${res.discover.avgMs.toFixed(2)} / ${res.request.avgMs.toFixed(2)} ms\n`,
@@ -157,9 +170,11 @@ async function main(): Promise<number> {
       await stop(server);
     }
 
-    const knee = (rs: Result[]): Result | undefined => rs.filter((r) => r.discover.dropPct <= DROP_LIMIT && r.request.dropPct <= DROP_LIMIT).sort((a, b) => b.rate - a.rate)[0];
+    const knee = (rs: Result[], limit = DROP_LIMIT): Result | undefined => rs.filter((r) => worst(r) <= limit).sort((a, b) => b.rate - a.rate)[0];
     const kD = knee(results.dhcpd);
     const kK = knee(results.kea);
+    const iscD = knee(results.dhcpd, ISC_LIMIT);
+    const iscK = knee(results.kea, ISC_LIMIT);
     const fmt = (r: Result | undefined): string[] =>
       r
         ? [`${r.rate}/s`, `${r.discover.dropPct.toFixed(3)} % / ${r.request.dropPct.toFixed(3)} %`, `${r.discover.avgMs.toFixed(2)} / ${r.request.avgMs.toFixed(2)} ms`, `${r.discover.maxMs.toFixed(1)} / ${r.request.maxMs.toFixed(1)} ms`]
@@ -167,14 +182,15 @@ async function main(): Promise<number> {
     const rows: string[][] = [
       ['', 'alcor dhcpd', 'Kea 4 (memfile, persist)'],
       ['drop-free rate (<= 0.1 %)', ...[fmt(kD)[0], fmt(kK)[0]].map(String)],
-      ['drops at that rate (D-O / R-A)', fmt(kD)[1] as string, fmt(kK)[1] as string],
+      [`highest rate with <= ${ISC_LIMIT} % drops`, iscD ? `${iscD.rate}/s` : 'none', iscK ? `${iscK.rate}/s` : 'none'],
+      ['drops at the drop-free rate (D-O / R-A)', fmt(kD)[1] as string, fmt(kK)[1] as string],
       ['avg latency (D-O / R-A)', fmt(kD)[2] as string, fmt(kK)[2] as string],
       ['max latency (D-O / R-A)', fmt(kD)[3] as string, fmt(kK)[3] as string],
       [`RSS with ${rssLeases} leases`, `${rss.dhcpd.rssMiB.toFixed(1)} MiB (${rss.dhcpd.leases} ACKed)`, `${rss.kea.rssMiB.toFixed(1)} MiB (${rss.kea.leases} ACKed)`],
     ];
     const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
     const line = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c] ?? 0)).join(' | ');
-    process.stdout.write(`\nDHCPv4 benchmark (${quick ? 'quick' : 'full'}: ${seconds} s per rate, rates ${rates.join(', ')}; server on core 0, perfdhcp on core 1)\n\n`);
+    process.stdout.write(`\nDHCPv4 benchmark (${quick ? 'quick' : 'full'}: ${seconds} s per rate, best of ${repeat}, rates ${rates.join(', ')}; server on core 0, perfdhcp on core 1)\n\n`);
     process.stdout.write(line(rows[0] as string[]) + '\n' + widths.map((w) => '-'.repeat(w)).join('-|-') + '\n');
     for (const r of rows.slice(1)) process.stdout.write(line(r) + '\n');
     const ratio = kD && kK ? (kD.rate / kK.rate).toFixed(2) : 'n/a';

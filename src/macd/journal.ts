@@ -45,11 +45,12 @@ export function listGenerations(dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-export function frame(payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + payload.length);
-  out.writeUInt32LE(payload.length, 0);
-  out.writeUInt32LE(crc32(payload), 4);
-  payload.copy(out, HEADER);
+export function frame(payload: string): Buffer {
+  const len = Buffer.byteLength(payload);
+  const out = Buffer.allocUnsafe(HEADER + len);
+  out.write(payload, HEADER, 'utf8');
+  out.writeUInt32LE(len, 0);
+  out.writeUInt32LE(crc32(out.subarray(HEADER)), 4);
   return out;
 }
 
@@ -81,13 +82,26 @@ export function readLog(path: string, truncateTorn: boolean): { records: Buffer[
   return { records, torn };
 }
 
+/** fdatasyncs allowed in flight at once (each covers every write issued before it). */
+const MAX_SYNCS = 2;
+
+interface Batch {
+  seq: number;
+  entries: Entry[];
+  bytes: number;
+}
+
 export class Journal {
   private readonly dir: string;
   private readonly hooks: JournalHooks;
   private fd: number;
   private gen: number;
   private queue: Entry[] = [];
-  private flushing = false;
+  /** Written (or being written) but not yet known durable, oldest first. */
+  private unsynced: Batch[] = [];
+  private writing = false;
+  private syncs = 0;
+  private seq = 0;
   private failed: Error | null = null;
   private closed = false;
   /** Bytes written to the current generation. */
@@ -107,12 +121,12 @@ export class Journal {
   }
 
   /** Appends a record; resolves once it is durable and `apply` has run. */
-  append(payload: Buffer, apply?: () => void): Promise<void> {
+  append(payload: string, apply?: () => void): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('journal closed'));
     return new Promise<void>((resolve) => {
       this.queue.push({ frame: frame(payload), apply, resolve });
-      if (!this.flushing) this.flush();
+      this.pump();
     });
   }
 
@@ -125,13 +139,13 @@ export class Journal {
     const next = this.gen + 1 + this.queue.filter((e) => e.cutTo !== undefined).length;
     return new Promise<number>((resolve) => {
       this.queue.push({ frame: null, apply: atCut, resolve: () => resolve(next), cutTo: next });
-      if (!this.flushing) this.flush();
+      this.pump();
     });
   }
 
   /** Waits for everything queued so far. */
   async drain(): Promise<void> {
-    while (this.flushing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    while (!this.failed && (this.writing || this.queue.length > 0 || this.unsynced.length > 0)) await new Promise((r) => setImmediate(r));
   }
 
   close(): void {
@@ -139,38 +153,63 @@ export class Journal {
     closeSync(this.fd);
   }
 
-  private flush(): void {
-    this.flushing = true;
-    // Take everything up to (and including) the first cut marker.
-    let n = this.queue.findIndex((e) => e.cutTo !== undefined);
-    n = n < 0 ? this.queue.length : n + 1;
-    const batch = this.queue.splice(0, n);
-    const frames = batch.map((e) => e.frame).filter((f): f is Buffer => f !== null);
-    const done = (err: Error | null): void => {
-      if (err) return this.fail(err);
-      this.batches++;
-      for (const f of frames) this.bytesInGeneration += f.length;
-      for (const e of batch) {
-        if (e.cutTo !== undefined) {
-          this.hooks.afterBatch?.();
-          try {
-            this.switchTo(e.cutTo);
-          } catch (switchErr) {
-            return this.fail(switchErr as Error);
-          }
-        }
-        e.apply?.();
+  /**
+   * Group commit, pipelined: one write at a time (so the file's order is the
+   * append order), and its fdatasync may overlap the next write. A finished
+   * fdatasync makes its batch and every earlier one durable, since it was
+   * issued after their writes completed; batches complete in order.
+   */
+  private pump(): void {
+    if (this.writing || this.failed || this.queue.length === 0 || this.syncs >= MAX_SYNCS) return;
+    const head = this.queue[0]!;
+    if (head.cutTo !== undefined) {
+      // Switch files only once everything in the old one is durable.
+      if (this.unsynced.length > 0) return;
+      this.queue.shift();
+      try {
+        this.switchTo(head.cutTo);
+      } catch (e) {
+        return this.fail(e as Error);
       }
+      head.apply?.();
       this.hooks.afterBatch?.();
-      for (const e of batch) e.resolve();
-      if (this.queue.length > 0) this.flush();
-      else this.flushing = false;
-    };
-    if (frames.length === 0) return done(null);
-    writeAll(this.fd, frames, (err) => {
-      if (err) return done(err);
-      fdatasync(this.fd, (syncErr) => done(syncErr));
+      head.resolve();
+      return this.pump();
+    }
+    let n = this.queue.findIndex((e) => e.cutTo !== undefined);
+    if (n < 0) n = this.queue.length;
+    const entries = this.queue.splice(0, n);
+    const frames = entries.map((e) => e.frame!);
+    const batch: Batch = { seq: ++this.seq, entries, bytes: 0 };
+    for (const f of frames) batch.bytes += f.length;
+    this.unsynced.push(batch);
+    this.writing = true;
+    const fd = this.fd;
+    writeAll(fd, frames, (err) => {
+      this.writing = false;
+      if (err) return this.fail(err);
+      this.bytesInGeneration += batch.bytes;
+      this.syncs++;
+      fdatasync(fd, (syncErr) => {
+        this.syncs--;
+        if (syncErr) return this.fail(syncErr);
+        this.complete(batch.seq);
+        this.pump();
+      });
+      this.pump();
     });
+  }
+
+  private complete(upTo: number): void {
+    const done: Batch[] = [];
+    while (this.unsynced.length > 0 && this.unsynced[0]!.seq <= upTo) done.push(this.unsynced.shift()!);
+    if (done.length === 0) return;
+    for (const b of done) {
+      this.batches++;
+      for (const e of b.entries) e.apply?.();
+    }
+    this.hooks.afterBatch?.();
+    for (const b of done) for (const e of b.entries) e.resolve();
   }
 
   private switchTo(gen: number): void {
@@ -182,6 +221,7 @@ export class Journal {
   }
 
   private fail(err: Error): void {
+    if (this.failed) return;
     this.failed = err;
     this.hooks.onFatal(err);
   }

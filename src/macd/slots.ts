@@ -19,8 +19,12 @@ const NULL_LEN = 255;
 interface Staged {
   fd: number;
   off: number;
-  buf: Buffer;
+  meta: MacMeta;
+  mac: number;
 }
+
+/** Largest single write of a flush; runs longer than this are split. */
+const CHUNK = 1024 * 1024;
 
 export class SlotStore {
   private readonly dir: string;
@@ -28,6 +32,8 @@ export class SlotStore {
   private staged: Staged[] = [];
   readonly overflow = new Map<number, MacMeta>();
   private readonly readBuf = Buffer.alloc(SLOT);
+  /** One reusable write buffer: no per-slot allocation (millions of them would bloat the heap). */
+  private readonly writeBuf = Buffer.allocUnsafeSlow(CHUNK);
 
   constructor(dir: string) {
     this.dir = dir;
@@ -44,27 +50,39 @@ export class SlotStore {
 
   /** Stages a slot write; `flush` performs the staged writes, coalescing neighbours. */
   stage(rangeFrom: number, off: number, meta: MacMeta, mac: number): void {
-    const buf = Buffer.alloc(SLOT);
-    if (encode(meta, buf)) this.overflow.delete(mac);
-    else {
-      buf[0] = OVERFLOW;
-      this.overflow.set(mac, meta);
-    }
-    this.staged.push({ fd: this.fdFor(rangeFrom), off: off * SLOT, buf });
+    this.staged.push({ fd: this.fdFor(rangeFrom), off: off * SLOT, meta, mac });
   }
 
   flush(): void {
     const s = this.staged;
     if (s.length === 0) return;
     this.staged = [];
+    // Stable sort: of two writes to one slot, the later one wins.
     s.sort((a, b) => a.fd - b.fd || a.off - b.off);
+    const buf = this.writeBuf;
     let i = 0;
     while (i < s.length) {
-      let j = i + 1;
-      while (j < s.length && s[j]!.fd === s[i]!.fd && s[j]!.off === s[j - 1]!.off + SLOT) j++;
-      const run = j - i === 1 ? s[i]!.buf : Buffer.concat(s.slice(i, j).map((x) => x.buf));
+      const first = s[i]!;
+      let len = 0;
+      let j = i;
+      // A run of consecutive slots (a repeated slot overwrites in place).
+      while (j < s.length && s[j]!.fd === first.fd && len < CHUNK) {
+        const e = s[j]!;
+        const pos = e.off - first.off;
+        if (pos !== len && pos !== len - SLOT) break;
+        const slot = buf.subarray(pos, pos + SLOT);
+        slot.fill(0);
+        if (encode(e.meta, slot)) this.overflow.delete(e.mac);
+        else {
+          slot.fill(0);
+          slot[0] = OVERFLOW;
+          this.overflow.set(e.mac, e.meta);
+        }
+        len = pos + SLOT;
+        j++;
+      }
       let done = 0;
-      while (done < run.length) done += writeSync(s[i]!.fd, run, done, run.length - done, s[i]!.off + done);
+      while (done < len) done += writeSync(first.fd, buf, done, len - done, first.off + done);
       i = j;
     }
   }

@@ -279,7 +279,7 @@ export class MacStore {
   // ---- durability ----
 
   private write(rec: LogRecord, apply?: () => void): Promise<void> {
-    const p = this.journal.append(Buffer.from(JSON.stringify(rec)), apply);
+    const p = this.journal.append(JSON.stringify(rec), apply);
     if (this.journal.bytesInGeneration > (this.opts.snapshotBytes ?? 64 * 1024 * 1024) && !this.snapshotting) {
       void this.snapshot().catch((e: unknown) => this.log.error({ err: e }, 'snapshot failed'));
     }

@@ -1,0 +1,193 @@
+// `npm run bench:macd [-- --quick]`: macd on loopback against the HTTP floor
+// (a minimal node:http server with a constant JSON body), measured in the
+// same run by the same load generator. The servers are child processes; this
+// process only generates load. Prints one table; asserts nothing.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const quick = process.argv.includes('--quick');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(ROOT, 'node_modules/.cache/macd-bench-dist');
+
+/**
+ * Measure what the image runs: the compiled JavaScript (Node's type stripping
+ * of the .ts sources costs ~30 MiB of RSS and some start-up time).
+ */
+function build(): string {
+  const tsc = join(ROOT, 'node_modules/.bin/tsc');
+  spawnSync(tsc, ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', DIST], { stdio: 'ignore' });
+  const main = join(DIST, 'cli/main.js');
+  if (!existsSync(main)) throw new Error(`build failed: ${main} missing`);
+  return main;
+}
+const MAIN = build();
+const FLOOR = fileURLToPath(new URL('./http-floor.ts', import.meta.url));
+const seconds = quick ? 1.5 : 5;
+const FILL = quick ? 2_000_000 : 8_388_608;
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+  startMs: number;
+  lines: string[];
+}
+
+function start(args: string[]): Promise<Server> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } });
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${lines.join('\n')}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      if (line.includes('"macd listening"')) resolve({ child, port: (JSON.parse(line) as { port: number }).port, startMs: performance.now() - t0, lines });
+    });
+  });
+}
+
+async function stop(s: Server, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  s.child.removeAllListeners('exit');
+  const done = new Promise((r) => s.child.once('exit', r));
+  s.child.kill(signal);
+  await done;
+}
+
+function send(agent: Agent, port: number, path: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+}
+
+/** `conns` keep-alive connections, each sending requests back to back for `secs`. */
+async function load(port: number, conns: number, secs: number, path: string, makeBody: (i: number) => string): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: conns });
+  let i = 0;
+  // Warm-up: open the connections and let the JIT settle.
+  const warmEnd = performance.now() + 300;
+  await Promise.all(Array.from({ length: conns }, async () => {
+    while (performance.now() < warmEnd) await send(agent, port, path, makeBody(i++));
+  }));
+  const lat: number[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  const end = t0 + secs * 1000;
+  await Promise.all(Array.from({ length: conns }, async () => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      const status = await send(agent, port, path, makeBody(i++));
+      lat.push(performance.now() - s);
+      if (status >= 300) errors++;
+    }
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
+  return { rps: lat.length / elapsed, p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1] ?? 0, errors };
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const single = (i: number) => `{"mac_state":{"project_id":"project-1","vpc_id":"vpc-1","port_id":"port-${i}"}}`;
+function bulkBody(n: number, tag: number): string {
+  const parts: string[] = [];
+  for (let k = 0; k < n; k++) parts.push(`{"project_id":"p","vpc_id":"v","port_id":"b${tag}-${k}"}`);
+  return `{"mac_states":[${parts.join(',')}]}`;
+}
+
+/** Allocates `total` MACs with `conc` streams of bulk requests of `size`; returns MACs/s. */
+async function bulk(port: number, total: number, size: number, conc: number): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: conc });
+  const bodies = Array.from({ length: 4 }, (_, k) => bulkBody(size, k));
+  let sent = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: conc }, async (_, w) => {
+    while (sent < total) {
+      sent += size;
+      const status = await send(agent, port, '/macs/bulk', bodies[(sent / size + w) % 4]!);
+      if (status !== 201) throw new Error(`bulk answered ${status}`);
+    }
+  }));
+  agent.destroy();
+  return sent / ((performance.now() - t0) / 1000);
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const rows: string[][] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'macd-bench-'));
+  const macdArgs = (d: string) => [MAIN, 'macd', '--listen', '127.0.0.1:0', '--data-dir', d];
+
+  // 1. Single-MAC POST against the floor and macd.
+  const floor = await start([FLOOR]);
+  const macd = await start(macdArgs(join(dir, 'single')));
+  await new Promise((r) => setTimeout(r, 300));
+  const idleRss = rssMiB(macd.child.pid!);
+  for (const conns of [1, 16, 64]) {
+    const f = await load(floor.port, conns, seconds, '/macs', single);
+    const m = await load(macd.port, conns, seconds, '/macs', single);
+    rows.push([`POST /macs, ${conns} conn`, `${fmt(m.rps)}/s`, `${fmt(f.rps)}/s`, `${fmt((100 * m.rps) / f.rps)} %`, `${fmt(m.p50, 2)} / ${fmt(m.p99, 2)} / ${fmt(m.max, 1)} ms`, `${fmt(f.p50, 2)} / ${fmt(f.p99, 2)} / ${fmt(f.max, 1)} ms`, m.errors ? `${m.errors} errors` : '']);
+  }
+  await stop(floor);
+  await stop(macd);
+
+  // 2. Bulk allocation, then fill to FILL allocated for RSS and restart.
+  const fillDir = join(dir, 'fill');
+  let big = await start(macdArgs(fillDir));
+  const bulkRate = await bulk(big.port, quick ? 500_000 : 2_000_000, 10_000, 2);
+  rows.push(['POST /macs/bulk (10,000 per request, 2 streams)', `${fmt(bulkRate)} MACs/s`, '', '', '', '', '']);
+  const already = quick ? 500_000 : 2_000_000;
+  // Fill the rest the way clients do: bulk requests of 1,000.
+  await bulk(big.port, FILL - already, 1_000, 2);
+  await new Promise((r) => setTimeout(r, 500));
+  rows.push([`RSS, 16M range, ${fmt(FILL)} allocated, right after the fill`, `${fmt(rssMiB(big.child.pid!), 1)} MiB`, '', '', 'V8 keeps the garbage of the fill as heap headroom', '', '']);
+
+  // 3. Restart after SIGKILL (snapshot + log replay) and after a clean stop.
+  await stop(big, 'SIGKILL');
+  big = await start(macdArgs(fillDir));
+  const loaded = big.lines.map((l) => JSON.parse(l) as { msg: string; ms?: number; records?: number }).find((l) => l.msg === 'state loaded');
+  rows.push([`restart after SIGKILL, ${fmt(FILL)} allocated`, `${fmt(big.startMs)} ms to listening`, '', '', `state load ${loaded?.ms ?? '?'} ms, ${loaded?.records ?? '?'} log records`, '', '']);
+  rows.push([`RSS, 16M range, ${fmt(FILL)} allocated, after restart`, `${fmt(rssMiB(big.child.pid!), 1)} MiB`, '', '', `idle process with 0 allocated: ${fmt(idleRss, 1)} MiB`, '', '']);
+  await stop(big);
+  big = await start(macdArgs(fillDir));
+  rows.push([`restart after SIGTERM (snapshot), ${fmt(FILL)} allocated`, `${fmt(big.startMs)} ms to listening`, '', '', '', '', '']);
+  await stop(big);
+  rmSync(dir, { recursive: true, force: true });
+
+  const head = ['measure', 'macd', 'HTTP floor', 'macd/floor', 'macd p50 / p99 / max', 'floor p50 / p99 / max', ''];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => '| ' + r.map((x, c) => (x ?? '').padEnd(widths[c]!)).join(' | ') + ' |';
+  console.log(`\nmacd benchmark${quick ? ' (--quick)' : ''}: node ${process.version}, ${seconds} s per level, load generator in this process, servers in child processes\n`);
+  console.log(line(head));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const r of rows) console.log(line(r));
+  console.log('\nTargets: >= 80 % of floor, >= 20,000/s and p99 < 5 ms at 64 connections; bulk >= 1,000,000 MACs/s; RSS < 100 MiB; restart < 2 s.');
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
