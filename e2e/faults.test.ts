@@ -32,11 +32,11 @@ const start = async (args: string[] = []) => {
 const dpm = (name: string) => ({ ...example('dataplanemanager'), metadata: { name } });
 const ready = (r: Resource) => r.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && r.status.observedGeneration === r.metadata.generation;
 
-async function allReady(kind: string, count: number, timeoutMs: number): Promise<Resource[]> {
+async function allReady(kind: string, prefix: string, count: number, timeoutMs: number): Promise<Resource[]> {
   return eventually(
-    `${count} ${kind} Ready`,
+    `${count} ${kind} ${prefix}* Ready`,
     async () => {
-      const items = (await getJson<{ items: Resource[] }>(['-n', ns, 'get', kind])).items;
+      const items = (await getJson<{ items: Resource[] }>(['-n', ns, 'get', kind])).items.filter((r) => r.metadata.name.startsWith(prefix));
       return items.length === count && items.every(ready) ? items : undefined;
     },
     timeoutMs,
@@ -65,7 +65,7 @@ describe.skipIf(!local)('faults', () => {
     await kubectlOk(['-n', ns, 'apply', '-f', '-'], docs);
     await restartApiServer(false);
     expect(op.child.exitCode).toBeNull();
-    await allReady('dataplanemanagers', 20, 120_000);
+    await allReady('dataplanemanagers', 'restart-', 20, 120_000);
     const deployments = (await getJson<{ items: Owned[] }>(['-n', ns, 'get', 'deployments'])).items;
     expect(deployments.filter((d) => d.metadata.name.startsWith('restart-'))).toHaveLength(20);
     await kubectlOk(['-n', ns, 'delete', 'dataplanemanagers', '--all']);
@@ -84,9 +84,9 @@ describe.skipIf(!local)('faults', () => {
     } finally {
       op.child.kill('SIGCONT');
     }
-    await allReady('dataplanemanagers', 5, 120_000);
+    await allReady('dataplanemanagers', 'expired-', 5, 120_000);
     const log = readFileSync(op.logFile, 'utf8');
-    expect(log).toMatch(/re-list/);
+    expect(log).toMatch(/watch resource version expired; re-listing/);
     await kubectlOk(['-n', ns, 'delete', 'dataplanemanagers', '--all']);
     await op.stop();
   });
@@ -94,15 +94,16 @@ describe.skipIf(!local)('faults', () => {
   it('takes back a child field that another manager changed', async () => {
     const op = await start();
     await kubectlOk(['-n', ns, 'apply', '-f', '-'], stringify(dpm('conflict')));
-    await allReady('dataplanemanagers', 1, 60_000);
-    const svc = await getJson<{ spec: { ports: { name: string; port: number }[] } }>(['-n', ns, 'get', 'service', 'conflict']);
-    const intruder = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'conflict', namespace: ns }, spec: { ports: svc.spec.ports.map((p) => ({ ...p, port: p.port + 1000 })) } };
+    await allReady('dataplanemanagers', 'conflict', 1, 60_000);
+    const svc = await getJson<{ spec: { ports: { name: string; port: number; protocol: string; targetPort: unknown }[] } }>(['-n', ns, 'get', 'service', 'conflict']);
+    // Another field manager takes the target ports over (a conflict that --force-conflicts wins).
+    const intruder = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'conflict', namespace: ns }, spec: { ports: svc.spec.ports.map((p) => ({ port: p.port, protocol: p.protocol, targetPort: 9999 })) } };
     await kubectlOk(['apply', '--server-side', '--force-conflicts', '--field-manager=intruder', '-f', '-'], JSON.stringify(intruder));
     await eventually(
       'Service ports restored',
       async () => {
-        const now = await getJson<{ spec: { ports: { port: number }[] } }>(['-n', ns, 'get', 'service', 'conflict']);
-        return now.spec.ports.map((p) => p.port).join() === svc.spec.ports.map((p) => p.port).join();
+        const now = await getJson<{ spec: { ports: unknown[] } }>(['-n', ns, 'get', 'service', 'conflict']);
+        return JSON.stringify(now.spec.ports) === JSON.stringify(svc.spec.ports);
       },
       20_000,
     );
@@ -124,7 +125,7 @@ describe.skipIf(!local)('faults', () => {
     first.child.kill('SIGKILL');
     await applying;
     await start();
-    const items = await allReady('dataplanemanagers', 200, 300_000);
+    const items = await allReady('dataplanemanagers', 'burst-', 200, 300_000);
     const owned = (await getJson<{ items: Owned[] }>(['-n', ns, 'get', 'deployments,services,configmaps'])).items;
     for (const r of items) {
       const mine = owned.filter((o) => o.metadata.ownerReferences?.some((ref) => ref.uid === r.metadata.uid && ref.controller));

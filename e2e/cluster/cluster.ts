@@ -184,7 +184,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     restartApiServer = async (opts: { compact?: boolean } = {}) => {
       const old = api.child;
       const exited = new Promise<void>((r) => old.once('exit', () => r()));
-      if (old.pid) tryKill(-old.pid, 'SIGTERM');
+      // SIGKILL: a crash, and no graceful drain of long watches to wait for.
+      if (old.pid) tryKill(-old.pid, 'SIGKILL');
       await exited;
       procs.splice(procs.indexOf(api), 1);
       if (opts.compact) {
@@ -209,6 +210,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       '--use-service-account-credentials=true',
       '--service-cluster-ip-range=10.96.0.0/16',
       '--leader-elect=false',
+      // kwok heartbeats stop while fault tests restart the API server; don't
+      // let a short outage mark the fake nodes NotReady (kwok never revives pods).
+      '--node-monitor-grace-period=5m',
       '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route',
       '--concurrent-deployment-syncs=10',
       '--concurrent-replicaset-syncs=10',

@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import { ApiError, resourcePath, type KubeClient, type KubeObject, type ObjectList, type ResourceType } from './client.ts';
 
 // List + watch into a cache, like client-go's reflector and informer: the
-// watch resumes from the last resource version; when that version has expired
-// (410 Gone) or the connection fails, it re-lists and reports what changed in
-// between, so a handler never misses the end state of an object.
+// watch resumes from the last resource version, also after the connection
+// broke; when that version has expired (410 Gone) it re-lists and reports what
+// changed in between, so a handler never misses the end state of an object.
 
 export type Handler = (obj: KubeObject, old?: KubeObject) => void;
 
@@ -109,8 +109,10 @@ export class Informer {
           needList = true;
           continue;
         }
-        this.opts.log.warn({ resource: this.type.plural, err: String(err), retryInMs: backoffMs }, 'list/watch failed; will re-list');
-        needList = true;
+        // Like client-go's reflector: a broken connection resumes the watch
+        // from the last version seen (needList stays as it was); only an
+        // expired version forces a full re-list.
+        this.opts.log.warn({ resource: this.type.plural, err: String(err), retryInMs: backoffMs, relist: needList }, needList ? 'list failed; will retry' : 'watch failed; will resume');
         await new Promise((r) => setTimeout(r, backoffMs));
         backoffMs = Math.min(backoffMs * 2, 30_000);
       }
