@@ -193,8 +193,8 @@ async function main(): Promise<number> {
     process.stdout.write(`\nDHCPv4 benchmark (${quick ? 'quick' : 'full'}: ${seconds} s per rate, best of ${repeat}, rates ${rates.join(', ')}; server on core 0, perfdhcp on core 1)\n\n`);
     process.stdout.write(line(rows[0] as string[]) + '\n' + widths.map((w) => '-'.repeat(w)).join('-|-') + '\n');
     for (const r of rows.slice(1)) process.stdout.write(line(r) + '\n');
-    const ratio = kD && kK ? (kD.rate / kK.rate).toFixed(2) : 'n/a';
-    process.stdout.write(`\nratio dhcpd / Kea drop-free rate: ${ratio}x\n\nall steps (drops % D-O / R-A):\n`);
+    const ratio = (a: Result | undefined, b: Result | undefined): string => (a && b ? `${(a.rate / b.rate).toFixed(2)}x` : 'n/a (no rate met the limit)');
+    process.stdout.write(`\nratio dhcpd / Kea: drop-free rate ${ratio(kD, kK)}, ${ISC_LIMIT} % rate ${ratio(iscD, iscK)}\n\nall steps (drops % D-O / R-A):\n`);
     for (const [i, rate] of rates.entries()) {
       const d = results.dhcpd[i];
       const k = results.kea[i];
