@@ -29,7 +29,7 @@ Flags:
   --advertise-url URL         base URL where other replicas reach this API, written
                               to the block Leases (default: http://<listen host>:<port>)
   --snapshot-mib N            log size in MiB after which a snapshot is taken
-                              (default 64)
+                              (default 16)
   -h, --help                  this help
 
 Environment: LOG_LEVEL (pino level, default info).

@@ -37,8 +37,20 @@ interface Ctx {
 
 // ---- JSON shapes ----
 
-function macStateJson(s: MacStateOut): Record<string, unknown> {
-  return { mac_address: formatMac(s.mac), project_id: s.meta.projectId, vpc_id: s.meta.vpcId, port_id: s.meta.portId, state: s.meta.state };
+const str = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+
+/** A mac_state as JSON text, built directly (bulk answers hold thousands). */
+function macStateJson(s: MacStateOut): string {
+  const m = s.meta;
+  return `{"mac_address":"${formatMac(s.mac)}","project_id":${str(m.projectId)},"vpc_id":${str(m.vpcId)},"port_id":${str(m.portId)},"state":${str(m.state)}}`;
+}
+
+/** A pre-serialised JSON body. */
+class Json {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
 }
 
 function rangeJson(r: MacRange): Record<string, unknown> {
@@ -163,31 +175,31 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
     const input = parseMacState(bodyField(c.body(), 'mac_state'), 'mac_state');
     const [s] = await store().allocate([input], rangeParam(c));
     metrics.allocations.inc();
-    return [201, { mac_state: macStateJson(s!) }];
+    return [201, new Json(`{"mac_state":${macStateJson(s!)}}`)];
   };
 
   const allocateBulk: Handler = async (c) => {
     const inputs = parseStates(c.body());
     const out = await store().allocate(inputs, rangeParam(c));
     metrics.allocations.inc(out.length);
-    return [201, { mac_states: out.map(macStateJson) }];
+    return [201, new Json(`{"mac_states":[${out.map(macStateJson).join(',')}]}`)];
   };
 
   const pathMac = (c: Ctx): number => parseMacField(decodeURIComponent(c.parts[1]!), 'the MAC in the path');
 
-  const getMac: Handler = (c) => [200, { mac_state: macStateJson(store().get(pathMac(c))) }];
+  const getMac: Handler = (c) => [200, new Json(`{"mac_state":${macStateJson(store().get(pathMac(c)))}}`)];
 
   const updateMac: Handler = async (c) => {
     const mac = pathMac(c);
     const input = parseMacState(bodyField(c.body(), 'mac_state'), 'mac_state');
     if (input.mac !== null && input.mac !== mac) throw bad('invalid_request', `mac_state.mac_address ${formatMac(input.mac)} differs from ${formatMac(mac)} in the path`);
-    return [200, { mac_state: macStateJson(await store().update(mac, input.meta)) }];
+    return [200, new Json(`{"mac_state":${macStateJson(await store().update(mac, input.meta))}}`)];
   };
 
   const releaseMac: Handler = async (c) => {
     const [s] = await store().release([pathMac(c)]);
     metrics.releases.inc();
-    return [200, { mac_state: macStateJson(s!) }];
+    return [200, new Json(`{"mac_state":${macStateJson(s!)}}`)];
   };
 
   const listRanges: Handler = () => [200, { mac_ranges: store().allocator.ranges().map(rangeJson) }];
@@ -197,7 +209,7 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
   const deleteRange: Handler = async (c) => [200, { mac_range: rangeJson(await store().deleteRange(decodeURIComponent(c.parts[2]!))) }];
 
   const send = (res: ServerResponse, status: number, body: unknown): void => {
-    const text = JSON.stringify(body);
+    const text = body instanceof Json ? body.text : JSON.stringify(body);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   };

@@ -65,7 +65,8 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
   const api: ApiServer = await startApi({
     host: opts.host,
     port: opts.port,
-    store: () => store,
+    // Until ready (replica mode: blocks taken back), requests answer 503.
+    store: () => (ready ? store : null),
     metrics,
     log,
     ownerOf: opts.coordinate && config.coordination.mode === 'kubernetes' ? ownerOf : undefined,

@@ -53,6 +53,10 @@ export class SlotStore {
     this.staged.push({ fd: this.fdFor(rangeFrom), off: off * SLOT, meta, mac });
   }
 
+  get stagedCount(): number {
+    return this.staged.length;
+  }
+
   flush(): void {
     const s = this.staged;
     if (s.length === 0) return;

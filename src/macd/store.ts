@@ -40,7 +40,7 @@ export interface StoreOptions {
   dataDir: string;
   log: Logger;
   blockSize?: number;
-  /** Log bytes after which a snapshot is taken (default 64 MiB). */
+  /** Log bytes after which a snapshot is taken (default 16 MiB). */
   snapshotBytes?: number;
   /** A snapshot is also taken this often when the log is not empty (default 60 s). */
   snapshotIntervalMs?: number;
@@ -104,7 +104,11 @@ export class MacStore {
     for (const g of gens) {
       const { records: recs, torn } = readLog(join(opts.dataDir, logFileName(g)), true);
       if (torn) opts.log.warn({ generation: g }, 'log tail torn (crash mid-write); cut at the last intact record');
-      for (const r of recs) s.replay(JSON.parse(r.toString('utf8')) as LogRecord);
+      for (const r of recs) {
+        s.replay(JSON.parse(r.toString('utf8')) as LogRecord);
+        // Write slots as we go: millions of staged writes would bloat the heap.
+        if (s.slots.stagedCount >= 16_384) s.slots.flush();
+      }
       records += recs.length;
       s.slots.flush();
     }
@@ -280,7 +284,7 @@ export class MacStore {
 
   private write(rec: LogRecord, apply?: () => void): Promise<void> {
     const p = this.journal.append(JSON.stringify(rec), apply);
-    if (this.journal.bytesInGeneration > (this.opts.snapshotBytes ?? 64 * 1024 * 1024) && !this.snapshotting) {
+    if (this.journal.bytesInGeneration > (this.opts.snapshotBytes ?? 16 * 1024 * 1024) && !this.snapshotting) {
       void this.snapshot().catch((e: unknown) => this.log.error({ err: e }, 'snapshot failed'));
     }
     return p;
