@@ -139,12 +139,12 @@ export class Allocator {
   /** Takes `count` next-free MACs across `ranges`, or takes nothing and returns null. */
   private pickFree(ranges: readonly MacRange[], count: number): number[] | null {
     const picked: number[] = [];
-    const undo: { range: MacRange; off: number; cursor: number }[] = [];
+    const cursors: number[] = [];
     for (const r of ranges) {
+      cursors.push(r.cursor);
       while (picked.length < count) {
         const off = r.nextFree();
         if (off < 0) break;
-        undo.push({ range: r, off, cursor: r.cursor });
         r.take(off);
         // Rotating cursor: the next search starts after this MAC, so a MAC
         // just released is reused last, not first.
@@ -153,11 +153,14 @@ export class Allocator {
       }
       if (picked.length === count) return picked;
     }
-    for (let i = undo.length - 1; i >= 0; i--) {
-      const u = undo[i]!;
-      u.range.put(u.off);
-      u.range.cursor = u.cursor;
+    // Not enough: give back what was taken, restore the cursors.
+    for (const mac of picked) {
+      const l = this.locate(mac)!;
+      l.range.put(l.off);
     }
+    ranges.forEach((r, i) => {
+      if (i < cursors.length) r.cursor = cursors[i]!;
+    });
     return null;
   }
 

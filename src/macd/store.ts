@@ -28,13 +28,50 @@ export interface MacStateOut {
 
 /** Log records (JSON). */
 type LogRecord =
-  | { t: 'a'; m: number[]; s: MetaTuple[] }
+  | AllocRecord
   | { t: 'u'; m: number[]; s: MetaTuple[] }
   | { t: 'r'; m: number[] }
   | { t: 'R'; r: RangeSpec }
   | { t: 'D'; id: string }
   | { t: 'F'; id: string }
   | { t: 'B'; id: string; b: number[] };
+
+/**
+ * Allocation record, columnar (one flat array per field: cheaper to build and
+ * parse than one tuple per MAC). `s` (tuples) is accepted on replay too.
+ */
+interface AllocRecord {
+  t: 'a';
+  m: number[];
+  s?: MetaTuple[];
+  p?: string[];
+  j?: (string | null)[];
+  v?: (string | null)[];
+  st?: string[];
+}
+
+function allocRecord(out: readonly MacStateOut[]): AllocRecord {
+  const n = out.length;
+  const m = new Array<number>(n);
+  const p = new Array<string>(n);
+  const j = new Array<string | null>(n);
+  const v = new Array<string | null>(n);
+  const st = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const o = out[i]!;
+    m[i] = o.mac;
+    p[i] = o.meta.portId;
+    j[i] = o.meta.projectId;
+    v[i] = o.meta.vpcId;
+    st[i] = o.meta.state;
+  }
+  return { t: 'a', m, p, j, v, st };
+}
+
+function recordMeta(rec: AllocRecord | { s: MetaTuple[] }, i: number): MacMeta {
+  if ('p' in rec && rec.p) return { portId: rec.p[i]!, projectId: rec.j?.[i] ?? null, vpcId: rec.v?.[i] ?? null, state: rec.st?.[i] ?? 'Active' };
+  return fromTuple(rec.s![i]!);
+}
 
 export interface StoreOptions {
   dataDir: string;
@@ -153,7 +190,7 @@ export class MacStore {
       out.push({ mac, meta: i.meta });
       this.pending.set(mac, i.meta);
     }
-    await this.write({ t: 'a', m: out.map((o) => o.mac), s: out.map((o) => toTuple(o.meta)) }, () => this.settle(out));
+    await this.write(allocRecord(out), () => this.settle(out));
     return out;
   }
 
@@ -292,9 +329,11 @@ export class MacStore {
 
   /** Durable: write the slots of these states and drop them from `pending` if unchanged since. */
   private settle(states: readonly MacStateOut[]): void {
+    let range: MacRange | null = null;
     for (const s of states) {
-      const l = this.allocator.locate(s.mac);
-      if (l) this.slots.stage(l.range.from, l.off, s.meta, s.mac);
+      // Consecutive MACs share a range: look it up only when leaving it.
+      if (!range || !range.contains(s.mac)) range = this.allocator.locate(s.mac)?.range ?? null;
+      if (range) this.slots.stage(range.from, s.mac - range.from, s.meta, s.mac);
       if (this.pending.get(s.mac) === s.meta) this.pending.delete(s.mac);
     }
   }
@@ -309,7 +348,7 @@ export class MacStore {
             if (rec.t === 'a') a.forceAllocate(mac);
             const l = a.locate(mac);
             if (!l) return;
-            this.slots.stage(l.range.from, l.off, fromTuple(rec.s[i]!), mac);
+            this.slots.stage(l.range.from, l.off, recordMeta(rec as AllocRecord, i), mac);
             if (rec.t === 'a') l.range.cursor = l.off + 1 === l.range.size ? 0 : l.off + 1;
           });
           break;
