@@ -96,7 +96,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const latencyBy = memo((type) => metrics.latency.labels({ type }));
   let lastSyncs = 0;
 
-  const pacer: Pacer = new Pacer(o.replyRate ?? 30_000, o.replyBurst ?? 64);
+  const pacer: Pacer = new Pacer(o.replyRate ?? 40_000, o.replyBurst ?? 64);
   const send = (out: Extract<Outcome, { kind: 'reply' }>, started: bigint, requestType: number): void => {
     pacer.submit(() => sendNow(out, started, requestType));
   };

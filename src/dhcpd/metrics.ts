@@ -33,11 +33,11 @@ export function createMetrics(core: () => DhcpCore, share: number): DhcpMetrics 
     registers: [registry],
   });
   const reloads = new Counter({ name: 'alcor_dhcpd_config_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers: [registry] });
-  const syncs = new Counter({ name: 'alcor_dhcpd_lease_log_syncs_total', help: 'fdatasync calls of the lease log (each covers a group of ACKs).', registers: [registry] });
+  const syncs = new Counter({ name: 'alcor_dhcpd_lease_log_syncs_total', help: 'Durable (O_DSYNC) writes of the lease log; each covers a group of ACKs.', registers: [registry] });
 
   const flushSeconds = new Histogram({
     name: 'alcor_dhcpd_lease_log_flush_seconds',
-    help: 'Duration of one group commit of the lease log (write and fdatasync).',
+    help: 'Duration of one group commit of the lease log (one O_DSYNC write).',
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [registry],
   });

@@ -19,7 +19,11 @@ export class Pacer {
 
   private refill(): void {
     const now = performance.now();
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.ratePerMs);
+    const earned = (now - this.last) * this.ratePerMs;
+    // Idle time banks at most one burst; but a drain timer that fired late
+    // (timers are coarse under load) may send what the rate allowed meanwhile,
+    // or the pacer itself would become the bottleneck.
+    this.tokens = Math.min(Math.max(this.burst, earned), this.tokens + earned);
     this.last = now;
   }
 
