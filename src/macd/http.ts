@@ -37,12 +37,15 @@ interface Ctx {
 
 // ---- JSON shapes ----
 
-const str = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+/** Characters that JSON must escape. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
+const str = (v: string | null): string => (v === null ? 'null' : NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
+const stateJson = (v: string): string => (v === 'Active' ? '"Active"' : v === 'Inactive' ? '"Inactive"' : str(v));
 
 /** A mac_state as JSON text, built directly (bulk answers hold thousands). */
 function macStateJson(s: MacStateOut): string {
   const m = s.meta;
-  return `{"mac_address":"${formatMac(s.mac)}","project_id":${str(m.projectId)},"vpc_id":${str(m.vpcId)},"port_id":${str(m.portId)},"state":${str(m.state)}}`;
+  return `{"mac_address":"${formatMac(s.mac)}","project_id":${str(m.projectId)},"vpc_id":${str(m.vpcId)},"port_id":${str(m.portId)},"state":${stateJson(m.state)}}`;
 }
 
 /** A pre-serialised JSON body. */

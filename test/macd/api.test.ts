@@ -78,6 +78,14 @@ describe('MAC endpoints (Alcor request bodies)', () => {
     expect((await api('POST', '/macs', state({ mac_address: 'aa:bb:cc:00:30:00' }))).status).toBe(201);
   });
 
+  it('round-trips metadata that JSON must escape', async () => {
+    const odd = { mac_state: { project_id: 'p "quoted"', vpc_id: 'line\nbreak\\', port_id: 'ü-port-\u0001', state: 'Inactive' } };
+    const r = await api('POST', '/macs', odd);
+    expect(r.status).toBe(201);
+    const mac = (r.body['mac_state'] as { mac_address: string }).mac_address;
+    expect((await api('GET', `/macs/${mac}`)).body['mac_state']).toEqual({ mac_address: mac, ...odd.mac_state });
+  });
+
   it('answers every bad request with the right 4xx and a JSON error', async () => {
     const cases: [string, string, unknown, number, string][] = [
       ['GET', '/macs/aa:bb:cc:00:00', undefined, 400, 'malformed_mac'],
