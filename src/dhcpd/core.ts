@@ -399,7 +399,10 @@ export class DhcpCore {
   private broadcastTo(ctx: Ctx): Destination {
     // Directed broadcast on the interface of the subnet leaves by that
     // interface; 255.255.255.255 would follow the default route.
-    const address = ctx.local ? ctx.s.subnet.cidr.broadcast : 0xffffffff;
+    // The interface's own prefix, which may be narrower than the configured subnet.
+    const l = ctx.local;
+    const hostBits = l ? (l.prefix >= 32 ? 0 : (0xffffffff >>> l.prefix)) : 0;
+    const address = l && l.prefix < 31 ? (l.address | hostBits) >>> 0 : 0xffffffff;
     return { address, port: 68, broadcast: true };
   }
 

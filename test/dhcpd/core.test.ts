@@ -233,4 +233,10 @@ describe('DhcpCore', () => {
     const both = [r0, r1].map((c) => send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(999), secs: 12 }));
     expect(both.every((o) => o.kind === 'reply')).toBe(true);
   });
+
+  it('broadcasts on the interface prefix even when the subnet is wider', () => {
+    const c = core({ subnets: [{ name: 'wide', cidr: '10.1.0.0/16', pools: [{ start: '10.1.5.0', end: '10.1.5.9' }] }] });
+    const r = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1) }));
+    expect(r.to).toEqual({ address: ipToNumber('10.1.0.255'), port: 68, broadcast: true });
+  });
 });
