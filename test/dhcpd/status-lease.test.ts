@@ -1,0 +1,96 @@
+// The status Lease against a small fake of the coordination.k8s.io API.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
+import { DhcpCore } from '../../src/dhcpd/core.ts';
+import { ipToNumber } from '../../src/dhcpd/ip.ts';
+import { createLogger } from '../../src/runtime/log.ts';
+import { LEASES_ANNOTATION, SERVER_LABEL, startStatusPublisher } from '../../src/dhcpd/status-lease.ts';
+
+interface Stored {
+  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: unknown;
+}
+
+describe('status Lease publisher', () => {
+  let server: Server;
+  let dir: string;
+  const leases = new Map<string, Stored>();
+  const writes: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const m = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/?]+))?/.exec(req.url ?? '');
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const json = (code: number, o: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(o));
+        if (!m) return json(404, { kind: 'Status', code: 404 });
+        const key = `${m[1]}/${m[2] ?? ''}`;
+        if (req.method === 'GET') {
+          const l = leases.get(key);
+          return l ? json(200, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...l }) : json(404, { kind: 'Status', apiVersion: 'v1', code: 404, reason: 'NotFound' });
+        }
+        const o = JSON.parse(body) as Stored;
+        writes.push(req.method ?? '');
+        const stored = { ...o, metadata: { ...o.metadata, resourceVersion: String(writes.length) } };
+        leases.set(`${m[1]}/${o.metadata.name}`, stored);
+        return json(req.method === 'POST' ? 201 : 200, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...stored });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    dir = await mkdtemp(join(tmpdir(), 'aodh-kube-'));
+    const port = (server.address() as AddressInfo).port;
+    await writeFile(
+      join(dir, 'kubeconfig'),
+      `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]
+users: [{ name: u, user: { token: t } }]
+contexts: [{ name: x, context: { cluster: c, user: u } }]
+current-context: x
+`,
+    );
+  });
+
+  afterAll(async () => {
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates the Lease with the counts and the server label, then updates it only when counts change', async () => {
+    const core = new DhcpCore(DhcpdConfig.parse({ subnets: [{ name: 'net', cidr: '10.1.0.0/24', pools: [{ start: '10.1.0.10', end: '10.1.0.20' }] }] }), { share: 0 });
+    const now = Date.now();
+    core.restore({ op: 'bind', ip: ipToNumber('10.1.0.10'), subnet: 'net', client: 'a', mac: '01', expires: now + 600_000 }, now);
+    const stop = await startStatusPublisher({
+      core,
+      leaseName: 'dhcp-net-0',
+      namespace: 'ns1',
+      kubeconfig: join(dir, 'kubeconfig'),
+      serverName: 'net-0',
+      logger: createLogger('test', 'silent'),
+      intervalMs: 30,
+    });
+    try {
+      const first = leases.get('ns1/dhcp-net-0');
+      expect(first?.metadata.annotations?.[LEASES_ANNOTATION]).toBe('{"net":1}');
+      expect(first?.metadata.labels?.[SERVER_LABEL]).toBe('net-0');
+      await new Promise((r) => setTimeout(r, 150));
+      expect(writes).toEqual(['POST']);
+      core.restore({ op: 'bind', ip: ipToNumber('10.1.0.11'), subnet: 'net', client: 'b', mac: '02', expires: now + 600_000 }, now);
+      const deadline = Date.now() + 3000;
+      while (leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[LEASES_ANNOTATION] !== '{"net":2}' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[LEASES_ANNOTATION]).toBe('{"net":2}');
+      expect(writes).toEqual(['POST', 'PUT']);
+    } finally {
+      await stop();
+    }
+  });
+});
