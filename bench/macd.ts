@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -38,9 +38,9 @@ interface Server {
   lines: string[];
 }
 
-function start(args: string[]): Promise<Server> {
+function start(args: string[], nodeFlags: string[] = []): Promise<Server> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } });
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${lines.join('\n')}`)));
@@ -138,6 +138,7 @@ const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDig
 
 async function main(): Promise<void> {
   const rows: string[][] = [];
+  const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'macd-bench-'));
   const macdArgs = (d: string) => [MAIN, 'macd', '--listen', '127.0.0.1:0', '--data-dir', d];
 
@@ -175,12 +176,21 @@ async function main(): Promise<void> {
   big = await start(macdArgs(fillDir));
   rows.push([`restart after SIGTERM (snapshot), ${fmt(FILL)} allocated`, `${fmt(big.startMs)} ms to listening`, '', '', '', '', '']);
   await stop(big);
+
+  // 4. The same fill with a small V8 young generation (a memory-lean setting for the pod).
+  const lean = ['--max-semi-space-size=1'];
+  const leanDir = join(dir, 'lean');
+  big = await start(macdArgs(leanDir), lean);
+  const leanRate = await bulk(big.port, FILL, 1_000, 2);
+  await new Promise((r) => setTimeout(r, 500));
+  rows.push([`RSS, ${fmt(FILL)} allocated, node ${lean.join(' ')}`, `${fmt(rssMiB(big.child.pid!), 1)} MiB`, '', '', `its fill ran at ${fmt(leanRate)} MACs/s (bulk of 1,000)`, '', '']);
+  await stop(big);
   rmSync(dir, { recursive: true, force: true });
 
   const head = ['measure', 'macd', 'HTTP floor', 'macd/floor', 'macd p50 / p99 / max', 'floor p50 / p99 / max', ''];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) => '| ' + r.map((x, c) => (x ?? '').padEnd(widths[c]!)).join(' | ') + ' |';
-  console.log(`\nmacd benchmark${quick ? ' (--quick)' : ''}: node ${process.version}, ${seconds} s per level, load generator in this process, servers in child processes\n`);
+  console.log(`\nmacd benchmark${quick ? ' (--quick)' : ''}: node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.toFixed(2)} before / ${loadavg()[0]!.toFixed(2)} after, ${seconds} s per level; load generator in this process, servers in child processes (compiled JS, default Node flags)\n`);
   console.log(line(head));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));

@@ -102,6 +102,15 @@ export function parseMacState(v: unknown, where: string): MacStateInput {
   return { mac: addr === null || addr === '' ? null : parseMacField(addr, `${where}.mac_address`), meta };
 }
 
+/** decodeURIComponent that answers 400 instead of throwing URIError. */
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw bad('invalid_request', `"${part}" is not a valid URL path segment`);
+  }
+}
+
 function bodyField(body: unknown, key: string): unknown {
   if (!isObject(body) || !(key in body)) throw bad('invalid_request', `the body must be {"${key}": ...}`);
   return body[key];
@@ -172,7 +181,7 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
     return null;
   };
 
-  const rangeParam = (c: Ctx): string | undefined => (c.parts[1] === 'range' ? decodeURIComponent(c.parts[2]!) : undefined);
+  const rangeParam = (c: Ctx): string | undefined => (c.parts[1] === 'range' ? decode(c.parts[2]!) : undefined);
 
   const allocateOne: Handler = async (c) => {
     const input = parseMacState(bodyField(c.body(), 'mac_state'), 'mac_state');
@@ -188,7 +197,7 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
     return [201, new Json(`{"mac_states":[${out.map(macStateJson).join(',')}]}`)];
   };
 
-  const pathMac = (c: Ctx): number => parseMacField(decodeURIComponent(c.parts[1]!), 'the MAC in the path');
+  const pathMac = (c: Ctx): number => parseMacField(decode(c.parts[1]!), 'the MAC in the path');
 
   const getMac: Handler = (c) => [200, new Json(`{"mac_state":${macStateJson(store().get(pathMac(c)))}}`)];
 
@@ -206,10 +215,10 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
   };
 
   const listRanges: Handler = () => [200, { mac_ranges: store().allocator.ranges().map(rangeJson) }];
-  const getRange: Handler = (c) => [200, { mac_range: rangeJson(store().allocator.range(decodeURIComponent(c.parts[2]!))) }];
+  const getRange: Handler = (c) => [200, { mac_range: rangeJson(store().allocator.range(decode(c.parts[2]!))) }];
   const createRange: Handler = async (c) => [201, { mac_range: rangeJson(await store().addRange(parseRange(c.body()))) }];
-  const updateRange: Handler = async (c) => [200, { mac_range: rangeJson(await store().updateRange(decodeURIComponent(c.parts[2]!), parseRange(c.body()))) }];
-  const deleteRange: Handler = async (c) => [200, { mac_range: rangeJson(await store().deleteRange(decodeURIComponent(c.parts[2]!))) }];
+  const updateRange: Handler = async (c) => [200, { mac_range: rangeJson(await store().updateRange(decode(c.parts[2]!), parseRange(c.body()))) }];
+  const deleteRange: Handler = async (c) => [200, { mac_range: rangeJson(await store().deleteRange(decode(c.parts[2]!))) }];
 
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     const text = body instanceof Json ? body.text : JSON.stringify(body);
@@ -293,7 +302,7 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
   /** The MAC a request names, if any (for forwarding to its owner). */
   const targetMac = (route: string, c: Ctx): number | null => {
     if (route === 'get' || route === 'update' || route === 'release') {
-      const mac = parseMac(decodeURIComponent(c.parts[1]!));
+      const mac = parseMac(decode(c.parts[1]!));
       return mac < 0 ? null : mac;
     }
     if (route === 'allocate' || route === 'allocate_in_range') {

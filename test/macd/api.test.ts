@@ -100,6 +100,7 @@ describe('MAC endpoints (Alcor request bodies)', () => {
       ['DELETE', '/macs/aa:bb:cc:ff:00:00', undefined, 404, 'not_allocated'],
       ['PATCH', '/macs/aa:bb:cc:ff:00:00', undefined, 405, 'method_not_allowed'],
       ['GET', '/nothing', undefined, 404, 'not_found'],
+      ['GET', '/macs/ranges/%E0%A4%A', undefined, 400, 'invalid_request'],
     ];
     for (const [method, path, body, status, reason] of cases) {
       const r = await api(method, path, body);
