@@ -18,7 +18,8 @@ export interface MacdProcess {
 export async function spawnMacd(args: string[], env: Record<string, string> = {}): Promise<MacdProcess> {
   const child = spawn(process.execPath, [MAIN, 'macd', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const lines: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' (not 'exit'): stdout has been read to its end.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const port = await new Promise<number>((resolve, reject) => {
