@@ -107,7 +107,8 @@ async function baseline(n: number): Promise<number> {
   });
   await until(`baseline ${n} workloads ready`, 900_000, () => workloadsReady(ns, n));
   const seconds = (performance.now() - t0) / 1000;
-  await kubectl(['delete', 'namespace', ns, '--wait=false']);
+  // Gone before the operator starts, so it has only its own N to reconcile.
+  await kubectl(['delete', 'namespace', ns, '--timeout=300s']);
   return seconds;
 }
 
@@ -149,7 +150,7 @@ async function operatorRun(n: number): Promise<OperatorRun> {
   const ns = `bench-op-${n}`;
   await kubectl(['create', 'namespace', ns]);
   const port = await freePort();
-  const op = spawn(process.execPath, [join(root, 'src/cli/main.ts'), 'run', '--kubeconfig', cluster.kubeconfig, '--metrics-bind-address', `127.0.0.1:${port}`, '--health-probe-bind-address', '0', '--workers', String(workers), '--resync-period', `${resyncSeconds}s`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const op = spawn(process.execPath, [join(root, 'bin/alcor-operator.js'), 'run', '--kubeconfig', cluster.kubeconfig, '--metrics-bind-address', `127.0.0.1:${port}`, '--health-probe-bind-address', '0', '--workers', String(workers), '--resync-period', `${resyncSeconds}s`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   await until('operator up', 30_000, async () => metrics().then(() => true, () => false));
   const t0 = performance.now();

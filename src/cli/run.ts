@@ -4,7 +4,7 @@ import { Manager } from '../controllers/manager.ts';
 import { defaultRenderSettings } from '../render/index.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { parseDuration } from '../runtime/duration.ts';
-import { loadKubeConfig } from '../runtime/kube.ts';
+import { loadRestConfig } from '../runtime/restconfig.ts';
 import { createLogger } from '../runtime/log.ts';
 import { createControllerMetrics } from '../runtime/metrics.ts';
 import { startProbeServer, type ProbeServer } from '../runtime/probes.ts';
@@ -28,8 +28,8 @@ Flags:
   --progress-deadline DURATION         a rollout not Ready after this is Degraded (default 10m)
   --image IMAGE                        image the macd and dhcpd pods run
                                        (default: $ALCOR_OPERATOR_IMAGE, else ${defaultRenderSettings.image})
-  --kube-api-qps N                     requests per second to the API server (default 50)
-  --kube-api-burst N                   burst above the QPS (default 100)
+  --kube-api-qps N                     requests per second to the API server (default 100; 0: no client-side limit)
+  --kube-api-burst N                   burst above the QPS (default 200)
   --log-level LEVEL                    trace, debug, info, warn, error (default info, or $LOG_LEVEL)
   -h, --help                           show this help
 `;
@@ -48,8 +48,8 @@ export async function main(argv: string[]): Promise<number> {
       'resync-period': { type: 'string', default: '10m' },
       'progress-deadline': { type: 'string', default: '10m' },
       image: { type: 'string' },
-      'kube-api-qps': { type: 'string', default: '50' },
-      'kube-api-burst': { type: 'string', default: '100' },
+      'kube-api-qps': { type: 'string', default: '100' },
+      'kube-api-burst': { type: 'string', default: '200' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -60,15 +60,16 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger('alcor-operator', values['log-level'] as Parameters<typeof createLogger>[1]);
-  const positive = (name: string, v: string) => {
+  const integer = (name: string, v: string, min: number) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${v}"`);
     return n;
   };
+  const positive = (name: string, v: string) => integer(name, v, 1);
   const metrics = createControllerMetrics();
-  const client = new KubeClient(loadKubeConfig(values.kubeconfig), {
+  const client = new KubeClient(await loadRestConfig(values.kubeconfig), {
     registry: metrics.registry,
-    qps: positive('kube-api-qps', values['kube-api-qps']),
+    qps: integer('kube-api-qps', values['kube-api-qps'], 0),
     burst: positive('kube-api-burst', values['kube-api-burst']),
   });
   const identity = `${process.env['POD_NAME'] ?? hostname()}_${process.pid}`;

@@ -43,14 +43,18 @@ const checks: ((o: Observation) => Verdict | undefined)[] = [
     }
     const notReady = o.workloads.filter((w) => !w.observed || w.ready < w.desired || w.updated < w.desired);
     if (notReady.length === 0) return undefined;
-    const msg = notReady.map((w) => `${w.kind} ${w.name}: ${w.ready}/${w.desired} ready, ${w.updated}/${w.desired} updated`).join('; ');
+    // No counts in the message: they change with every pod, and each change
+    // would be one more status write. The workloads show their counts.
+    const msg = notReady.map((w) => `${w.kind} ${w.name} is not ready yet`).join('; ');
     const stuckSince = o.notReadySince ?? o.now;
     const overdue = o.now.getTime() - stuckSince.getTime() > o.progressDeadlineSeconds * 1000;
     const deadline = notReady.some((w) => w.progressDeadlineExceeded) || overdue;
     return {
       ready: ['ReplicasNotReady', msg],
       progressing: [!deadline, deadline ? 'ProgressDeadlineExceeded' : 'RollingOut', msg],
-      degraded: deadline ? [true, 'ProgressDeadlineExceeded', `not ready for over ${o.progressDeadlineSeconds}s: ${msg}`] : [false, 'AsExpected', ''],
+      degraded: deadline
+        ? [true, 'ProgressDeadlineExceeded', `not ready for over ${o.progressDeadlineSeconds}s: ${notReady.map((w) => `${w.kind} ${w.name}: ${w.ready}/${w.desired} ready`).join('; ')}`]
+        : [false, 'AsExpected', ''],
     };
   },
 ];

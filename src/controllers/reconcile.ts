@@ -4,7 +4,7 @@ import { formatIssues } from '../api/index.ts';
 import type { RenderSettings } from '../render/index.ts';
 import { ApiError, apiVersionOf, resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/client.ts';
 import { findCondition, setConditions, transitions, type Condition } from '../runtime/conditions.ts';
-import { needsApply, stableStringify, withAppliedHash } from '../runtime/diff.ts';
+import { applyReason, stableStringify, withAppliedHash } from '../runtime/diff.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
@@ -90,6 +90,10 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   if (stableStringify(status) !== stableStringify(oldStatus)) {
     await writeStatus(ctx.client, def.type, obj, status);
     for (const c of transitions(oldStatus.conditions, conditions)) {
+      // Events for what a user acts on: becoming Ready, leaving Ready, Degraded.
+      // Not for the first "not ready yet" of a new resource.
+      const first = !findCondition(oldStatus.conditions, c.type);
+      if (c.type === 'Ready' && first && c.status !== 'True') continue;
       if (c.type !== 'Ready' && !(c.type === 'Degraded' && c.status === 'True')) continue;
       const warning = (c.type === 'Ready' && c.status !== 'True') || c.type === 'Degraded';
       void ctx.recorder.record(obj, { type: warning ? 'Warning' : 'Normal', reason: c.reason, message: c.message || `${c.type} is ${c.status}` });
@@ -117,11 +121,12 @@ export async function syncChildren(ctx: ReconcileContext, owner: KubeObject, des
       wanted.add(childKey(d.kind, d.metadata.name));
       const want = withAppliedHash(d);
       const current = ctx.informers.get(d.kind)?.get(`${namespace}/${d.metadata.name}`);
-      if (!needsApply(want, current)) {
+      const reason = applyReason(want, current);
+      if (reason === undefined) {
         result.set(childKey(d.kind, d.metadata.name), current as KubeObject);
         return;
       }
-      log.debug({ kind: d.kind, child: d.metadata.name, created: !current }, 'applying child');
+      log.info({ kind: d.kind, child: d.metadata.name, reason }, 'applying child');
       const path = resourcePath(type, namespace, d.metadata.name);
       try {
         result.set(childKey(d.kind, d.metadata.name), await ctx.client.apply<KubeObject>(path, want));

@@ -1,6 +1,6 @@
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { RestConfig } from './restconfig.ts';
 import { Counter, type Registry } from 'prom-client';
 
 // A small Kubernetes REST client: exactly the requests the operator needs
@@ -74,7 +74,7 @@ export interface KubeClientOptions {
 
 export class KubeClient {
   readonly server: string;
-  private readonly kc: KubeConfig;
+  private readonly config: RestConfig;
   private readonly agent: HttpsAgent | HttpAgent;
   private readonly isHttps: boolean;
   private readonly requests: Counter<'code' | 'method' | 'host'>;
@@ -85,11 +85,9 @@ export class KubeClient {
   private readonly burst: number;
   private lastRefill = Date.now();
 
-  constructor(kc: KubeConfig, opts: KubeClientOptions = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.kc = kc;
-    this.server = cluster.server.replace(/\/$/, '');
+  constructor(config: RestConfig, opts: KubeClientOptions = {}) {
+    this.config = config;
+    this.server = config.server.replace(/\/$/, '');
     this.isHttps = this.server.startsWith('https:');
     this.agent = this.isHttps ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
     this.requests = new Counter({
@@ -121,9 +119,7 @@ export class KubeClient {
   private async open(method: string, path: string, headers: Record<string, string>, timeoutMs: number): Promise<{ opts: RequestOptions; url: URL }> {
     const url = new URL(this.server + path);
     const opts: RequestOptions = { method, headers: { accept: 'application/json', ...headers }, agent: this.agent, timeout: timeoutMs };
-    await this.kc.applyToHTTPSOptions(opts);
-    // applyToHTTPSOptions may set its own agent options; keep our pooled agent.
-    opts.agent = this.agent;
+    await this.config.applyTo(opts);
     return { opts, url };
   }
 

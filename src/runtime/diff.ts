@@ -55,10 +55,34 @@ export function withAppliedHash<T extends { metadata: { name: string; annotation
   return { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata.annotations, [APPLIED_HASH_ANNOTATION]: hash } } };
 }
 
-export function needsApply(desiredWithHash: { metadata: { name: string; annotations?: Record<string, string> } }, current: unknown): boolean {
-  if (!current) return true;
+/** Why a child must be applied, or undefined when it is as we want it. */
+export function applyReason(desiredWithHash: { metadata: { name: string; annotations?: Record<string, string> } }, current: unknown): string | undefined {
+  if (!current) return 'missing';
   const cur = current as { metadata?: { annotations?: Record<string, string> } };
   const want = desiredWithHash.metadata.annotations?.[APPLIED_HASH_ANNOTATION];
-  if (cur.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== want) return true;
-  return !isSubset(desiredWithHash, current);
+  if (cur.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== want) return 'desired state changed';
+  const drift = firstDifference(desiredWithHash, current, '');
+  return drift === undefined ? undefined : `drifted at ${drift || '(root)'}`;
+}
+
+export function needsApply(desiredWithHash: { metadata: { name: string; annotations?: Record<string, string> } }, current: unknown): boolean {
+  return applyReason(desiredWithHash, current) !== undefined;
+}
+
+/** Path of the first field of `want` that `have` lacks or differs in (isSubset's witness). */
+export function firstDifference(want: unknown, have: unknown, path: string): string | undefined {
+  if (isSubset(want, have)) return undefined;
+  if (Array.isArray(want) && Array.isArray(have) && want.length === have.length) {
+    for (let i = 0; i < want.length; i++) {
+      const d = firstDifference(want[i], have[i], `${path}[${i}]`);
+      if (d !== undefined) return d;
+    }
+  }
+  if (want && typeof want === 'object' && !Array.isArray(want) && have && typeof have === 'object' && !Array.isArray(have)) {
+    for (const [k, v] of Object.entries(want as Record<string, unknown>)) {
+      const d = firstDifference(v, (have as Record<string, unknown>)[k], `${path}.${k}`);
+      if (d !== undefined) return d;
+    }
+  }
+  return path;
 }
