@@ -360,16 +360,19 @@ export class DhcpCore {
   }
 
   private put(ctx: Ctx, ip: number, state: 'offered' | 'bound', expires: number): Lease {
-    const hostname = ctx.p.options.get(Opt.HOSTNAME);
-    const lease: Lease = {
-      ip,
-      subnet: ctx.s.subnet.name,
-      client: ctx.client,
-      mac: ctx.mac,
-      state,
-      expires,
-      ...(hostname !== undefined ? { hostname: Buffer.from(hostname).toString('latin1') } : {}),
-    };
+    const opt = ctx.p.options.get(Opt.HOSTNAME);
+    const hostname = opt !== undefined ? Buffer.from(opt).toString('latin1') : undefined;
+    const current = this.leases.get(ip);
+    if (current && current.client === ctx.client && current.subnet === ctx.s.subnet.name) {
+      // OFFER to ACK, or a renewal: update in place. Fewer short-lived objects
+      // reach the old generation, which keeps the resident set small.
+      current.state = state;
+      current.expires = expires;
+      current.mac = ctx.mac;
+      if (hostname !== undefined) current.hostname = hostname;
+      return current;
+    }
+    const lease: Lease = { ip, subnet: ctx.s.subnet.name, client: ctx.client, mac: ctx.mac, state, expires, hostname };
     const displaced = this.leases.put(lease);
     if (displaced) ctx.s.allocator.giveBack(displaced.ip);
     return lease;

@@ -4,7 +4,7 @@
 // the Leases of a DhcpSubnet's servers into status.leased.
 
 import { readFileSync } from 'node:fs';
-import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../runtime/kube.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { DhcpCore } from './core.ts';
@@ -49,7 +49,8 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<(
     try {
       const value = leaseCounts(o.core, Date.now());
       if (value === published) return;
-      const renewTime = new Date();
+      // A MicroTime: a plain Date serialises with milliseconds, which the API server refuses.
+      const renewTime = new V1MicroTime();
       let existing: V1Lease | undefined;
       try {
         existing = await api.readNamespacedLease({ name: o.leaseName, namespace });
