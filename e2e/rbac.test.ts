@@ -1,0 +1,204 @@
+// Least privilege against the real API server (RBAC enforced): the operator,
+// running as a local process under the chart's ServiceAccount token, passes
+// the operator scenario (examples Ready, a deleted child restored, leader
+// election), and requests outside its ClusterRole are refused with 403.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { stringify } from 'yaml';
+import { freePort } from './cluster/net.ts';
+import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
+
+const root = join(import.meta.dirname, '..');
+const chartDir = join(root, 'charts/alcor-operator');
+const example = (name: string) => readFileSync(join(root, 'examples', `${name}.yaml`), 'utf8');
+
+function helm(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(join(inject('binDir'), 'helm'), [...args, '--kubeconfig', inject('kubeconfig')], { maxBuffer: 16 * 1024 * 1024, timeout: 170_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`helm ${args.join(' ')}: ${stderr || String(err)}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** kubectl as the operator's ServiceAccount. */
+const asOperator = (args: string[]) => kubectl(['--kubeconfig', tokenKubeconfig, ...args]);
+
+/** `alcor-operator run` as a process, with the given kubeconfig (e2e/operator.ts always uses the admin one). */
+async function startOperatorAs(kubeconfig: string, leaseNamespace: string, leaseId: string) {
+  const probePort = await freePort();
+  const metricsPort = await freePort();
+  const logFile = join(tmpdir(), `alcor-operator-rbac-${process.pid}-${Date.now()}.log`);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      join(root, 'src/cli/main.ts'),
+      'run',
+      '--kubeconfig',
+      kubeconfig,
+      '--metrics-bind-address',
+      `127.0.0.1:${metricsPort}`,
+      '--health-probe-bind-address',
+      `127.0.0.1:${probePort}`,
+      '--leader-elect',
+      '--leader-election-namespace',
+      leaseNamespace,
+      '--leader-election-id',
+      leaseId,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info' } },
+  );
+  const out = createWriteStream(logFile);
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    logFile,
+    ready: async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${probePort}/readyz`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+interface Resource {
+  metadata: { name: string; generation: number };
+  status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] };
+}
+
+const release = `rbac-${Date.now().toString(36)}`;
+const sa = `${release}-alcor-operator`;
+let opNs = '';
+let ns = '';
+let tokenKubeconfig = '';
+let op: Awaited<ReturnType<typeof startOperatorAs>> | undefined;
+
+beforeAll(async () => {
+  await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
+  // Retried: `kubectl wait` fails outright while a new CRD has no conditions yet.
+  await eventually('CRDs Established', async () => (await kubectl(['wait', '--for=condition=Established', 'crd/macpools.alcor.dev', 'crd/dhcpsubnets.alcor.dev', 'crd/dataplanemanagers.alcor.dev', '--timeout=30s'])).code === 0, 60_000);
+  opNs = await createNamespace('e2e-rbac-op');
+  ns = await createNamespace('e2e-rbac');
+  await helm(['install', release, chartDir, '-n', opNs]);
+
+  // A kubeconfig holding the chart ServiceAccount's token: server and CA from the admin one.
+  const token = (await kubectlOk(['-n', opNs, 'create', 'token', sa, '--duration=2h'])).trim();
+  const admin = await getJson<{ clusters: { cluster: Record<string, string> }[] }>(['config', 'view', '--raw', '--minify']);
+  const cluster = admin.clusters[0]!.cluster;
+  const ca = cluster['certificate-authority-data'] ?? Buffer.from(readFileSync(cluster['certificate-authority']!)).toString('base64');
+  tokenKubeconfig = join(tmpdir(), `alcor-operator-sa-${process.pid}-${Date.now()}.kubeconfig`);
+  writeFileSync(
+    tokenKubeconfig,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: cluster['server'], 'certificate-authority-data': ca } }],
+      users: [{ name: 'operator', user: { token } }],
+      contexts: [{ name: 'operator', context: { cluster: 'c', user: 'operator' } }],
+      'current-context': 'operator',
+    }),
+    { mode: 0o600 },
+  );
+  expect((await asOperator(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).stdout).toBe(`system:serviceaccount:${opNs}:${sa}`);
+
+  op = await startOperatorAs(tokenKubeconfig, opNs, `${release}-leader`);
+  await eventually('operator ready under the ServiceAccount', () => op!.ready(), 60_000);
+});
+
+afterAll(async () => {
+  await op?.stop();
+  await kubectl(['-n', ns, 'delete', 'macpools,dhcpsubnets,dataplanemanagers', '--all', '--wait=false']);
+  await helm(['uninstall', release, '-n', opNs]).catch(() => undefined);
+  await kubectl(['delete', 'namespace', ns, opNs, '--wait=false']);
+});
+
+describe('operator under the chart ServiceAccount', () => {
+  it('reconciles every example to Ready and holds the leader Lease', async () => {
+    for (const name of ['macpool', 'dhcpsubnet', 'dataplanemanager']) await kubectlOk(['-n', ns, 'apply', '-f', '-'], example(name));
+    for (const [kind, name] of [
+      ['macpool', 'tenant-macs'],
+      ['dhcpsubnet', 'tenant-net'],
+      ['dataplanemanager', 'dpm'],
+    ] as const) {
+      await eventually(
+        `${kind}/${name} Ready`,
+        async () => {
+          const r = await getJson<Resource>(['-n', ns, 'get', kind, name]);
+          return r.status?.observedGeneration === r.metadata.generation && r.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        },
+        90_000,
+      );
+    }
+    // The children, including the allocator's own Role (granting Leases, which the operator must hold to grant).
+    for (const obj of ['statefulset/tenant-macs-macd', 'role/tenant-macs-macd', 'rolebinding/tenant-macs-macd', 'networkpolicy/tenant-macs-macd', 'deployment/dpm']) await kubectlOk(['-n', ns, 'get', obj]);
+    const lease = await getJson<{ spec: { holderIdentity?: string } }>(['-n', opNs, 'get', 'lease', `${release}-leader`]);
+    expect(lease.spec.holderIdentity).toBeTruthy();
+    // Events were written (create/patch on events).
+    await eventually('an Event from the operator', async () => (await getJson<{ items: unknown[] }>(['-n', ns, 'get', 'events', '--field-selector', 'involvedObject.kind=MacPool'])).items.length > 0, 30_000);
+  });
+
+  it('puts back a deleted child', async () => {
+    await kubectlOk(['-n', ns, 'delete', 'configmap', 'tenant-macs-macd']);
+    await eventually('ConfigMap restored', async () => (await kubectl(['-n', ns, 'get', 'configmap', 'tenant-macs-macd'])).code === 0, 15_000);
+  });
+
+  it('puts back a hand-edited Service port (a DELETE and re-create) and follows a spec change', async () => {
+    const port = (await getJson<{ spec: { ports: { port: number }[] } }>(['-n', ns, 'get', 'service', 'tenant-macs-macd'])).spec.ports[0]!.port;
+    await kubectlOk(['-n', ns, 'patch', 'service', 'tenant-macs-macd', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: 9999 }])]);
+    await eventually(
+      'Service port restored',
+      async () => (await getJson<{ spec: { ports: { port: number }[] } }>(['-n', ns, 'get', 'service', 'tenant-macs-macd'])).spec.ports[0]!.port === port,
+      15_000,
+    );
+    await kubectlOk(['-n', ns, 'patch', 'macpool', 'tenant-macs', '--type=merge', '-p', JSON.stringify({ spec: { allocator: { replicas: 1 } } })]);
+    await eventually(
+      'StatefulSet scaled to 1',
+      async () => (await getJson<{ spec: { replicas: number } }>(['-n', ns, 'get', 'statefulset', 'tenant-macs-macd'])).spec.replicas === 1,
+      15_000,
+    );
+  });
+
+  it('met no 403 along the way', async () => {
+    const log = readFileSync(op!.logFile, 'utf8');
+    expect(log).not.toMatch(/forbidden|"status":403|\b403\b/i);
+    const metrics = await op!.metrics();
+    expect(metrics).not.toMatch(/rest_client_requests_total\{[^}]*code="403"/);
+  });
+
+  it('is refused what its ClusterRole does not grant', async () => {
+    const secrets = await asOperator(['get', 'secrets', '-A']);
+    expect(secrets.code).not.toBe(0);
+    expect(secrets.stderr).toMatch(/Forbidden|forbidden/);
+    expect(secrets.stderr).toContain(`system:serviceaccount:${opNs}:${sa}`);
+    for (const [verb, resource] of [
+      ['get', 'secrets'],
+      ['list', 'pods'],
+      ['delete', 'macpools.alcor.dev'],
+      ['create', 'clusterroles.rbac.authorization.k8s.io'],
+      ['escalate', 'roles.rbac.authorization.k8s.io'],
+      ['delete', 'leases.coordination.k8s.io'],
+    ] as const) {
+      const res = await asOperator(['auth', 'can-i', verb, resource, '-n', ns]);
+      expect(res.stdout.trim(), `${verb} ${resource}`).toBe('no');
+    }
+    // And what it must do is allowed (the check itself can say yes).
+    expect((await asOperator(['auth', 'can-i', 'patch', 'statefulsets.apps', '-n', ns])).stdout.trim()).toBe('yes');
+    const pods = await asOperator(['-n', ns, 'get', 'pods']);
+    expect(pods.stderr).toMatch(/forbidden/i);
+  });
+});
