@@ -128,6 +128,7 @@ export class Informer {
     const rv = ev.object.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     if (ev.type === 'BOOKMARK') return;
+    trim(ev.object);
     const key = objectKey(ev.object);
     const old = this.cache.get(key);
     if (ev.type === 'DELETED') {
@@ -153,6 +154,7 @@ export class Informer {
         // Lists omit apiVersion/kind on items.
         item.apiVersion = apiVersion;
         item.kind = this.type.kind;
+        trim(item);
         fresh.set(objectKey(item), item);
       }
       cont = page.metadata.continue ?? '';
@@ -188,3 +190,12 @@ export class Informer {
 }
 
 class WatchExpired extends Error {}
+
+/**
+ * managedFields are most of an applied object's size and nothing here reads
+ * them: drop them before caching (client-go users do the same with a
+ * transform), so the cache of thousands of children stays small.
+ */
+function trim(obj: KubeObject): void {
+  if (obj.metadata) delete obj.metadata['managedFields'];
+}
