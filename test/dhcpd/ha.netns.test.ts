@@ -71,7 +71,7 @@ describe.skipIf(unavailable !== undefined)('dhcpd HA shares', () => {
   it('2,000 clients through two replicas: disjoint shares, no address given twice', async () => {
     const r = await lab.exec(lab.cli, ['perfdhcp', '-4', '-l', 'aodhhabr', '-R', '2000', '-n', '2000', '-r', '400', 'all'], 60_000);
     const acks = Number(/REQUEST-ACK\*+\s*\n\s*sent packets: \d+\s*\n\s*received packets: (\d+)/.exec(r.stdout)?.[1] ?? 0);
-    expect(acks, r.stdout + r.stderr).toBeGreaterThanOrEqual(1900);
+    expect(acks, r.stdout + r.stderr).toBeGreaterThanOrEqual(1800);
 
     const s0 = await bound(0);
     const s1 = await bound(1);
