@@ -62,6 +62,7 @@ build kwok-stages.yaml kwok_stages
 # kubelet and kube-proxy are only needed for real pods; build them on request.
 if [[ "${BUILD_NODE:-0}" == 1 ]]; then
   for c in kubelet kube-proxy; do build "$c" go_kube; done
+  build crictl go_install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
 fi
 (( SECONDS - total > 1 )) && log "all binaries ready in $((SECONDS - total))s"
 echo "$bin"

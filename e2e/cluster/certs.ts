@@ -64,3 +64,35 @@ export async function makeCertificates(dir: string): Promise<Certificates> {
     },
   };
 }
+
+/** A client certificate signed by the CA in `dir` (made by makeCertificates); returns its cert and key paths. */
+export async function makeClientCert(dir: string, name: string, subj: string): Promise<{ cert: string; key: string }> {
+  const f = (n: string) => join(dir, n);
+  const openssl = (args: string[]) => run('openssl', args, { cwd: dir });
+  await openssl(['req', '-new', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subj, '-addext', 'extendedKeyUsage=clientAuth']);
+  await openssl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '30', '-copy_extensions', 'copy']);
+  return { cert: f(`${name}.crt`), key: f(`${name}.key`) };
+}
+
+/** A kubeconfig for `server` with a client certificate from files. */
+export function kubeconfigFromFiles(server: string, caFile: string, certFile: string, keyFile: string, user: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: alcor-e2e',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority: ${caFile}`,
+    'users:',
+    `- name: ${user}`,
+    '  user:',
+    `    client-certificate: ${certFile}`,
+    `    client-key: ${keyFile}`,
+    'contexts:',
+    '- name: alcor-e2e',
+    `  context: {cluster: alcor-e2e, user: ${user}}`,
+    'current-context: alcor-e2e',
+    '',
+  ].join('\n');
+}

@@ -1,6 +1,9 @@
 // A real Kubernetes control plane run as local processes: etcd, kube-apiserver
 // (RBAC enforced), kube-controller-manager, kube-scheduler and kwok standing in
 // for kubelets. Binaries come from build.sh (built from Go modules, cached).
+// With `runtime: 'containerd'` the cluster gets one real node instead
+// (node.ts: containerd, kubelet, kube-proxy, CNI bridge) that runs the images
+// scripts/image.ts builds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -8,14 +11,28 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, httpsJson, waitFor, type TlsClient } from './net.ts';
-import { makeCertificates, type Certificates } from './certs.ts';
+import { kubeconfigFromFiles, makeCertificates, makeClientCert, type Certificates } from './certs.ts';
 import { startLocalPathProvisioner } from './provisioner.ts';
+import { acquireHost, cleanupHost, releaseHost, type HostRecord } from './host.ts';
+import {
+  BRIDGE, GATEWAY, NODE_NAME, POD_CIDR, containerdConfig, createBridge, importImages, kubeProxyConfig, kubeletConfig,
+  missingForNode, nodeFiles, removeAllPods, writeCniConfig,
+} from './node.ts';
+import { buildImages, type BuiltImages } from '../../scripts/image.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+export type Runtime = 'kwok' | 'containerd';
+
 export interface ClusterOptions {
-  /** Number of kwok nodes (default 2). */
+  /** Number of kwok nodes (default 2 with kwok, 0 with containerd). */
   nodes?: number;
+  /**
+   * kwok (default): fake nodes, no container runs. containerd: also one real
+   * node that runs the project's images (root, Debian's containerd, runc and
+   * CNI plugins; see missingForNode).
+   */
+  runtime?: Runtime;
   /** Directory for state, logs and kubeconfig; default a new temp dir, removed on stop. */
   dir?: string;
   /** Progress lines (build steps, start-up). */
@@ -28,6 +45,9 @@ export interface Cluster {
   readonly binDir: string;
   readonly server: string;
   readonly version: string;
+  readonly runtime: Runtime;
+  /** containerd runtime: the images imported on the node (pods use `operatorImage`). */
+  readonly images?: BuiltImages;
   /** Seconds the start-up took, binaries excluded. */
   readonly startSeconds: number;
   /** Admin TLS client for direct API calls. */
@@ -43,9 +63,10 @@ interface Proc {
 }
 
 /** Builds (or finds cached) binaries and returns their directory. */
-export async function ensureBinaries(log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<string> {
+export async function ensureBinaries(log: (line: string) => void = (l) => process.stderr.write(l + '\n'), opts: { node?: boolean } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(here, 'build.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = opts.node ? { ...process.env, BUILD_NODE: '1' } : process.env;
+    const child = spawn('bash', [join(here, 'build.sh')], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     let buffered = '';
@@ -80,17 +101,22 @@ function tryKill(pid: number, signal: NodeJS.Signals): void {
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const binDir = await ensureBinaries(log);
+  const runtime: Runtime = opts.runtime ?? 'kwok';
+  const binDir = await ensureBinaries(log, { node: runtime === 'containerd' });
+  if (runtime === 'containerd') {
+    const missing = missingForNode(binDir);
+    if (missing) throw new Error(`runtime containerd: ${missing}`);
+  }
   const ownsDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'alcor-cluster-')));
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const started = Date.now();
   const procs: Proc[] = [];
 
-  const startProcess = (name: string, args: string[]): Proc => {
+  const startProcess = (name: string, args: string[], bin = join(binDir, name)): Proc => {
     const logFile = createWriteStream(join(dir, 'logs', `${name}.log`));
     // Own process group, so stop() can signal the process and anything it spawned.
-    const child = spawn(join(binDir, name), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout?.pipe(logFile);
     child.stderr?.pipe(logFile);
     live.add(child);
@@ -111,17 +137,27 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   let restartApiServer: Cluster['restartApiServer'] = async () => {};
   let stopped = false;
   let stopProvisioner = () => {};
+  let host: HostRecord | undefined;
+  const stopProc = async ({ child }: Proc) => {
+    if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    tryKill(-child.pid, 'SIGTERM');
+    const timer = setTimeout(() => child.pid && tryKill(-child.pid, 'SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     stopProvisioner();
-    for (const { child } of [...procs].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      tryKill(-child.pid, 'SIGTERM');
-      const timer = setTimeout(() => child.pid && tryKill(-child.pid, 'SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+    for (const proc of [...procs].reverse()) {
+      // The pods go before containerd does: CNI DEL removes their veths and rules.
+      if (proc.name === 'containerd' && host) await removeAllPods(dir, binDir);
+      await stopProc(proc);
+    }
+    if (host) {
+      cleanupHost(host, log);
+      releaseHost(host);
     }
     if (ownsDir) rmSync(dir, { recursive: true, force: true });
   };
@@ -153,20 +189,40 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       return res.ok;
     });
 
+    let images: BuiltImages | undefined;
+    if (runtime === 'containerd') {
+      const t = Date.now();
+      images = buildImages((l) => log(`[image] ${l}`));
+      log(`[cluster] images ${images.cached ? 'cached' : 'built'} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+      host = acquireHost({ dir, bridge: BRIDGE, containerdSocket: nodeFiles(dir).socket }, log);
+      createBridge();
+    }
+    // Real pods reach the API server through the kubernetes Service: it
+    // advertises the bridge's address and listens beyond loopback.
+    const nodeApiArgs = runtime === 'containerd'
+      ? [
+          '--bind-address=0.0.0.0',
+          `--advertise-address=${GATEWAY}`,
+          '--endpoint-reconciler-type=lease',
+          '--authorization-mode=Node,RBAC',
+          `--kubelet-client-certificate=${certs.files.adminCert}`,
+          `--kubelet-client-key=${certs.files.adminKey}`,
+          // The node's name isn't in DNS: logs and exec go to its InternalIP.
+          '--kubelet-preferred-address-types=InternalIP',
+        ]
+      : ['--bind-address=127.0.0.1', '--endpoint-reconciler-type=none', '--authorization-mode=RBAC'];
     const apiArgs = [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
+      ...nodeApiArgs,
       `--secure-port=${apiPort}`,
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       `--tls-cert-file=${certs.files.servingCert}`,
       `--tls-private-key-file=${certs.files.servingKey}`,
       `--client-ca-file=${certs.files.caCert}`,
-      '--authorization-mode=RBAC',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${certs.files.saPublicKey}`,
       `--service-account-signing-key-file=${certs.files.saPrivateKey}`,
       '--service-cluster-ip-range=10.96.0.0/16',
-      '--endpoint-reconciler-type=none',
       '--allow-privileged=true',
       '--enable-priority-and-fairness=false',
       '--profiling=false',
@@ -231,7 +287,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       '--leader-elect=false',
       '--v=1',
     ]);
-    startProcess('kwok', [
+    const nodes = opts.nodes ?? (runtime === 'containerd' ? 0 : 2);
+    if (runtime === 'containerd' && images) {
+      await startNode(images);
+    }
+    if (nodes > 0) startProcess('kwok', [
       `--kubeconfig=${kubeconfig}`,
       `--config=${join(binDir, 'kwok-stages.yaml')}`,
       '--manage-all-nodes=false',
@@ -241,7 +301,6 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       '--v=WARN',
     ]);
 
-    const nodes = opts.nodes ?? 2;
     for (let i = 0; i < nodes; i++) {
       const res = await httpsJson(tls, 'POST', `${server}/api/v1/nodes`, kwokNode(`kwok-node-${i}`));
       if (res.status !== 201) throw new Error(`creating node kwok-node-${i}: ${res.status} ${res.text}`);
@@ -252,11 +311,20 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         if (!stopped) log(`[cluster] ${d.name} exited (${code ?? sig}):\n${logTail(d.name)}`);
       });
     }
-    await waitFor('kwok nodes Ready', 60_000, undefined, () => logTail('kwok'), async () => {
-      const res = await httpsJson(tls, 'GET', `${server}/api/v1/nodes?labelSelector=type%3Dkwok`);
-      const items = (res.json as { items?: NodeLike[] }).items ?? [];
-      return items.length === nodes && items.every(isNodeReady);
-    });
+    if (nodes > 0) {
+      await waitFor('kwok nodes Ready', 60_000, undefined, () => logTail('kwok'), async () => {
+        const res = await httpsJson(tls, 'GET', `${server}/api/v1/nodes?labelSelector=type%3Dkwok`);
+        const items = (res.json as { items?: NodeLike[] }).items ?? [];
+        return items.length === nodes && items.every(isNodeReady);
+      });
+    }
+    if (runtime === 'containerd') {
+      const kubelet = procs.find((p) => p.name === 'kubelet');
+      await waitFor(`node ${NODE_NAME} Ready`, 90_000, kubelet?.child, () => logTail('kubelet'), async () => {
+        const res = await httpsJson(tls, 'GET', `${server}/api/v1/nodes/${NODE_NAME}`);
+        return res.status === 200 && isNodeReady(res.json as NodeLike);
+      });
+    }
     await waitFor('default ServiceAccount', 60_000, undefined, () => logTail('kube-controller-manager'), async () => {
       const res = await httpsJson(tls, 'GET', `${server}/api/v1/namespaces/default/serviceaccounts/default`);
       return res.status === 200;
@@ -265,8 +333,45 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const versionRes = await httpsJson(tls, 'GET', `${server}/version`);
     const version = String((versionRes.json as { gitVersion?: string }).gitVersion);
     const startSeconds = (Date.now() - started) / 1000;
-    log(`[cluster] ${version} ready in ${startSeconds.toFixed(1)}s (${nodes} kwok nodes) — kubeconfig ${kubeconfig}`);
-    return { dir, kubeconfig, binDir, server, version, startSeconds, tls, stop, restartApiServer: (o) => restartApiServer(o) };
+    const what = runtime === 'containerd' ? `containerd node ${NODE_NAME}${nodes ? ` and ${nodes} kwok nodes` : ''}` : `${nodes} kwok nodes`;
+    log(`[cluster] ${version} ready in ${startSeconds.toFixed(1)}s (${what}) — kubeconfig ${kubeconfig}`);
+    return {
+      dir, kubeconfig, binDir, server, version, runtime, ...(images ? { images } : {}), startSeconds, tls, stop,
+      restartApiServer: (o) => restartApiServer(o),
+    };
+
+    async function startNode(imgs: BuiltImages): Promise<void> {
+      const t = Date.now();
+      const files = nodeFiles(dir);
+      mkdirSync(files.containerdDir, { recursive: true });
+      writeFileSync(join(dir, 'containerd.toml'), containerdConfig(dir, imgs.pauseRef));
+      writeCniConfig(dir);
+      const containerd = startProcess('containerd', ['--config', join(dir, 'containerd.toml')], '/usr/bin/containerd');
+      await waitFor('containerd socket', 30_000, containerd.child, () => logTail('containerd'), async () => {
+        const res = await new Promise<number | null>((r) => spawn('ctr', ['--address', files.socket, 'version'], { stdio: 'ignore' }).on('exit', r));
+        return res === 0;
+      });
+      await importImages(dir, imgs);
+      log(`[cluster] containerd up, images imported in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+      const pki = join(dir, 'pki');
+      const nodeCert = await makeClientCert(pki, 'kubelet', `/O=system:nodes/CN=system:node:${NODE_NAME}`);
+      const kubeletKubeconfig = join(dir, 'kubelet.kubeconfig');
+      writeFileSync(kubeletKubeconfig, kubeconfigFromFiles(server, certs.files.caCert, nodeCert.cert, nodeCert.key, `system:node:${NODE_NAME}`), { mode: 0o600 });
+      const [kubeletPort, kubeletHealthz, proxyMetrics, proxyHealthz] = (await Promise.all(Array.from({ length: 4 }, () => freePort()))) as [number, number, number, number];
+      writeFileSync(join(dir, 'kubelet.yaml'), kubeletConfig(dir, certs.files.caCert, { port: kubeletPort, healthzPort: kubeletHealthz }));
+      startProcess('kubelet', [
+        `--config=${join(dir, 'kubelet.yaml')}`,
+        `--kubeconfig=${kubeletKubeconfig}`,
+        `--root-dir=${join(dir, 'kubelet')}`,
+        `--hostname-override=${NODE_NAME}`,
+        `--node-ip=${GATEWAY}`,
+        `--node-labels=alcor.dev/e2e-node=containerd`,
+        '--v=1',
+      ]);
+      writeFileSync(join(dir, 'kube-proxy.yaml'), kubeProxyConfig(kubeconfig, proxyMetrics, proxyHealthz));
+      startProcess('kube-proxy', [`--config=${join(dir, 'kube-proxy.yaml')}`, '--v=1']);
+      log(`[cluster] node ${NODE_NAME}: pods on ${POD_CIDR} behind ${BRIDGE}`);
+    }
   } catch (err) {
     await stop();
     throw err;

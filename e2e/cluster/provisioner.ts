@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpsJson, type TlsClient } from './net.ts';
 
@@ -41,6 +41,8 @@ export async function startLocalPathProvisioner(server: string, tls: TlsClient, 
         const name = `pvc-${pvc.metadata.uid}`;
         const path = join(dir, name);
         mkdirSync(path, { recursive: true });
+        // Real pods run as non-root users (65532): like a fresh volume, writable by them.
+        chmodSync(path, 0o777);
         const pv = {
           apiVersion: 'v1',
           kind: 'PersistentVolume',
