@@ -6,7 +6,7 @@
 import type { DhcpdConfig } from '../api/config/dhcpd.ts';
 import { FLAG_BROADCAST, MessageType, Opt } from './codec/constants.ts';
 import { uint32 } from './codec/encode.ts';
-import { optionIp, serializeReply, tlv, type DhcpPacket } from './codec/packet.ts';
+import { optionIp, optionUint16, serializeReply, tlv, type DhcpPacket } from './codec/packet.ts';
 import { cidrContains, writeIp } from './ip.ts';
 import { Allocator, LeaseStore, type Lease } from './leases.ts';
 import { compileSubnet, inPool, isExcluded, type Subnet } from './subnet.ts';
@@ -417,9 +417,21 @@ export class DhcpCore {
       opts.push(tlv(Opt.RENEWAL_TIME, uint32(s.subnet.renewalTime)));
       opts.push(tlv(Opt.REBINDING_TIME, uint32(s.subnet.rebindingTime)));
     }
-    for (const o of s.subnet.options) opts.push(o);
     const relay = p.options.get(Opt.RELAY_AGENT);
-    if (relay !== undefined) opts.push(tlv(Opt.RELAY_AGENT, relay));
+    const relayTlv = relay !== undefined ? tlv(Opt.RELAY_AGENT, relay) : undefined;
+    let size = 240 + 1 + (relayTlv?.length ?? 0);
+    for (const o of opts) size += o.length;
+    for (const o of s.subnet.options) size += o.length;
+    // RFC 2131 4.1 / option 57: the reply must fit what the client accepts
+    // (576 bytes at least). If the configured options do not, send only the
+    // ones the client asked for (option 55).
+    if (size <= Math.max(576, optionUint16(p, Opt.MAX_MESSAGE_SIZE) ?? 0)) {
+      for (const o of s.subnet.options) opts.push(o);
+    } else {
+      const wanted = new Set(p.options.get(Opt.PARAMETER_LIST) ?? [Opt.SUBNET_MASK, Opt.ROUTER, Opt.DNS]);
+      for (const o of s.subnet.options) if (wanted.has(o[0] as number)) opts.push(o);
+    }
+    if (relayTlv) opts.push(relayTlv);
     const packet = serializeReply(
       { xid: p.xid, flags: p.flags, ciaddr: messageType === MessageType.ACK ? p.ciaddr : 0, yiaddr, siaddr: 0, giaddr: p.giaddr, htype: p.htype, hlen: p.hlen, chaddr: p.chaddr },
       opts,

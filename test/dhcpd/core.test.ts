@@ -239,4 +239,17 @@ describe('DhcpCore', () => {
     const r = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1) }));
     expect(r.to).toEqual({ address: ipToNumber('10.1.0.255'), port: 68, broadcast: true });
   });
+
+  it('keeps a reply within 576 bytes (or option 57) by sending only requested options', () => {
+    const big = Array.from({ length: 6 }, (_, i) => ({ code: 224 + i, type: 'hex' as const, value: 'ab'.repeat(100) }));
+    const c = core({ subnets: [{ name: 'n', cidr: '10.1.0.0/24', gateway: '10.1.0.1', pools: [{ start: '10.1.0.10', end: '10.1.0.20' }], options: big }] });
+    const small = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1), options: [[Opt.PARAMETER_LIST, Uint8Array.of(1, 3, 225)]] }));
+    expect(small.packet.length).toBeLessThanOrEqual(576);
+    expect(small.p.options.has(225)).toBe(true);
+    expect(small.p.options.has(224)).toBe(false);
+    expect(small.p.options.has(Opt.ROUTER)).toBe(true);
+    const large = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(2), options: [[Opt.MAX_MESSAGE_SIZE, Uint8Array.of(0x05, 0xdc)]] }));
+    expect(large.p.options.has(224)).toBe(true);
+    expect(large.p.options.has(229)).toBe(true);
+  });
 });
