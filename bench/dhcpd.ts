@@ -9,6 +9,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Lab, labUnavailable, repoRoot, run } from '../test/dhcpd/lab/netns.ts';
 
@@ -72,6 +73,7 @@ async function main(): Promise<number> {
   const dist = join(repoRoot, 'node_modules/.cache/alcor-bench-dist');
   const built = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', dist], 120_000);
   if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
+  const loadStart = loadavg()[0] ?? 0;
   const lab = await Lab.create('bn', '10.77.0.1/24');
   const procs = new Set<ChildProcess>();
   const start = (args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess => {
@@ -197,6 +199,7 @@ async function main(): Promise<number> {
     const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
     const line = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c] ?? 0)).join(' | ');
     process.stdout.write(`\nDHCPv4 benchmark (${quick ? 'quick' : 'full'}: ${seconds} s per rate, best of ${repeat}, rates ${rates.join(', ')}; server on core 0, perfdhcp on core 1)\n\n`);
+    process.stdout.write(`machine load average (1 min) at start ${loadStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)} on ${availableParallelism()} cores: other work on the machine shows up as drops for both servers\n\n`);
     process.stdout.write(line(rows[0] as string[]) + '\n' + widths.map((w) => '-'.repeat(w)).join('-|-') + '\n');
     for (const r of rows.slice(1)) process.stdout.write(line(r) + '\n');
     const ratio = (a: Result | undefined, b: Result | undefined): string => (a && b ? `${(a.rate / b.rate).toFixed(2)}x` : 'n/a (no rate met the limit)');
