@@ -28,7 +28,7 @@ function build(): string {
 }
 const MAIN = build();
 const FLOOR = fileURLToPath(new URL('./http-floor.ts', import.meta.url));
-const seconds = quick ? 1.5 : 5;
+const seconds = quick ? 1 : 3;
 const FILL = quick ? 2_000_000 : 8_388_608;
 
 interface Server {
@@ -147,9 +147,14 @@ async function main(): Promise<void> {
   const macd = await start(macdArgs(join(dir, 'single')));
   await new Promise((r) => setTimeout(r, 300));
   const idleRss = rssMiB(macd.child.pid!);
+  // Floor and macd alternate, twice per level; the better run of each counts
+  // (the machine may be shared: this halves the odds that noise hits one side only).
+  const best = (a: LoadResult, b: LoadResult): LoadResult => (a.rps >= b.rps ? a : b);
   for (const conns of [1, 16, 64]) {
-    const f = await load(floor.port, conns, seconds, '/macs', single);
-    const m = await load(macd.port, conns, seconds, '/macs', single);
+    let f = await load(floor.port, conns, seconds, '/macs', single);
+    let m = await load(macd.port, conns, seconds, '/macs', single);
+    f = best(f, await load(floor.port, conns, seconds, '/macs', single));
+    m = best(m, await load(macd.port, conns, seconds, '/macs', single));
     rows.push([`POST /macs, ${conns} conn`, `${fmt(m.rps)}/s`, `${fmt(f.rps)}/s`, `${fmt((100 * m.rps) / f.rps)} %`, `${fmt(m.p50, 2)} / ${fmt(m.p99, 2)} / ${fmt(m.max, 1)} ms`, `${fmt(f.p50, 2)} / ${fmt(f.p99, 2)} / ${fmt(f.max, 1)} ms`, m.errors ? `${m.errors} errors` : '']);
   }
   await stop(floor);
@@ -190,7 +195,7 @@ async function main(): Promise<void> {
   const head = ['measure', 'macd', 'HTTP floor', 'macd/floor', 'macd p50 / p99 / max', 'floor p50 / p99 / max', ''];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) => '| ' + r.map((x, c) => (x ?? '').padEnd(widths[c]!)).join(' | ') + ' |';
-  console.log(`\nmacd benchmark${quick ? ' (--quick)' : ''}: node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.toFixed(2)} before / ${loadavg()[0]!.toFixed(2)} after, ${seconds} s per level; load generator in this process, servers in child processes (compiled JS, default Node flags)\n`);
+  console.log(`\nmacd benchmark${quick ? ' (--quick)' : ''}: node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.toFixed(2)} before / ${loadavg()[0]!.toFixed(2)} after, best of 2 runs of ${seconds} s per level; load generator in this process, servers in child processes (compiled JS, default Node flags)\n`);
   console.log(line(head));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));
