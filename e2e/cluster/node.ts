@@ -14,6 +14,8 @@ const run = promisify(execFile);
 /** Pods' network: one /24 behind a bridge whose address is also the API server's advertised address. */
 export const POD_CIDR = '10.244.0.0/24';
 export const GATEWAY = '10.244.0.1';
+/** Pods get .2-.199; the rest of the /24 stays free (tests hand it out with DHCP). */
+export const POD_RANGE_END = '10.244.0.199';
 export const BRIDGE = 'alcor-e2e0';
 export const SERVICE_CIDR = '10.96.0.0/16';
 export const NODE_NAME = 'alcor-node';
@@ -29,20 +31,27 @@ export function nodeFiles(dir: string): NodeFiles {
   return { containerdDir, socket: join(containerdDir, 'containerd.sock') };
 }
 
-/** Why this machine can't run the node, or '' when it has what the node needs. */
-export function missingForNode(binDir: string): string {
+/**
+ * Why this machine can't run the node, or '' when it has what the node needs.
+ * Without `binDir`, only what the machine must provide (root, Debian packages).
+ */
+export function missingForNode(binDir?: string): string {
   if (process.getuid?.() !== 0) return 'real pods need root (containerd, kubelet, iptables)';
   const need: [string, string][] = [
     ['/usr/bin/containerd', 'Debian package containerd'],
     ['/usr/bin/ctr', 'Debian package containerd'],
     ['/usr/sbin/runc', 'Debian package runc'],
     [join(CNI_BIN, 'bridge'), 'Debian package containernetworking-plugins'],
-    [join(binDir, 'kubelet'), 'kubelet (BUILD_NODE=1 e2e/cluster/build.sh)'],
-    [join(binDir, 'kube-proxy'), 'kube-proxy (BUILD_NODE=1 e2e/cluster/build.sh)'],
-    [join(binDir, 'crictl'), 'crictl (BUILD_NODE=1 e2e/cluster/build.sh)'],
+    ...(binDir
+      ? ([
+          [join(binDir, 'kubelet'), 'kubelet (BUILD_NODE=1 e2e/cluster/build.sh)'],
+          [join(binDir, 'kube-proxy'), 'kube-proxy (BUILD_NODE=1 e2e/cluster/build.sh)'],
+          [join(binDir, 'crictl'), 'crictl (BUILD_NODE=1 e2e/cluster/build.sh)'],
+        ] as [string, string][])
+      : []),
   ];
   const missing = need.filter(([p]) => !existsSync(p)).map(([, what]) => what);
-  for (const cmd of ['iptables', 'gcc']) {
+  for (const cmd of ['iptables', 'iptables-save', 'iptables-restore', 'gcc', 'tar', 'ip']) {
     try {
       execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
     } catch {
@@ -116,7 +125,7 @@ export function writeCniConfig(dir: string): void {
         ipam: {
           type: 'host-local',
           dataDir: join(dir, 'cni', 'ipam'),
-          ranges: [[{ subnet: POD_CIDR, gateway: GATEWAY }]],
+          ranges: [[{ subnet: POD_CIDR, gateway: GATEWAY, rangeEnd: POD_RANGE_END }]],
           routes: [{ dst: '0.0.0.0/0' }],
         },
       },
