@@ -1,16 +1,29 @@
 // The Helm chart: lint, the install bundle and CRDs in step with their
 // sources, values.schema.json refusing bad values, and the operator's
 // ClusterRole granting exactly what the code calls.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { chartDir, helmBinary, installFile, renderInstall } from '../../scripts/render-install.ts';
+import { chartDir, installFile, renderInstall } from '../../scripts/render-install.ts';
 import { childTypes, LeaseType } from '../../src/controllers/resources.ts';
 
 const root = join(import.meta.dirname, '../..');
-const helm = helmBinary();
+let helm = 'helm';
+
+// helm comes from the local cluster's build (cached; the first build on a
+// fresh machine takes minutes), or $HELM.
+beforeAll(async () => {
+  if (process.env['HELM']) {
+    helm = process.env['HELM'];
+    return;
+  }
+  const dir = await new Promise<string>((resolve, reject) =>
+    execFile('bash', [join(root, 'e2e/cluster/build.sh')], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(`e2e/cluster/build.sh: ${stderr}`)) : resolve(stdout.trim().split('\n').at(-1) ?? ''))),
+  );
+  helm = join(dir, 'helm');
+}, 900_000);
 
 interface Obj {
   apiVersion: string;
