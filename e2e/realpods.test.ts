@@ -36,7 +36,8 @@ describe.skipIf(skipReason !== '')('real pods (containerd node)', () => {
 
   beforeAll(async () => {
     chainsBefore = iptablesChains();
-    cluster = await startCluster({ runtime: 'containerd', log: (l) => process.stderr.write(`[realpods] ${l}\n`) });
+    // Another test run on this machine may hold the node (kube-proxy's chains are machine-wide): wait for it.
+    cluster = await startCluster({ runtime: 'containerd', waitForHostMs: 300_000, log: (l) => process.stderr.write(`[realpods] ${l}\n`) });
     k = tools(cluster.binDir, cluster.kubeconfig);
   }, 600_000);
 

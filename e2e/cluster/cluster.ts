@@ -33,6 +33,8 @@ export interface ClusterOptions {
    * CNI plugins; see missingForNode).
    */
   runtime?: Runtime;
+  /** containerd: how long to wait for another real-pod cluster on this machine to stop (default 0: fail at once). */
+  waitForHostMs?: number;
   /** Directory for state, logs and kubeconfig; default a new temp dir, removed on stop. */
   dir?: string;
   /** Progress lines (build steps, start-up). */
@@ -86,9 +88,15 @@ export async function ensureBinaries(log: (line: string) => void = (l) => proces
 }
 
 const live = new Set<ChildProcess>();
-// Last resort: never leave control-plane processes behind when the parent exits.
+const liveHosts = new Set<HostRecord>();
+// Last resort: never leave control-plane processes (or a node's containers,
+// mounts, links and rules: cleanupHost is synchronous) behind when the parent exits.
 process.on('exit', () => {
   for (const child of live) if (child.pid) tryKill(-child.pid, 'SIGKILL');
+  for (const host of liveHosts) {
+    cleanupHost(host, () => {});
+    releaseHost(host);
+  }
 });
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
@@ -158,6 +166,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     if (host) {
       cleanupHost(host, log);
       releaseHost(host);
+      liveHosts.delete(host);
     }
     if (ownsDir) rmSync(dir, { recursive: true, force: true });
   };
@@ -194,7 +203,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       const t = Date.now();
       images = buildImages((l) => log(`[image] ${l}`));
       log(`[cluster] images ${images.cached ? 'cached' : 'built'} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
-      host = acquireHost({ dir, bridge: BRIDGE, containerdSocket: nodeFiles(dir).socket }, log);
+      host = await acquireHost({ dir, bridge: BRIDGE, containerdSocket: nodeFiles(dir).socket }, log, opts.waitForHostMs ?? 0);
+      liveHosts.add(host);
       createBridge();
     }
     // Real pods reach the API server through the kubernetes Service: it

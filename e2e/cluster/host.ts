@@ -4,7 +4,7 @@
 // mounts, links, iptables chains, cgroups — on stop, on failure, and for a
 // node whose owner died without cleaning up.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync, rmSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const LOCK_DIR = '/run/alcor-e2e-node';
@@ -60,23 +60,45 @@ export function iptablesChains(): Record<string, string[]> {
 }
 
 /**
- * Takes the machine-wide lock for a container node. A previous holder that
- * died is cleaned up first; a live one means another real-pod cluster runs.
+ * Takes the machine-wide lock for a container node (an exclusive create of
+ * the owner file). A previous holder that died is cleaned up first; a live
+ * one is waited for up to `waitMs`, then reported.
  */
-export function acquireHost(record: Omit<HostRecord, 'pid' | 'chainsBefore'>, log: (s: string) => void): HostRecord {
+export async function acquireHost(record: Omit<HostRecord, 'pid' | 'chainsBefore'>, log: (s: string) => void, waitMs = 0): Promise<HostRecord> {
   mkdirSync(LOCK_DIR, { recursive: true });
   const file = join(LOCK_DIR, 'owner.json');
-  if (existsSync(file)) {
-    const old = JSON.parse(readFileSync(file, 'utf8')) as HostRecord;
-    if (old.pid !== process.pid && alive(old.pid)) {
-      throw new Error(`another local cluster with real pods runs on this machine (pid ${old.pid}, ${old.dir}); stop it first`);
+  const deadline = Date.now() + waitMs;
+  let said = false;
+  for (;;) {
+    const full: HostRecord = { ...record, pid: process.pid, chainsBefore: {} };
+    try {
+      const fd = openSync(file, 'wx');
+      full.chainsBefore = iptablesChains();
+      writeSync(fd, JSON.stringify(full));
+      closeSync(fd);
+      return full;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    log(`[node] cleaning up after a previous node (pid ${old.pid} is gone)`);
-    cleanupHost(old, log);
+    let old: HostRecord | undefined;
+    try {
+      old = JSON.parse(readFileSync(file, 'utf8')) as HostRecord;
+    } catch {
+      // being written right now: look again
+    }
+    if (old && !alive(old.pid)) {
+      log(`[node] cleaning up after a previous node (pid ${old.pid} is gone)`);
+      cleanupHost(old, log);
+      rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`another local cluster with real pods runs on this machine (pid ${old?.pid}, ${old?.dir}); stop it first`);
+    }
+    if (!said) log(`[node] waiting for the real-pod cluster of pid ${old?.pid} to stop (up to ${Math.round(waitMs / 1000)}s)`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 1000));
   }
-  const full: HostRecord = { ...record, pid: process.pid, chainsBefore: iptablesChains() };
-  writeFileSync(file, JSON.stringify(full));
-  return full;
 }
 
 export function releaseHost(record: HostRecord): void {
