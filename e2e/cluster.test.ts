@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { parse } from 'yaml';
-import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
+import { createNamespace, eventually, getJson, kubectl, kubectlOk, waitEstablished } from './kubectl.ts';
 
 let ns = '';
 beforeAll(async () => {
@@ -102,7 +102,7 @@ describe('local cluster', () => {
     };
     await kubectlOk(['apply', '-f', '-'], JSON.stringify(crd));
     try {
-      await kubectlOk(['wait', '--for=condition=Established', `crd/widgets.${group}`, '--timeout=60s']);
+      await waitEstablished([`widgets.${group}`]);
       const widget = (min: number, max: number) =>
         JSON.stringify({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: `w${min}-${max}`, namespace: ns }, spec: { min, max } });
       const bad = await kubectl(['apply', '-f', '-'], widget(5, 1));

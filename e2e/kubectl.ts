@@ -59,3 +59,15 @@ export async function createNamespace(prefix: string): Promise<string> {
   await kubectlOk(['create', 'namespace', name]);
   return name;
 }
+
+/**
+ * Waits until CRDs are Established. Right after creation a CRD may have no
+ * conditions yet, which `kubectl wait` reports as an error: retry until then.
+ */
+export async function waitEstablished(crds: string[], timeoutMs = 60_000): Promise<void> {
+  await eventually(
+    `CRDs Established: ${crds.join(', ')}`,
+    async () => (await kubectl(['wait', '--for=condition=Established', ...crds.map((c) => `crd/${c}`), '--timeout=10s'])).code === 0,
+    timeoutMs,
+  );
+}

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
+import { createNamespace, eventually, getJson, kubectl, kubectlOk, waitEstablished } from './kubectl.ts';
 import { startOperator, writeCount, type OperatorProcess } from './operator.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -51,7 +51,7 @@ async function childrenOf(uid: string): Promise<Map<string, Resource>> {
 
 beforeAll(async () => {
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
-  await kubectlOk(['wait', '--for=condition=Established', 'crd/macpools.alcor.dev', 'crd/dhcpsubnets.alcor.dev', 'crd/dataplanemanagers.alcor.dev', '--timeout=60s']);
+  await waitEstablished(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev']);
   ns = await createNamespace('e2e-operator');
   op = await startOperator({ name: 'main' });
   await eventually('operator ready', () => op!.ready(), 30_000);

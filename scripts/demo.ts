@@ -41,7 +41,16 @@ const kubectl = (args: string[], input?: string) =>
 
 log('installing the CRDs');
 kubectl(['apply', '--server-side', '-f', join(root, 'crds')]);
-kubectl(['wait', '--for=condition=Established', 'crd', '-l', 'app.kubernetes.io/part-of=alcor', '--timeout=60s']);
+// A CRD without conditions yet makes `kubectl wait` fail at once: retry.
+for (let i = 0; ; i++) {
+  try {
+    kubectl(['wait', '--for=condition=Established', 'crd', '-l', 'app.kubernetes.io/part-of=alcor', '--timeout=10s']);
+    break;
+  } catch (err) {
+    if (i >= 10) throw err;
+    await sleep(500);
+  }
+}
 
 const opLog = join(dir, 'operator.log');
 const operator = spawn(

@@ -185,6 +185,7 @@ describe('operator RBAC (least privilege)', () => {
   const add = (group: string, resources: string[], verbs: string[]) => resources.forEach((r) => verbs.forEach((v) => expected.add(`${group}/${r} ${v}`)));
   add('alcor.dev', ['macpools', 'dhcpsubnets', 'dataplanemanagers'], ['get', 'list', 'watch']);
   add('alcor.dev', ['macpools/status', 'dhcpsubnets/status', 'dataplanemanagers/status'], ['get', 'patch', 'update']);
+  add('alcor.dev', ['macpools/finalizers', 'dhcpsubnets/finalizers', 'dataplanemanagers/finalizers'], ['update']);
   add('', ['configmaps', 'services', 'serviceaccounts'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
   add('apps', ['statefulsets', 'deployments', 'daemonsets'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
   add('policy', ['poddisruptionbudgets'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
