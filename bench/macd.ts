@@ -4,7 +4,7 @@
 // process only generates load. Prints one table; asserts nothing.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,12 +134,29 @@ async function bulk(port: number, total: number, size: number, conc: number): Pr
   return sent / ((performance.now() - t0) / 1000);
 }
 
+/** The disk's durable-write latency here (median of 200 × 4 KiB write + fdatasync): the floor of any acknowledged write. */
+function fsyncMs(dir: string): number {
+  const fd = openSync(join(dir, 'fsync-probe'), 'w');
+  const buf = Buffer.alloc(4096, 1);
+  const t: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const s = performance.now();
+    writeSync(fd, buf);
+    fdatasyncSync(fd);
+    t.push(performance.now() - s);
+  }
+  closeSync(fd);
+  t.sort((a, b) => a - b);
+  return t[100]!;
+}
+
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<void> {
   const rows: string[][] = [];
   const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'macd-bench-'));
+  const fsync = fsyncMs(dir);
   const macdArgs = (d: string) => [MAIN, 'macd', '--listen', '127.0.0.1:0', '--data-dir', d];
 
   // 1. Single-MAC POST against the floor and macd.
@@ -195,7 +212,7 @@ async function main(): Promise<void> {
   const head = ['measure', 'macd', 'HTTP floor', 'macd/floor', 'macd p50 / p99 / max', 'floor p50 / p99 / max', ''];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) => '| ' + r.map((x, c) => (x ?? '').padEnd(widths[c]!)).join(' | ') + ' |';
-  console.log(`\nmacd benchmark${quick ? ' (--quick)' : ''}: node ${process.version}, ${cpus().length} CPUs, load average ${loadBefore.toFixed(2)} before / ${loadavg()[0]!.toFixed(2)} after, best of 2 runs of ${seconds} s per level; load generator in this process, servers in child processes (compiled JS, default Node flags)\n`);
+  console.log(`\nmacd benchmark${quick ? ' (--quick)' : ''}: node ${process.version}, ${cpus().length} CPUs,  load average ${loadBefore.toFixed(2)} before / ${loadavg()[0]!.toFixed(2)} after, disk write+fdatasync median ${fmt(fsync, 2)} ms, best of 2 runs of ${seconds} s per level; load generator in this process, servers in child processes (compiled JS, default Node flags)\n`);
   console.log(line(head));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));
