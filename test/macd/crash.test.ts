@@ -111,7 +111,7 @@ describe('crash safety', () => {
     current = null;
     expect(duplicates).toEqual([]);
     expect(missing).toBe(0);
-    expect(acked).toBeGreaterThan(1000);
+    expect(acked).toBeGreaterThan(200);
     console.log(`crash test: ${acked} MACs acknowledged over ${rounds} SIGKILLs, ${held.size} held and verified`);
     // Allocated = acknowledged and held, plus at most what was in flight at the kills.
     expect(ranges.mac_ranges[0]!.used).toBeGreaterThanOrEqual(held.size);
