@@ -22,6 +22,11 @@ export interface ApiOptions {
   log: Logger;
   /** Replica mode: the base URL of the replica that owns `mac`, or null when this one does. */
   ownerOf?: (mac: number) => Promise<string | null> | string | null;
+  /**
+   * Replica mode: when this replica's blocks are full and no block is left to
+   * claim, the endpoint of a replica with at least `needed` free MACs, or null.
+   */
+  spillover?: (needed: number, rangeId?: string) => Promise<string | null>;
 }
 
 type Handler = (ctx: Ctx) => Promise<[number, unknown]> | [number, unknown];
@@ -289,6 +294,20 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
       const [status, body] = await r.run(ctx);
       send(res, status, body);
     } catch (e) {
+      // Replica mode, pool full here: another replica may still have room.
+      if (e instanceof MacdError && e.reason === 'pool_full' && opts.spillover && !req.headers['x-macd-forwarded'] && r.route.startsWith('allocate')) {
+        try {
+          const body = ctx.body();
+          const needed = isObject(body) && Array.isArray(body['mac_states']) ? body['mac_states'].length : 1;
+          const base = await opts.spillover(needed, r.route.includes('in_range') ? decode(parts[2]!) : undefined);
+          if (base) {
+            forward(req, res, base, raw);
+            return;
+          }
+        } catch (spillErr) {
+          log.warn({ err: spillErr }, 'looking for a replica with room failed');
+        }
+      }
       if (e instanceof MacdError) sendError(res, path, e);
       else {
         log.error({ err: e, path }, 'request failed');

@@ -115,6 +115,31 @@ export class BlockCoordinator {
     return lease && lease.holder !== this.o.replica && lease.endpoint ? lease.endpoint : null;
   }
 
+  /**
+   * The endpoint of another replica whose blocks (by their published counts)
+   * have at least `needed` free MACs, the one with the most room; null if none.
+   */
+  async spillover(needed: number, rangeId?: string): Promise<string | null> {
+    await this.refresh(true);
+    const free = new Map<string, number>();
+    for (const l of this.leases.values()) {
+      if (l.holder === this.o.replica || !l.endpoint || (rangeId !== undefined && l.rangeId !== rangeId)) continue;
+      if (!this.store.allocator.hasRange(l.rangeId)) continue;
+      const r = this.store.allocator.range(l.rangeId);
+      const size = Math.min(r.blockSize, r.size - l.block * r.blockSize);
+      free.set(l.endpoint, (free.get(l.endpoint) ?? 0) + Math.max(0, size - l.allocated));
+    }
+    let best: string | null = null;
+    let most = needed - 1;
+    for (const [endpoint, n] of free) {
+      if (n > most) {
+        best = endpoint;
+        most = n;
+      }
+    }
+    return best;
+  }
+
   /** Claims the blocks of MACs asked for by address, or refuses those another replica holds. */
   async ensureOwned(macs: readonly number[]): Promise<void> {
     for (const mac of macs) {
@@ -242,7 +267,7 @@ export interface ReplicaOptions {
 }
 
 /** Replica mode wiring for server.ts. */
-export async function startReplica(o: ReplicaOptions): Promise<{ ownerOf(mac: number): Promise<string | null>; onConfig(c: MacdConfig): Promise<void>; close(): Promise<void> }> {
+export async function startReplica(o: ReplicaOptions): Promise<{ ownerOf(mac: number): Promise<string | null>; spillover(needed: number, rangeId?: string): Promise<string | null>; onConfig(c: MacdConfig): Promise<void>; close(): Promise<void> }> {
   if (o.config.coordination.mode !== 'kubernetes') throw new Error('startReplica needs coordination.mode kubernetes');
   const pool = o.config.coordination.pool;
   const c = new BlockCoordinator({ store: o.store, api: kubernetesLeaseApi(o.kubeConfig, pool), pool: pool.name, replica: o.replica, endpoint: o.endpoint, log: o.log });
@@ -250,6 +275,7 @@ export async function startReplica(o: ReplicaOptions): Promise<{ ownerOf(mac: nu
   o.log.info({ replica: o.replica, endpoint: o.endpoint, pool: `${pool.namespace}/${pool.name}` }, 'replica mode: block Leases');
   return {
     ownerOf: (mac) => c.ownerOf(mac),
+    spillover: (needed, rangeId) => c.spillover(needed, rangeId),
     onConfig: async () => {},
     close: () => c.close(),
   };

@@ -18,7 +18,7 @@ export interface MacdOptions {
   metricsAddress?: string;
   log: Logger;
   /** Replica-mode wiring (see replicas.ts), given the store once loaded. */
-  coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }) => Promise<{ ownerOf(mac: number): Promise<string | null> | string | null; onConfig(c: MacdConfig): Promise<void>; close(): Promise<void> }>;
+  coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }) => Promise<{ ownerOf(mac: number): Promise<string | null> | string | null; spillover?(needed: number, rangeId?: string): Promise<string | null>; onConfig(c: MacdConfig): Promise<void>; close(): Promise<void> }>;
   snapshotBytes?: number;
 }
 
@@ -70,6 +70,7 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     metrics,
     log,
     ownerOf: opts.coordinate && config.coordination.mode === 'kubernetes' ? ownerOf : undefined,
+    spillover: opts.coordinate && config.coordination.mode === 'kubernetes' ? async (n, id) => (coord?.spillover ? coord.spillover(n, id) : null) : undefined,
     extra: (req, res, path) => {
       if (path === '/healthz' || path === '/livez') {
         res.writeHead(healthy ? 200 : 500, { 'content-type': 'text/plain' }).end(healthy ? 'ok' : 'unhealthy');

@@ -1,34 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MacdConfig } from '../../src/api/config/macd.ts';
-import { ALLOCATED, ENDPOINT, blockLeaseName, type BlockLease, type LeaseApi, type NewBlockLease } from '../../src/macd/leases.ts';
+import { blockLeaseName } from '../../src/macd/leases.ts';
+import { FakeLeases } from './fake-leases.ts';
 import { parseMac } from '../../src/macd/mac.ts';
 import { BlockCoordinator } from '../../src/macd/replicas.ts';
 import { MacStore } from '../../src/macd/store.ts';
 import { quietLog, tempDir } from './helpers.ts';
-
-/** An in-memory Lease API with the API server's create semantics (409 on an existing name). */
-class FakeLeases implements LeaseApi {
-  readonly items = new Map<string, NewBlockLease>();
-  annotations: { name: string; annotations: Record<string, string> }[] = [];
-  async list(): Promise<BlockLease[]> {
-    await Promise.resolve();
-    return [...this.items.values()].map((l) => ({ ...l }));
-  }
-  async create(l: NewBlockLease): Promise<'created' | 'exists'> {
-    await Promise.resolve();
-    if (this.items.has(l.name)) return 'exists';
-    this.items.set(l.name, { ...l });
-    return 'created';
-  }
-  async annotate(name: string, annotations: Record<string, string>): Promise<void> {
-    await Promise.resolve();
-    const l = this.items.get(name);
-    if (!l) throw new Error(`no lease ${name}`);
-    this.annotations.push({ name, annotations });
-    if (annotations[ALLOCATED] !== undefined) l.allocated = Number(annotations[ALLOCATED]);
-    if (annotations[ENDPOINT] !== undefined) l.endpoint = annotations[ENDPOINT];
-  }
-}
 
 const config = MacdConfig.parse({
   ranges: [{ id: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:0f:ff' }],
@@ -82,6 +59,22 @@ describe('block coordination (fake Lease API)', () => {
     expect(api.items.get(blockLeaseName('pool', 'range0', free))?.holder).toBe('b');
     // A MAC in a's block, asked of b directly (not forwarded): refused, nothing changes.
     await expect(b.store.allocate([{ mac: x!.mac + 1, meta }])).rejects.toMatchObject({ status: 409, reason: 'owned_elsewhere' });
+  });
+
+  it('points a full replica at one that still has room (spillover)', async () => {
+    const api = new FakeLeases();
+    const a = await replica(api, 'a');
+    const b = await replica(api, 'b');
+    await a.store.allocate(Array.from({ length: 300 }, () => ({ mac: null, meta })));
+    // b takes every block left and fills them.
+    await b.store.allocate(Array.from({ length: 4096 - 512 }, () => ({ mac: null, meta })));
+    expect(api.items.size).toBe(16);
+    await expect(b.store.allocate([{ mac: null, meta }])).rejects.toMatchObject({ reason: 'pool_full' });
+    expect(await b.coord.spillover(10)).toBe('http://a');
+    expect(await b.coord.spillover(1000)).toBeNull();
+    // Once b's counts are published, a sees no room at b.
+    await b.coord.close();
+    expect(await a.coord.spillover(1)).toBeNull();
   });
 
   it('publishes alcor.dev/allocated only when it changed, and takes its blocks back after a restart', async () => {

@@ -1,0 +1,25 @@
+import { ALLOCATED, ENDPOINT, type BlockLease, type LeaseApi, type NewBlockLease } from '../../src/macd/leases.ts';
+
+/** An in-memory Lease API with the API server's create semantics (409 on an existing name). */
+export class FakeLeases implements LeaseApi {
+  readonly items = new Map<string, NewBlockLease>();
+  annotations: { name: string; annotations: Record<string, string> }[] = [];
+  async list(): Promise<BlockLease[]> {
+    await Promise.resolve();
+    return [...this.items.values()].map((l) => ({ ...l }));
+  }
+  async create(l: NewBlockLease): Promise<'created' | 'exists'> {
+    await Promise.resolve();
+    if (this.items.has(l.name)) return 'exists';
+    this.items.set(l.name, { ...l });
+    return 'created';
+  }
+  async annotate(name: string, annotations: Record<string, string>): Promise<void> {
+    await Promise.resolve();
+    const l = this.items.get(name);
+    if (!l) throw new Error(`no lease ${name}`);
+    this.annotations.push({ name, annotations });
+    if (annotations[ALLOCATED] !== undefined) l.allocated = Number(annotations[ALLOCATED]);
+    if (annotations[ENDPOINT] !== undefined) l.endpoint = annotations[ENDPOINT];
+  }
+}

@@ -1,0 +1,67 @@
+// Two in-process replicas with their HTTP APIs and a fake Lease API: requests
+// for another replica's MACs are forwarded, and a full replica hands an
+// allocation to one with room.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BlockCoordinator } from '../../src/macd/replicas.ts';
+import { startMacd, type Macd } from '../../src/macd/server.ts';
+import { call, quietLog, tempDir } from './helpers.ts';
+import { FakeLeases } from './fake-leases.ts';
+
+const api = new FakeLeases();
+const started: Macd[] = [];
+afterAll(async () => {
+  for (const m of started) await m.close();
+});
+
+async function replica(name: string, config: string): Promise<string> {
+  const m = await startMacd({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: tempDir(),
+    configFile: config,
+    log: quietLog,
+    coordinate: async (store, _c, port) => {
+      const c = new BlockCoordinator({ store, api, pool: 'pool', replica: name, endpoint: `http://127.0.0.1:${port.port}`, log: quietLog, publishMs: 100 });
+      await c.start();
+      return { ownerOf: (mac) => c.ownerOf(mac), spillover: (n, id) => c.spillover(n, id), onConfig: async () => {}, close: () => c.close() };
+    },
+  });
+  started.push(m);
+  return `http://127.0.0.1:${m.port}`;
+}
+
+describe('replicas over HTTP (fake Lease API)', () => {
+  it('forwards reads and releases to the holder, and spills allocations over to a replica with room', async () => {
+    const dir = tempDir('macd-rh-');
+    const config = join(dir, 'macd.json');
+    writeFileSync(config, JSON.stringify({
+      ranges: [{ id: 'r', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:03:ff' }],
+      coordination: { mode: 'kubernetes', pool: { name: 'pool', namespace: 'ns', uid: 'u' }, blockSize: 256 },
+    }));
+    const a = await replica('a', config);
+    const b = await replica('b', config);
+    const one = await call(a, 'POST', '/macs', { mac_state: { port_id: 'from-a' } });
+    expect(one.status).toBe(201);
+    const mac = (one.body['mac_state'] as { mac_address: string }).mac_address;
+    // b answers for a's MAC by asking a.
+    expect((await call(b, 'GET', `/macs/${mac}`)).body['mac_state']).toMatchObject({ mac_address: mac, port_id: 'from-a' });
+    // b takes the three blocks left and fills them.
+    const fill = await call(b, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 768 }, (_, i) => ({ port_id: `b${i}` })) });
+    expect(fill.status).toBe(201);
+    // b is full, no block is left: a still has 255 free, so b forwards there.
+    const spill = await call(b, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 10 }, (_, i) => ({ port_id: `s${i}` })) });
+    expect(spill.status).toBe(201);
+    const spilled = (spill.body['mac_states'] as { mac_address: string }[]).map((s) => s.mac_address);
+    expect((await call(a, 'GET', `/macs/${spilled[0]}`)).status).toBe(200);
+    // More than anyone has: a clear pool_full.
+    const tooMany = await call(b, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 300 }, (_, i) => ({ port_id: `t${i}` })) });
+    expect(tooMany.status).toBe(409);
+    expect(tooMany.body['reason']).toBe('pool_full');
+    // Release through the other replica.
+    expect((await call(b, 'DELETE', `/macs/${mac}`)).status).toBe(200);
+    expect((await call(a, 'GET', `/macs/${mac}`)).status).toBe(404);
+  });
+});
