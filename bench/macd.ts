@@ -29,7 +29,7 @@ function build(): string {
 const MAIN = build();
 const FLOOR = fileURLToPath(new URL('./http-floor.ts', import.meta.url));
 const seconds = quick ? 1 : 3;
-const FILL = quick ? 2_000_000 : 8_388_608;
+const FILL = quick ? 1_000_000 : 8_388_608;
 
 interface Server {
   child: ChildProcess;
@@ -180,9 +180,9 @@ async function main(): Promise<void> {
   // 2. Bulk allocation, then fill to FILL allocated for RSS and restart.
   const fillDir = join(dir, 'fill');
   let big = await start(macdArgs(fillDir));
-  const bulkRate = await bulk(big.port, quick ? 500_000 : 2_000_000, 10_000, 2);
+  const bulkRate = await bulk(big.port, quick ? 300_000 : 2_000_000, 10_000, 2);
   rows.push(['POST /macs/bulk (10,000 per request, 2 streams)', `${fmt(bulkRate)} MACs/s`, '', '', '', '', '']);
-  const already = quick ? 500_000 : 2_000_000;
+  const already = quick ? 300_000 : 2_000_000;
   // Fill the rest the way clients do: bulk requests of 1,000.
   await bulk(big.port, FILL - already, 1_000, 2);
   await new Promise((r) => setTimeout(r, 500));
