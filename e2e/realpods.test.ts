@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type Cluster } from './cluster/cluster.ts';
 import { BRIDGE, GATEWAY, POD_CIDR, missingForNode, nodeFiles } from './cluster/node.ts';
 import { dhcpClientOnBridge, whichSync } from './realpods/dhcp-client.ts';
-import { hostLeftovers, iptablesChains } from './cluster/host.ts';
+import { hostLeftovers, iptablesChains, readSysctls } from './cluster/host.ts';
 import { pinoLines, podReady, tools, until, type PodLike, type Tools } from './realpods/kube.ts';
 
 const skipReason = process.env['E2E_KUBECONFIG']
@@ -33,9 +33,11 @@ describe.skipIf(skipReason !== '')('real pods (containerd node)', () => {
   let serviceUrl = '';
   const allocated = new Map<string, string>(); // mac → port_id
   let chainsBefore: Record<string, string[]> = {};
+  let sysctlsBefore: Record<string, string> = {};
 
   beforeAll(async () => {
     chainsBefore = iptablesChains();
+    sysctlsBefore = readSysctls();
     // Another test run on this machine may hold the node (kube-proxy's chains are machine-wide): wait for it.
     cluster = await startCluster({ runtime: 'containerd', waitForHostMs: 300_000, log: (l) => process.stderr.write(`[realpods] ${l}\n`) });
     k = tools(cluster.binDir, cluster.kubeconfig);
@@ -171,9 +173,9 @@ describe.skipIf(skipReason !== '')('real pods (containerd node)', () => {
     }
   });
 
-  test('stopping the cluster leaves no processes, mounts, links, iptables chains or cgroups behind', async () => {
+  test('stopping the cluster leaves no processes, mounts, links, iptables chains, cgroups or changed sysctls behind', async () => {
     const dir = cluster.dir;
     await cluster.stop();
-    expect(hostLeftovers({ dir, bridge: BRIDGE, containerdSocket: nodeFiles(dir).socket, chainsBefore })).toEqual([]);
+    expect(hostLeftovers({ dir, bridge: BRIDGE, containerdSocket: nodeFiles(dir).socket, chainsBefore, sysctlsBefore })).toEqual([]);
   }, 120_000);
 });

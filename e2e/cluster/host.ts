@@ -4,7 +4,7 @@
 // mounts, links, iptables chains, cgroups — on stop, on failure, and for a
 // node whose owner died without cleaning up.
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const LOCK_DIR = '/run/alcor-e2e-node';
@@ -17,6 +17,47 @@ export interface HostRecord {
   containerdSocket: string;
   /** iptables chains present before the node started, per family and table ("4 nat"). */
   chainsBefore: Record<string, string[]>;
+  /** Machine-wide sysctls the kubelet, kube-proxy or the CNI bridge set, as they were before. */
+  sysctlsBefore?: Record<string, string>;
+}
+
+/**
+ * The kubelet sets kernel tunables it likes (panic, panic_on_oops,
+ * overcommit_memory, key quotas); the bridge plugin turns on forwarding. Put
+ * back as found.
+ */
+const SYSCTLS = [
+  'kernel/panic',
+  'kernel/panic_on_oops',
+  'vm/overcommit_memory',
+  'kernel/keys/root_maxkeys',
+  'kernel/keys/root_maxbytes',
+  'net/ipv4/ip_forward',
+  'net/ipv4/conf/all/route_localnet',
+  'net/bridge/bridge-nf-call-iptables',
+  'net/bridge/bridge-nf-call-ip6tables',
+];
+
+function readSysctls(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of SYSCTLS) {
+    try {
+      out[k] = readFileSync(`/proc/sys/${k}`, 'utf8').trim();
+    } catch {
+      // not on this kernel
+    }
+  }
+  return out;
+}
+
+function restoreSysctls(before: Record<string, string> | undefined, log: (s: string) => void): void {
+  for (const [k, v] of Object.entries(before ?? {})) {
+    try {
+      if (readFileSync(`/proc/sys/${k}`, 'utf8').trim() !== v) writeFileSync(`/proc/sys/${k}`, v);
+    } catch (err) {
+      log(`[node] restoring ${k}=${v}: ${String(err)}`);
+    }
+  }
 }
 
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -50,6 +91,8 @@ function chains(save: string, table: string): string[] {
   return out;
 }
 
+export { readSysctls };
+
 export function iptablesChains(): Record<string, string[]> {
   const rec: Record<string, string[]> = {};
   for (const [fam, save] of FAMILIES) {
@@ -74,6 +117,7 @@ export async function acquireHost(record: Omit<HostRecord, 'pid' | 'chainsBefore
     try {
       const fd = openSync(file, 'wx');
       full.chainsBefore = iptablesChains();
+      full.sysctlsBefore = readSysctls();
       writeSync(fd, JSON.stringify(full));
       closeSync(fd);
       return full;
@@ -201,6 +245,7 @@ export function cleanupHost(rec: HostRecord, log: (s: string) => void): void {
   }
   if (trySh('ip', ['-o', 'link', 'show', rec.bridge])) trySh('ip', ['link', 'del', rec.bridge]);
   removeNewChains(rec.chainsBefore, log);
+  restoreSysctls(rec.sysctlsBefore, log);
   // The kubelet links every container's log into /var/log/containers (not configurable): drop our links.
   for (const link of containerLogLinks(rec.dir)) rmSync(link, { force: true });
   for (const cg of kubepodsCgroups()) {
@@ -271,13 +316,14 @@ function containerLogLinks(dir: string): string[] {
 }
 
 /** Leftovers a finished node must not have: for tests and a final check. */
-export function hostLeftovers(rec: Pick<HostRecord, 'dir' | 'bridge' | 'containerdSocket' | 'chainsBefore'>): string[] {
+export function hostLeftovers(rec: Pick<HostRecord, 'dir' | 'bridge' | 'containerdSocket' | 'chainsBefore' | 'sysctlsBefore'>): string[] {
   const left: string[] = [];
+  const now = readSysctls();
+  for (const [k, v] of Object.entries(rec.sysctlsBefore ?? {})) if (now[k] !== v) left.push(`sysctl ${k}=${now[k]} (was ${v})`);
   if (trySh('ip', ['-o', 'link', 'show', rec.bridge])) left.push(`link ${rec.bridge}`);
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => (l.split(' ')[4] ?? '').startsWith(rec.dir));
   if (mounts.length) left.push(`${mounts.length} mounts under ${rec.dir}`);
-  const now = iptablesChains();
-  for (const [k, list] of Object.entries(now)) {
+  for (const [k, list] of Object.entries(iptablesChains())) {
     const old = new Set(rec.chainsBefore[k] ?? []);
     const extra = list.filter((c) => /^(KUBE-|CNI-)/.test(c) && !old.has(c));
     if (extra.length) left.push(`iptables ${k}: ${extra.join(' ')}`);
