@@ -5,6 +5,7 @@
 // deleted and replaced with its state intact. Skips with the reason where
 // the machine can't run containers (not root, Debian packages missing) or
 // when the suite runs on an external cluster.
+import { Resolver } from 'node:dns/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type Cluster } from './cluster/cluster.ts';
@@ -22,6 +23,9 @@ if (skipReason) process.stderr.write(`[realpods] skipped: ${skipReason}\n`);
 
 const NS = 'alcor-system';
 const POOL_NS = 'pools';
+// Two allocators: each claims its own blocks; a request for a MAC the other
+// holds is forwarded to it by its headless-Service DNS name (cluster DNS).
+const REPLICAS = 2;
 
 interface MacState {
   mac_state: { mac_address: string; port_id: string; state: string };
@@ -75,16 +79,25 @@ describe.skipIf(skipReason !== '')('real pods (containerd node)', () => {
       spec: {
         oui: 'aa:bb:cc',
         ranges: [{ name: 'r0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:ff:ff' }],
-        allocator: { replicas: 1, storage: { size: '64Mi' } },
+        allocator: { replicas: REPLICAS, storage: { size: '64Mi' } },
       },
     }));
     await until('macd pod Ready', async () => {
       const pods = await macdPods();
-      return pods.length === 1 && pods.every(podReady);
+      return pods.length === REPLICAS && pods.every(podReady);
     }, 120_000);
+    // Cluster DNS answers the peer names the replicas advertise to each other.
+    const resolver = new Resolver();
+    resolver.setServers([GATEWAY]);
+    const peerIps = await until('peer names in cluster DNS', async () => {
+      const ips = await Promise.all([0, 1].map((r) => resolver.resolve4(`pool-macd-${r}.pool-macd-peers.${POOL_NS}.svc.cluster.local`)));
+      return ips.every((a) => a.length === 1) && ips.flat();
+    }, 30_000);
+    const podIps = (await macdPods()).map((p) => (p.status as { podIP?: string } | undefined)?.podIP);
+    expect(new Set(peerIps)).toEqual(new Set(podIps));
     const svc = await k.json<{ spec: { clusterIP: string; ports: { port: number }[] } }>(['-n', POOL_NS, 'get', 'service', 'pool-macd']);
     serviceUrl = `http://${svc.spec.clusterIP}:${svc.spec.ports[0]!.port}`;
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 10; i++) {
       // From the host, through kube-proxy's rules for the ClusterIP.
       const res = await until(`POST /macs p${i}`, async () => {
         const r = await fetch(`${serviceUrl}/macs`, {
@@ -100,21 +113,24 @@ describe.skipIf(skipReason !== '')('real pods (containerd node)', () => {
       expect(allocated.has(body.mac_state.mac_address)).toBe(false);
       allocated.set(body.mac_state.mac_address, `p${i}`);
     }
-    await until('MacPool status.allocated = 5', async () => {
+    await until('MacPool status.allocated = 10', async () => {
       const pool = await k.json<{ status?: { allocated?: number } }>(['-n', POOL_NS, 'get', 'macpool', 'pool']);
-      return pool.status?.allocated === 5;
+      return pool.status?.allocated === 10;
     }, 60_000);
-    const logs = await k.kubectl(['-n', POOL_NS, 'logs', 'pool-macd-0']);
-    expect(pinoLines(logs).some((l) => l.msg.length > 0)).toBe(true);
+    for (let r = 0; r < REPLICAS; r++) {
+      const logs = await k.kubectl(['-n', POOL_NS, 'logs', `pool-macd-${r}`]);
+      expect(pinoLines(logs).some((l) => l.msg.length > 0)).toBe(true);
+    }
   });
 
   test('kubectl delete pod: the allocator comes back with every MAC still allocated, none given twice', async () => {
-    expect(allocated.size).toBe(5);
-    const [before] = await macdPods();
+    expect(allocated.size).toBe(10);
+    const before = (await macdPods()).find((p) => p.metadata.name === 'pool-macd-0');
     await k.kubectl(['-n', POOL_NS, 'delete', 'pod', 'pool-macd-0', '--wait=true', '--timeout=60s']);
-    await until('a new macd pod Ready', async () => {
+    await until('a new pool-macd-0 Ready', async () => {
       const pods = await macdPods();
-      return pods.length === 1 && pods[0]!.metadata.uid !== before!.metadata.uid && podReady(pods[0]!);
+      const p0 = pods.find((p) => p.metadata.name === 'pool-macd-0');
+      return pods.length === REPLICAS && p0 !== undefined && p0.metadata.uid !== before?.metadata.uid && pods.every(podReady);
     }, 120_000);
     for (const [mac, port] of allocated) {
       const res = await until(`GET /macs/${mac}`, async () => {
@@ -132,9 +148,9 @@ describe.skipIf(skipReason !== '')('real pods (containerd node)', () => {
     expect([200, 201]).toContain(res.status);
     const fresh = ((await res.json()) as MacState).mac_state.mac_address;
     expect(allocated.has(fresh)).toBe(false);
-    await until('MacPool status.allocated = 6', async () => {
+    await until('MacPool status.allocated = 11', async () => {
       const pool = await k.json<{ status?: { allocated?: number } }>(['-n', POOL_NS, 'get', 'macpool', 'pool']);
-      return pool.status?.allocated === 6;
+      return pool.status?.allocated === 11;
     }, 60_000);
   });
 

@@ -63,6 +63,7 @@ build kwok-stages.yaml kwok_stages
 if [[ "${BUILD_NODE:-0}" == 1 ]]; then
   for c in kubelet kube-proxy; do build "$c" go_kube; done
   build crictl go_install "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+  build coredns go_install "github.com/coredns/coredns@$COREDNS_VERSION"
 fi
 (( SECONDS - total > 1 )) && log "all binaries ready in $((SECONDS - total))s"
 echo "$bin"

@@ -15,7 +15,7 @@ import { kubeconfigFromFiles, makeCertificates, makeClientCert, type Certificate
 import { startLocalPathProvisioner } from './provisioner.ts';
 import { acquireHost, cleanupHost, releaseHost, type HostRecord } from './host.ts';
 import {
-  BRIDGE, GATEWAY, NODE_NAME, POD_CIDR, containerdConfig, createBridge, importImages, kubeProxyConfig, kubeletConfig,
+  BRIDGE, GATEWAY, NODE_NAME, POD_CIDR, containerdConfig, corefile, createBridge, importImages, kubeProxyConfig, kubeletConfig,
   missingForNode, nodeFiles, removeAllPods, writeCniConfig,
 } from './node.ts';
 import { buildImages, type BuiltImages } from '../../scripts/image.ts';
@@ -378,6 +378,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         `--node-labels=alcor.dev/e2e-node=containerd`,
         '--v=1',
       ]);
+      writeFileSync(join(dir, 'Corefile'), corefile(kubeconfig));
+      startProcess('coredns', ['-conf', join(dir, 'Corefile')]);
       writeFileSync(join(dir, 'kube-proxy.yaml'), kubeProxyConfig(kubeconfig, proxyMetrics, proxyHealthz));
       startProcess('kube-proxy', [`--config=${join(dir, 'kube-proxy.yaml')}`, '--v=1']);
       log(`[cluster] node ${NODE_NAME}: pods on ${POD_CIDR} behind ${BRIDGE}`);

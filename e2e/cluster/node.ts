@@ -47,6 +47,7 @@ export function missingForNode(binDir?: string): string {
           [join(binDir, 'kubelet'), 'kubelet (BUILD_NODE=1 e2e/cluster/build.sh)'],
           [join(binDir, 'kube-proxy'), 'kube-proxy (BUILD_NODE=1 e2e/cluster/build.sh)'],
           [join(binDir, 'crictl'), 'crictl (BUILD_NODE=1 e2e/cluster/build.sh)'],
+          [join(binDir, 'coredns'), 'coredns (BUILD_NODE=1 e2e/cluster/build.sh)'],
         ] as [string, string][])
       : []),
   ];
@@ -147,9 +148,35 @@ export interface KubeletPorts {
   healthzPort: number;
 }
 
+/**
+ * Cluster DNS: CoreDNS as a process on the bridge address (port 53 there only),
+ * answering cluster.local from the API (Services, headless Services' pods:
+ * the names macd replicas reach each other by) and nothing else.
+ */
+export function corefile(kubeconfig: string): string {
+  return [
+    `cluster.local:53 {`,
+    `  bind ${GATEWAY}`,
+    `  errors`,
+    `  kubernetes cluster.local {`,
+    `    kubeconfig ${kubeconfig}`,
+    `  }`,
+    `}`,
+    `.:53 {`,
+    `  bind ${GATEWAY}`,
+    // No upstream: the sandbox's pods have no business outside.
+    `  template ANY ANY {`,
+    `    rcode NXDOMAIN`,
+    `  }`,
+    `}`,
+    '',
+  ].join('\n');
+}
+
 export function kubeletConfig(dir: string, caFile: string, ports: KubeletPorts): string {
   const { socket } = nodeFiles(dir);
-  writeFileSync(join(dir, 'resolv.conf'), 'nameserver 127.0.0.1\noptions ndots:1\n');
+  // Pods with dnsPolicy Default (and the host-network ones) get this: nothing to resolve with.
+  writeFileSync(join(dir, 'resolv.conf'), `nameserver ${GATEWAY}\noptions ndots:1\n`);
   return JSON.stringify({
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -170,6 +197,7 @@ export function kubeletConfig(dir: string, caFile: string, ports: KubeletPorts):
     // Under the cluster dir, not the machine's /var/log/pods (host.ts removes the /var/log/containers links).
     podLogsDir: join(dir, 'pod-logs'),
     clusterDomain: 'cluster.local',
+    clusterDNS: [GATEWAY],
     // Images can't be pulled again here: never collect them.
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
