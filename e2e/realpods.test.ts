@@ -45,7 +45,7 @@ describe.skipIf(skipReason !== '')('real pods (containerd node)', () => {
     // Another test run on this machine may hold the node (kube-proxy's chains are machine-wide): wait for it.
     cluster = await startCluster({ runtime: 'containerd', waitForHostMs: 300_000, log: (l) => process.stderr.write(`[realpods] ${l}\n`) });
     k = tools(cluster.binDir, cluster.kubeconfig);
-  }, 600_000);
+  }, 1_200_000); // a first run builds kubelet, kube-proxy, crictl and CoreDNS (minutes)
 
   afterAll(async () => {
     await cluster?.stop();

@@ -59,8 +59,18 @@ export function missingForNode(binDir?: string): string {
       missing.push(cmd);
     }
   }
+  if (!missing.includes('gcc') && !staticLibc()) missing.push('static libc for the pause image (Debian package libc6-dev)');
   if (!existsSync('/sys/fs/cgroup/memory') && !existsSync('/sys/fs/cgroup/cgroup.controllers')) missing.push('a writable cgroup file system');
   return missing.length ? `missing: ${[...new Set(missing)].join(', ')}` : '';
+}
+
+/** True when gcc can link a static binary (the pause image's). */
+export function staticLibc(): boolean {
+  try {
+    return execFileSync('gcc', ['-print-file-name=libc.a'], { encoding: 'utf8' }).trim().startsWith('/');
+  } catch {
+    return false;
+  }
 }
 
 /** The bridge, created before the API server starts so its address can be advertised. */
