@@ -7,10 +7,10 @@ import {
   podDisruptionBudget,
   pullPolicy,
   resourcesOr,
-  restrictedContainerSecurityContext,
+  springBootContainerParts,
+  springBootVolumes,
   restrictedPodSecurityContext,
   selectorLabels,
-  tcpProbe,
   type Part,
 } from '../common.ts';
 import type { KubeObject, RenderSettings } from '../types.ts';
@@ -54,22 +54,11 @@ export function renderDataPlaneManager(dpm: DataPlaneManager, settings: RenderSe
                   { name: 'grpc', containerPort: s.grpc.port, protocol: 'TCP' },
                   { name: 'grpc-topic', containerPort: s.grpc.topicPort, protocol: 'TCP' },
                 ],
-                // The JVM takes a while to start; the REST port opens when Spring is up.
-                readinessProbe: tcpProbe('http', { initialDelaySeconds: 10, periodSeconds: 5 }),
-                livenessProbe: tcpProbe('http', { initialDelaySeconds: 60, periodSeconds: 10, failureThreshold: 6 }),
                 resources: resourcesOr(s.resources, { requests: { cpu: '500m', memory: '1Gi' } }),
-                securityContext: restrictedContainerSecurityContext(),
-                volumeMounts: [
-                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                  // Read-only root: Spring Boot's embedded Tomcat needs a writable /tmp.
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
+                ...springBootContainerParts(CONFIG_DIR),
               },
             ],
-            volumes: [
-              { name: 'config', configMap: { name } },
-              { name: 'tmp', emptyDir: {} },
-            ],
+            volumes: springBootVolumes(name),
           },
         },
       },

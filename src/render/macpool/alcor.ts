@@ -7,10 +7,10 @@ import {
   podDisruptionBudget,
   pullPolicy,
   resourcesOr,
-  restrictedContainerSecurityContext,
+  springBootContainerParts,
+  springBootVolumes,
   restrictedPodSecurityContext,
   selectorLabels,
-  tcpProbe,
   type Part,
 } from '../common.ts';
 import { toProperties } from '../properties.ts';
@@ -71,22 +71,11 @@ export function renderAlcorEngine(pool: MacPool, settings: RenderSettings): Kube
                 ...pullPolicy(settings),
                 command: ['java', '-jar', '/app/AlcorMacManager-0.1.0.jar', `--spring.config.location=${CONFIG_DIR}/application.properties`],
                 ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
-                // The JVM takes a while to start; the port opens when Spring is up.
-                readinessProbe: tcpProbe('http', { initialDelaySeconds: 10, periodSeconds: 5 }),
-                livenessProbe: tcpProbe('http', { initialDelaySeconds: 60, periodSeconds: 10, failureThreshold: 6 }),
                 resources: resourcesOr(allocator.resources, { requests: { cpu: '250m', memory: '512Mi' } }),
-                securityContext: restrictedContainerSecurityContext(),
-                volumeMounts: [
-                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                  // Read-only root: Spring Boot's embedded Tomcat needs a writable /tmp.
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
+                ...springBootContainerParts(CONFIG_DIR),
               },
             ],
-            volumes: [
-              { name: 'config', configMap: { name } },
-              { name: 'tmp', emptyDir: {} },
-            ],
+            volumes: springBootVolumes(name),
           },
         },
       },
