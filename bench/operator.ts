@@ -154,7 +154,7 @@ async function operatorRun(n: number): Promise<OperatorRun> {
   await kubectl(['create', 'namespace', ns]);
   const port = await freePort();
   // The Node flags the chart sets (values.yaml nodeOptions).
-  const op = spawn(process.execPath, ['--max-semi-space-size=1', join(root, 'bin/alcor-operator.js'), 'run', '--kubeconfig', cluster.kubeconfig, '--metrics-bind-address', `127.0.0.1:${port}`, '--health-probe-bind-address', '0', '--workers', String(workers), '--resync-period', `${resyncSeconds}s`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const op = spawn(process.execPath, ['--max-semi-space-size=1', join(root, 'dist/cli/main.js'), 'run', '--kubeconfig', cluster.kubeconfig, '--metrics-bind-address', `127.0.0.1:${port}`, '--health-probe-bind-address', '0', '--workers', String(workers), '--resync-period', `${resyncSeconds}s`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   await until('operator up', 30_000, async () => metrics().then(() => true, () => false));
   const t0 = performance.now();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the built CLI when present (the image), else the TypeScript sources,
-// which Node 24 runs directly by stripping their types.
+// In a checkout, run the TypeScript sources (Node 24 strips their types), so
+// a stale dist/ can never stand in for them; in the image, which ships only
+// the compiled dist/, run that.
 import { existsSync } from 'node:fs';
-const built = new URL('../dist/cli/main.js', import.meta.url);
-await import(existsSync(built) ? built.href : new URL('../src/cli/main.ts', import.meta.url).href);
+const source = new URL('../src/cli/main.ts', import.meta.url);
+await import(existsSync(source) ? source.href : new URL('../dist/cli/main.js', import.meta.url).href);

@@ -86,10 +86,12 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
 function podSpec(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean): V1PodSpec {
   const name = dhcpdName(subnet);
   const { server } = subnet.spec;
+  // The lease log must outlive the pod: a replacement that forgot the leases
+  // could offer a leased address to a second client. Relay replicas keep it on
+  // their own PersistentVolume (the StatefulSet's volumeClaimTemplates); a
+  // node-local server, pinned to its node, in a host directory.
   const volumes = [
-    // The lease log survives container restarts (kill -9) in the pod's emptyDir;
-    // clients renew into a replacement pod, which re-learns them.
-    { name: 'data', emptyDir: {} },
+    ...(relay ? [] : [{ name: 'data', hostPath: { path: `/var/lib/alcor-operator/dhcpd/${subnet.metadata.namespace ?? 'default'}/${subnet.metadata.name}`, type: 'DirectoryOrCreate' } }]),
     { name: 'config', configMap: { name } },
   ];
   const common = {
@@ -147,6 +149,16 @@ export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings): 
           podManagementPolicy: 'Parallel',
           selector: { matchLabels: selectorLabels(part) },
           template,
+          volumeClaimTemplates: [
+            {
+              metadata: { name: 'data', labels: labels(part) },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                resources: { requests: { storage: String(server.storage.size) } },
+                ...(server.storage.storageClassName ? { storageClassName: server.storage.storageClassName } : {}),
+              },
+            },
+          ],
         },
       }),
     );
