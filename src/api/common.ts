@@ -177,3 +177,25 @@ export interface KindInfo {
   shortNames: string[];
   listKind: string;
 }
+
+/**
+ * The persistent volume of each replica of a StatefulSet the resource renders.
+ * Fixed once created: a StatefulSet's volumeClaimTemplates cannot change.
+ */
+export function volumeField(opts: { field: string; defaultSize: string; what: string; description: string; kind: string }) {
+  return withRules(
+    z.object({
+      size: Quantity.default(opts.defaultSize).describe(`Size of each replica's volume for ${opts.what}.`),
+      storageClassName: z.string().max(253).optional().describe('StorageClass of the volumes. Default: the cluster default.'),
+    }),
+    `${opts.description} Fixed once created.`,
+    [
+      {
+        rule: 'self == oldSelf',
+        message: `${opts.field} cannot change after creation (the volumes of a StatefulSet are fixed); create a new ${opts.kind} instead`,
+        // A transition rule: only the API server sees the old object.
+        check: () => true,
+      },
+    ],
+  ).prefault({});
+}

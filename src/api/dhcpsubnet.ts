@@ -6,9 +6,9 @@ import {
   dnsSubdomainPattern,
   imageField,
   observedGenerationField,
-  Quantity,
   ResourceRequirements,
   resourceSchema,
+  volumeField,
   withRules,
   type KindInfo,
 } from './common.ts';
@@ -178,22 +178,14 @@ export const DhcpServer = z
       .describe('Nodes the servers run on.')
       .meta({ maxProperties: 32 }),
     resources: ResourceRequirements.optional(),
-    storage: withRules(
-      z.object({
-        size: Quantity.default('256Mi').describe("Size of each relay replica's volume for its lease log."),
-        storageClassName: z.string().max(253).optional().describe('StorageClass of the volumes. Default: the cluster default.'),
-      }),
-      'Relay mode: the persistent volume of each replica, so granted leases survive the pod being replaced (a replica that forgot them could offer a leased address to a second client). nodeLocal servers keep their log in a host directory instead. Fixed once created.',
-      [
-        {
-          // A StatefulSet's volumeClaimTemplates cannot change, so neither can this.
-          rule: 'self == oldSelf',
-          message: 'server.storage cannot change after creation (the volumes of a StatefulSet are fixed); create a new DhcpSubnet instead',
-          // Only the API server sees the old object.
-          check: () => true,
-        },
-      ],
-    ).prefault({}),
+    storage: volumeField({
+      field: 'server.storage',
+      defaultSize: '256Mi',
+      what: 'its lease log',
+      description:
+        'Relay mode: the persistent volume of each replica, so granted leases survive the pod being replaced (a replica that forgot them could offer a leased address to a second client). nodeLocal servers keep their log in a host directory instead.',
+      kind: 'DhcpSubnet',
+    }),
   })
   .describe('The DHCP servers: replicas, placement, image and storage.')
   .prefault({});

@@ -6,9 +6,9 @@ import {
   imageField,
   observedGenerationField,
   portField,
-  Quantity,
   ResourceRequirements,
   resourceSchema,
+  volumeField,
   withRules,
   type KindInfo,
 } from './common.ts';
@@ -76,22 +76,13 @@ export const MacPoolAllocator = z
       .optional()
       .describe('Engine builtin only: image that runs `alcor-operator macd`. Default: the operator image.'),
     resources: ResourceRequirements.optional(),
-    storage: withRules(
-      z.object({
-        size: Quantity.default('1Gi').describe('Size of each replica\'s volume for durable allocation state.'),
-        storageClassName: z.string().max(253).optional().describe('StorageClass of the volumes. Default: the cluster default.'),
-      }),
-      'Engine builtin only: the persistent volume of each replica (acknowledged allocations survive restarts). Fixed once created.',
-      [
-        {
-          // A transition rule: a StatefulSet's volumeClaimTemplates cannot change, so neither can this.
-          rule: 'self == oldSelf',
-          message: 'allocator.storage cannot change after creation (the volumes of a StatefulSet are fixed); create a new MacPool instead',
-          // Only the API server sees the old object.
-          check: () => true,
-        },
-      ],
-    ).prefault({}),
+    storage: volumeField({
+      field: 'allocator.storage',
+      defaultSize: '1Gi',
+      what: 'durable allocation state',
+      description: 'Engine builtin only: the persistent volume of each replica (acknowledged allocations survive restarts).',
+      kind: 'MacPool',
+    }),
     servicePort: portField.default(9005).describe('Port of the allocator Service (Alcor uses 9005).'),
   })
   .prefault({})

@@ -154,28 +154,14 @@ export function leaseRbac(part: Part, name: string, verbs: string[]): KubeObject
   ];
 }
 
-/**
- * What Alcor's Spring Boot services (DPM, the MAC manager) share: TCP probes
- * on the REST port that allow for the JVM's start, the restricted security
- * context, the properties mounted read-only and a writable /tmp for the
- * embedded Tomcat under a read-only root. Spread into the container; the
- * volumes go with `springBootVolumes`.
- */
-export function springBootContainerParts(configDir: string): Pick<V1Container, 'readinessProbe' | 'livenessProbe' | 'securityContext' | 'volumeMounts'> {
+/** The `data` volume of each StatefulSet replica, from a resource's storage field. */
+export function dataVolumeClaimTemplate(part: Part, storage: { size: string | number; storageClassName?: string | undefined }): object {
   return {
-    readinessProbe: tcpProbe('http', { initialDelaySeconds: 10, periodSeconds: 5 }),
-    livenessProbe: tcpProbe('http', { initialDelaySeconds: 60, periodSeconds: 10, failureThreshold: 6 }),
-    securityContext: restrictedContainerSecurityContext(),
-    volumeMounts: [
-      { name: 'config', mountPath: configDir, readOnly: true },
-      { name: 'tmp', mountPath: '/tmp' },
-    ],
+    metadata: { name: 'data', labels: labels(part) },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: String(storage.size) } },
+      ...(storage.storageClassName ? { storageClassName: storage.storageClassName } : {}),
+    },
   };
-}
-
-export function springBootVolumes(configMapName: string): { name: string; configMap?: { name: string }; emptyDir?: Record<string, never> }[] {
-  return [
-    { name: 'config', configMap: { name: configMapName } },
-    { name: 'tmp', emptyDir: {} },
-  ];
 }

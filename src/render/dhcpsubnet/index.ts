@@ -6,6 +6,7 @@ import {
   labels,
   leaseRbac,
   object,
+  dataVolumeClaimTemplate,
   podDisruptionBudget,
   podIdentityEnv,
   pullPolicy,
@@ -149,16 +150,7 @@ export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings): 
           podManagementPolicy: 'Parallel',
           selector: { matchLabels: selectorLabels(part) },
           template,
-          volumeClaimTemplates: [
-            {
-              metadata: { name: 'data', labels: labels(part) },
-              spec: {
-                accessModes: ['ReadWriteOnce'],
-                resources: { requests: { storage: String(server.storage.size) } },
-                ...(server.storage.storageClassName ? { storageClassName: server.storage.storageClassName } : {}),
-              },
-            },
-          ],
+          volumeClaimTemplates: [dataVolumeClaimTemplate(part, server.storage)],
         },
       }),
     );

@@ -1,18 +1,6 @@
 import type { MacPool } from '../../api/index.ts';
-import {
-  checksum,
-  CONFIG_CHECKSUM_ANNOTATION,
-  labels,
-  object,
-  podDisruptionBudget,
-  pullPolicy,
-  resourcesOr,
-  springBootContainerParts,
-  springBootVolumes,
-  restrictedPodSecurityContext,
-  selectorLabels,
-  type Part,
-} from '../common.ts';
+import { resourcesOr } from '../common.ts';
+import { renderSpringBootApp } from '../springboot.ts';
 import { toProperties } from '../properties.ts';
 import type { KubeObject, RenderSettings } from '../types.ts';
 
@@ -45,48 +33,24 @@ export function macManagerProperties(pool: MacPool): string {
 }
 
 export function renderAlcorEngine(pool: MacPool, settings: RenderSettings): KubeObject[] {
-  const part: Part = { owner: pool, app: 'macmanager', component: 'mac-allocator' };
-  const name = macManagerName(pool);
   const { allocator } = pool.spec;
   const alcor = pool.spec.alcor!;
-  const properties = macManagerProperties(pool);
-  const objects: KubeObject[] = [
-    object('v1', 'ConfigMap', part, name, { data: { 'application.properties': properties } }),
-    object('apps/v1', 'Deployment', part, name, {
-      spec: {
-        replicas: allocator.replicas,
-        selector: { matchLabels: selectorLabels(part) },
-        template: {
-          metadata: {
-            labels: labels(part),
-            // Spring Boot reads its properties once at start: a changed file must roll the pods, an unchanged one must not.
-            annotations: { [CONFIG_CHECKSUM_ANNOTATION]: checksum(properties) },
-          },
-          spec: {
-            securityContext: restrictedPodSecurityContext(),
-            containers: [
-              {
-                name: 'macmanager',
-                image: alcor.image,
-                ...pullPolicy(settings),
-                command: ['java', '-jar', '/app/AlcorMacManager-0.1.0.jar', `--spring.config.location=${CONFIG_DIR}/application.properties`],
-                ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
-                resources: resourcesOr(allocator.resources, { requests: { cpu: '250m', memory: '512Mi' } }),
-                ...springBootContainerParts(CONFIG_DIR),
-              },
-            ],
-            volumes: springBootVolumes(name),
-          },
-        },
+  return renderSpringBootApp(
+    {
+      part: { owner: pool, app: 'macmanager', component: 'mac-allocator' },
+      name: macManagerName(pool),
+      replicas: allocator.replicas,
+      properties: macManagerProperties(pool),
+      configDir: CONFIG_DIR,
+      container: {
+        name: 'macmanager',
+        image: alcor.image,
+        jar: '/app/AlcorMacManager-0.1.0.jar',
+        ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
+        resources: resourcesOr(allocator.resources, { requests: { cpu: '250m', memory: '512Mi' } }),
       },
-    }),
-    object('v1', 'Service', part, name, {
-      spec: {
-        selector: selectorLabels(part),
-        ports: [{ name: 'http', port: allocator.servicePort, targetPort: 'http', protocol: 'TCP' }],
-      },
-    }),
-  ];
-  if (allocator.replicas > 1) objects.push(podDisruptionBudget(part, name));
-  return objects;
+      servicePorts: [{ name: 'http', port: allocator.servicePort, targetPort: 'http', protocol: 'TCP' }],
+    },
+    settings,
+  );
 }

@@ -6,6 +6,7 @@ import {
   leaseRbac,
   namespaceOf,
   object,
+  dataVolumeClaimTemplate,
   podDisruptionBudget,
   podIdentityEnv,
   pullPolicy,
@@ -114,16 +115,7 @@ export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObje
             volumes: [{ name: 'config', configMap: { name } }],
           },
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels: labels(part) },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              resources: { requests: { storage: String(allocator.storage.size) } },
-              ...(allocator.storage.storageClassName ? { storageClassName: allocator.storage.storageClassName } : {}),
-            },
-          },
-        ],
+        volumeClaimTemplates: [dataVolumeClaimTemplate(part, allocator.storage)],
       },
     }),
   ];

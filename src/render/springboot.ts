@@ -1,0 +1,79 @@
+import type { V1Container, V1ContainerPort } from '@kubernetes/client-node';
+import {
+  checksum,
+  CONFIG_CHECKSUM_ANNOTATION,
+  labels,
+  object,
+  podDisruptionBudget,
+  pullPolicy,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  selectorLabels,
+  tcpProbe,
+  type Part,
+} from './common.ts';
+import type { KubeObject, RenderSettings } from './types.ts';
+
+// Alcor's Java services (the Data Plane Manager, the upstream MAC manager)
+// are Spring Boot jars run the same way: their application.properties in a
+// ConfigMap, a Deployment of `java -jar`, a Service, and a PDB when there is
+// more than one replica.
+
+export interface SpringBootApp {
+  part: Part;
+  name: string;
+  replicas: number;
+  properties: string;
+  configDir: string;
+  container: { name: string; image: string; jar: string; ports: V1ContainerPort[]; resources: V1Container['resources'] };
+  servicePorts: { name: string; port: number; targetPort: string; protocol: 'TCP' }[];
+}
+
+export function renderSpringBootApp(app: SpringBootApp, settings: RenderSettings): KubeObject[] {
+  const { part, name, configDir } = app;
+  const objects: KubeObject[] = [
+    object('v1', 'ConfigMap', part, name, { data: { 'application.properties': app.properties } }),
+    object('apps/v1', 'Deployment', part, name, {
+      spec: {
+        replicas: app.replicas,
+        selector: { matchLabels: selectorLabels(part) },
+        template: {
+          metadata: {
+            labels: labels(part),
+            // Spring Boot reads its properties once at start: a changed file must roll the pods, an unchanged one must not.
+            annotations: { [CONFIG_CHECKSUM_ANNOTATION]: checksum(app.properties) },
+          },
+          spec: {
+            securityContext: restrictedPodSecurityContext(),
+            containers: [
+              {
+                name: app.container.name,
+                image: app.container.image,
+                ...pullPolicy(settings),
+                command: ['java', '-jar', app.container.jar, `--spring.config.location=${configDir}/application.properties`],
+                ports: app.container.ports,
+                resources: app.container.resources,
+                // The JVM takes a while to start; the REST port opens when Spring is up.
+                readinessProbe: tcpProbe('http', { initialDelaySeconds: 10, periodSeconds: 5 }),
+                livenessProbe: tcpProbe('http', { initialDelaySeconds: 60, periodSeconds: 10, failureThreshold: 6 }),
+                securityContext: restrictedContainerSecurityContext(),
+                volumeMounts: [
+                  { name: 'config', mountPath: configDir, readOnly: true },
+                  // Read-only root: Spring Boot's embedded Tomcat needs a writable /tmp.
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name } },
+              { name: 'tmp', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    }),
+    object('v1', 'Service', part, name, { spec: { selector: selectorLabels(part), ports: app.servicePorts } }),
+  ];
+  if (app.replicas > 1) objects.push(podDisruptionBudget(part, name));
+  return objects;
+}
