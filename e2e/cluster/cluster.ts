@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, httpsJson, waitFor, type TlsClient } from './net.ts';
-import { kubeconfigFromFiles, makeCertificates, makeClientCert, type Certificates } from './certs.ts';
+import { kubeconfigYaml, makeCertificates, makeClientCert } from './certs.ts';
 import { startLocalPathProvisioner } from './provisioner.ts';
 import { acquireHost, cleanupHost, releaseHost, type HostRecord } from './host.ts';
 import {
@@ -178,7 +178,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     );
     const server = `https://127.0.0.1:${apiPort}`;
     const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, kubeconfigYaml(server, certs), { mode: 0o600 });
+    writeFileSync(kubeconfig, kubeconfigYaml(server, 'admin', { pem: certs.caCert }, { pem: certs.adminCert }, { pem: certs.adminKey }), { mode: 0o600 });
     const tls: TlsClient = { ca: certs.caCert, cert: certs.adminCert, key: certs.adminKey };
 
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -366,7 +366,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       const pki = join(dir, 'pki');
       const nodeCert = await makeClientCert(pki, 'kubelet', `/O=system:nodes/CN=system:node:${NODE_NAME}`);
       const kubeletKubeconfig = join(dir, 'kubelet.kubeconfig');
-      writeFileSync(kubeletKubeconfig, kubeconfigFromFiles(server, certs.files.caCert, nodeCert.cert, nodeCert.key, `system:node:${NODE_NAME}`), { mode: 0o600 });
+      writeFileSync(kubeletKubeconfig, kubeconfigYaml(server, `system:node:${NODE_NAME}`, { file: certs.files.caCert }, { file: nodeCert.cert }, { file: nodeCert.key }), { mode: 0o600 });
       const [kubeletPort, kubeletHealthz, proxyMetrics, proxyHealthz] = (await Promise.all(Array.from({ length: 4 }, () => freePort()))) as [number, number, number, number];
       writeFileSync(join(dir, 'kubelet.yaml'), kubeletConfig(dir, certs.files.caCert, { port: kubeletPort, healthzPort: kubeletHealthz }));
       startProcess('kubelet', [
@@ -426,27 +426,4 @@ function kwokNode(name: string): object {
       phase: 'Running',
     },
   };
-}
-
-function kubeconfigYaml(server: string, certs: Certificates): string {
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: alcor-e2e',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority-data: ${b64(certs.caCert)}`,
-    'users:',
-    '- name: admin',
-    '  user:',
-    `    client-certificate-data: ${b64(certs.adminCert)}`,
-    `    client-key-data: ${b64(certs.adminKey)}`,
-    'contexts:',
-    '- name: alcor-e2e',
-    '  context: {cluster: alcor-e2e, user: admin}',
-    'current-context: alcor-e2e',
-    '',
-  ].join('\n');
 }
