@@ -16,6 +16,7 @@ import { KubeClient, resourcePath, type KubeObject } from '../src/runtime/client
 import { childTypes, DhcpSubnetType, MacPoolType } from '../src/controllers/resources.ts';
 import { startCluster } from '../e2e/cluster/cluster.ts';
 import { freePort } from '../e2e/cluster/net.ts';
+import { metricSum, WRITE_METHODS } from '../e2e/prometheus.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, sizes: { type: 'string' }, workers: { type: 'string', default: '4' } } });
 const sizes = values.sizes ? values.sizes.split(',').map(Number) : values.quick ? [50] : [100, 500, 1000];
@@ -124,17 +125,6 @@ interface OperatorRun {
   errors: number;
 }
 
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_:]+)(\{([^}]*)\})?\s+(\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const l = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => l[k] === v)) sum += Number(m[4]);
-  }
-  return sum;
-}
-
 function quantile(text: string, q: number): number {
   const buckets = new Map<number, number>();
   for (const line of text.split('\n')) {
@@ -163,22 +153,22 @@ async function operatorRun(n: number): Promise<OperatorRun> {
   const seconds = (performance.now() - t0) / 1000;
   // Let the last status writes and events settle, then watch one full resync.
   await new Promise((r) => setTimeout(r, 3_000));
-  const writes = (t: string) => ['POST', 'PUT', 'PATCH', 'DELETE'].reduce((s, m) => s + metricValue(t, 'rest_client_requests_total', { method: m }), 0);
+  const writes = (t: string) => WRITE_METHODS.reduce((s, method) => s + metricSum(t, 'rest_client_requests_total', { method }), 0);
   const before = writes(await metrics());
-  const resyncsBefore = metricValue(await metrics(), 'controller_runtime_reconcile_total');
+  const resyncsBefore = metricSum(await metrics(), 'controller_runtime_reconcile_total');
   await new Promise((r) => setTimeout(r, (resyncSeconds + 5) * 1000));
   const text = await metrics();
-  const resyncPasses = metricValue(text, 'controller_runtime_reconcile_total') - resyncsBefore;
+  const resyncPasses = metricSum(text, 'controller_runtime_reconcile_total') - resyncsBefore;
   if (resyncPasses < n) log(`warning: only ${resyncPasses} passes during the resync window (expected ≥ ${n})`);
   const result = {
     seconds,
-    rssMiB: metricValue(text, 'process_resident_memory_bytes') / 2 ** 20,
-    cpuSeconds: metricValue(text, 'process_cpu_seconds_total'),
+    rssMiB: metricSum(text, 'process_resident_memory_bytes') / 2 ** 20,
+    cpuSeconds: metricSum(text, 'process_cpu_seconds_total'),
     p50: quantile(text, 0.5),
     p99: quantile(text, 0.99),
     noopWrites: writes(text) - before,
     writes: before,
-    errors: metricValue(text, 'controller_runtime_reconcile_errors_total'),
+    errors: metricSum(text, 'controller_runtime_reconcile_errors_total'),
   };
   op.kill('SIGTERM');
   await new Promise((r) => op.once('exit', r));

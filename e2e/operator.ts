@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { inject } from 'vitest';
 import { freePort } from './cluster/net.ts';
+import { metricSum, WRITE_METHODS } from './prometheus.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -47,16 +48,7 @@ export async function startOperator(opts: { leaderElect?: boolean; namespace?: s
     logFile,
     metrics,
     async counter(name, labels = {}) {
-      const text = await metrics();
-      let sum = 0;
-      for (const line of text.split('\n')) {
-        if (!line.startsWith(name)) continue;
-        const m = /^([a-z_:]+)(\{([^}]*)\})?\s+(\S+)$/.exec(line);
-        if (!m || m[1] !== name) continue;
-        const lbls = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-        if (Object.entries(labels).every(([k, v]) => lbls[k] === v)) sum += Number(m[4]);
-      }
-      return sum;
+      return metricSum(await metrics(), name, labels);
     },
     async ready() {
       try {
@@ -78,7 +70,6 @@ export async function startOperator(opts: { leaderElect?: boolean; namespace?: s
 
 /** Writes made by an operator process, from its client metrics. */
 export async function writeCount(op: OperatorProcess): Promise<number> {
-  let n = 0;
-  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) n += await op.counter('rest_client_requests_total', { method });
-  return n;
+  const text = await op.metrics();
+  return WRITE_METHODS.reduce((n, method) => n + metricSum(text, 'rest_client_requests_total', { method }), 0);
 }

@@ -3,6 +3,7 @@
 // the operator scenario (examples Ready, a deleted child restored, leader
 // election), and requests outside its ClusterRole are refused with 403.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricSum } from './prometheus.ts';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -180,7 +181,7 @@ describe('operator under the chart ServiceAccount', () => {
     const lines = readFileSync(op!.logFile, 'utf8').split('\n');
     const terminating = lines.filter((l) => /because it is being terminated/.test(l));
     expect(lines.filter((l) => !/because it is being terminated/.test(l)).join('\n')).not.toMatch(/forbidden|"status":403|\b403\b/i);
-    const refused = [...(await op!.metrics()).matchAll(/^rest_client_requests_total\{[^}]*code="403"[^}]*\}\s+(\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const refused = metricSum(await op!.metrics(), 'rest_client_requests_total', { code: '403' });
     expect(refused).toBe(terminating.length);
   });
 
