@@ -9,7 +9,7 @@ import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tempDir } from '../test/macd/helpers.ts';
 import { kill, spawnMacd, type MacdProcess } from '../test/macd/process.ts';
-import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
+import { createNamespace, eventually, getJson, kubectl, kubectlOk, waitEstablished } from './kubectl.ts';
 
 const root = join(import.meta.dirname, '..');
 let ns = '';
@@ -37,7 +37,7 @@ function call(agent: Agent, base: string, method: string, path: string, body?: u
 
 beforeAll(async () => {
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
-  await kubectlOk(['wait', '--for=condition=Established', 'crd/macpools.alcor.dev', '--timeout=60s']);
+  await waitEstablished(['macpools.alcor.dev']);
   ns = await createNamespace('e2e-macd');
   // The pool object owns the Leases (nothing reconciles it in this file).
   await kubectlOk(['-n', ns, 'apply', '-f', '-'], JSON.stringify({

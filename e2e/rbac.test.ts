@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort } from './cluster/net.ts';
-import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
+import { createNamespace, eventually, getJson, kubectl, kubectlOk, waitEstablished } from './kubectl.ts';
 
 const root = join(import.meta.dirname, '..');
 const chartDir = join(root, 'charts/alcor-operator');
@@ -92,7 +92,7 @@ let op: Awaited<ReturnType<typeof startOperatorAs>> | undefined;
 beforeAll(async () => {
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
   // Retried: `kubectl wait` fails outright while a new CRD has no conditions yet.
-  await eventually('CRDs Established', async () => (await kubectl(['wait', '--for=condition=Established', 'crd/macpools.alcor.dev', 'crd/dhcpsubnets.alcor.dev', 'crd/dataplanemanagers.alcor.dev', '--timeout=30s'])).code === 0, 60_000);
+  await waitEstablished(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev']);
   opNs = await createNamespace('e2e-rbac-op');
   ns = await createNamespace('e2e-rbac');
   await helm(['install', release, chartDir, '-n', opNs]);
