@@ -62,6 +62,8 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
       try {
         children = await syncChildren(ctx, obj, def.render(parsed.data, ctx.settings), log);
       } catch (err) {
+        // The namespace is being deleted, and the resource with it: nothing to create or report.
+        if (err instanceof NamespaceTerminating) return;
         applyError = err instanceof Error ? err.message : String(err);
       }
     }
@@ -131,6 +133,10 @@ export async function syncChildren(ctx: ReconcileContext, owner: KubeObject, des
       try {
         result.set(childKey(d.kind, d.metadata.name), await ctx.client.apply<KubeObject>(path, want));
       } catch (err) {
+        if (err instanceof ApiError && err.status === 403 && /because it is being terminated/.test(err.message)) {
+          log.info({ kind: d.kind, child: d.metadata.name, err: err.message }, 'not applying child: its namespace is being terminated');
+          throw new NamespaceTerminating(err.message);
+        }
         if (!(current && err instanceof ApiError && err.status === 422)) {
           throw new Error(`applying ${d.kind} ${d.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -169,3 +175,6 @@ async function writeStatus(client: KubeClient, type: ResourceType, obj: KubeObje
   const path = `${resourcePath(type, obj.metadata.namespace, obj.metadata.name)}/status`;
   await client.apply(path, { apiVersion: apiVersionOf(type), kind: type.kind, metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, status });
 }
+
+/** A create refused because the namespace is being deleted (the API server's NamespaceLifecycle admission). */
+class NamespaceTerminating extends Error {}
