@@ -10,6 +10,7 @@ import { dataPlaneManagerKind } from './dataplanemanager.ts';
 import { dhcpSubnetKind } from './dhcpsubnet.ts';
 import { macPoolKind } from './macpool.ts';
 import { reconcileKind, type KindDefinition, type ReconcileContext } from './reconcile.ts';
+import { registerResourceMetrics } from './resource-metrics.ts';
 import { childTypes, DHCP_SERVER_LABEL, LeaseType, MAC_POOL_LABEL, MANAGED_BY_SELECTOR } from './resources.ts';
 
 // Wires informers to controllers: events on our resources enqueue their own
@@ -57,6 +58,7 @@ export class Manager {
     // Leases of macd and dhcpd: one informer per label (a selector can't OR two labels).
     add('Lease', new Informer({ type: LeaseType, client, log, labelSelector: MAC_POOL_LABEL }));
     add('DhcpLease', new Informer({ type: LeaseType, client, log, labelSelector: DHCP_SERVER_LABEL }));
+    registerResourceMetrics(opts.metrics.registry, this.informers);
 
     this.ctx = {
       client,

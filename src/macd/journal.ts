@@ -30,6 +30,8 @@ export interface JournalHooks {
   afterBatch?: () => void;
   /** Fatal I/O error: the process can no longer acknowledge anything. */
   onFatal: (err: Error) => void;
+  /** Seconds one group commit took, from its write to the end of its fdatasync. */
+  onFlush?: (seconds: number) => void;
 }
 
 export function logFileName(gen: number): string {
@@ -185,6 +187,7 @@ export class Journal {
     this.unsynced.push(batch);
     this.writing = true;
     const fd = this.fd;
+    const started = performance.now();
     writeAll(fd, frames, (err) => {
       this.writing = false;
       if (err) return this.fail(err);
@@ -193,6 +196,7 @@ export class Journal {
       fdatasync(fd, (syncErr) => {
         this.syncs--;
         if (syncErr) return this.fail(syncErr);
+        this.hooks.onFlush?.((performance.now() - started) / 1000);
         this.complete(batch.seq);
         this.pump();
       });

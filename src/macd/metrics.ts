@@ -1,4 +1,10 @@
-// Prometheus metrics of one macd process (its own Registry).
+// Prometheus metrics of one macd process (its own Registry). The pool a macd
+// serves is the target's identity (its pod and namespace), so no metric
+// repeats it as a label. Per-range figures are this replica's: in replica mode
+// each replica allocates only in the blocks it holds, so sum the allocated
+// counts over replicas; capacity is the range's, the same on every replica.
+// The pool as a whole (allocated and available over all replicas) is the
+// operator's alcor_pool_*_addresses{kind="MacPool"}.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Allocator } from './allocator.ts';
@@ -9,11 +15,13 @@ export interface MacdMetrics {
   releases: Counter;
   errors: Counter<'reason'>;
   latency: Histogram<'route'>;
+  logFlush: Histogram;
 }
 
 export function createMetrics(allocator: () => Allocator | null): MacdMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'alcor_macd_' });
+  // process_* and nodejs_* under their standard names, as dhcpd and the operator export them.
+  collectDefaultMetrics({ register: registry });
   const allocations = new Counter({ name: 'alcor_macd_allocations_total', help: 'MACs allocated', registers: [registry] });
   const releases = new Counter({ name: 'alcor_macd_releases_total', help: 'MACs released', registers: [registry] });
   const errors = new Counter({ name: 'alcor_macd_errors_total', help: 'Refused or failed requests by reason', labelNames: ['reason'], registers: [registry] });
@@ -22,6 +30,12 @@ export function createMetrics(allocator: () => Allocator | null): MacdMetrics {
     help: 'API request latency, including the log fsync',
     labelNames: ['route'],
     buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const logFlush = new Histogram({
+    name: 'alcor_macd_log_flush_seconds',
+    help: 'Duration of one group commit of the allocation log (write + fdatasync); every acknowledged request waits for one.',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
   const perRange = (name: string, help: string, value: (r: ReturnType<Allocator['ranges']>[number]) => number): void => {
@@ -36,8 +50,7 @@ export function createMetrics(allocator: () => Allocator | null): MacdMetrics {
       },
     });
   };
-  perRange('alcor_macd_range_capacity', 'Addresses of a range that may be handed out (size minus exclusions)', (r) => r.capacity);
-  perRange('alcor_macd_range_allocated', 'Allocated MACs per range', (r) => r.allocated);
-  perRange('alcor_macd_range_available', 'Free MACs per range', (r) => r.available);
-  return { registry, allocations, releases, errors, latency };
+  perRange('alcor_macd_range_capacity', 'Addresses of a range that may be handed out (size minus exclusions); the same on every replica', (r) => r.capacity);
+  perRange('alcor_macd_range_allocated', 'MACs this replica has allocated in a range (sum over replicas for the pool)', (r) => r.allocated);
+  return { registry, allocations, releases, errors, latency, logFlush };
 }

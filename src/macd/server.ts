@@ -49,6 +49,7 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     blockSize: config.coordination.mode === 'kubernetes' ? config.coordination.blockSize : undefined,
     coordinated: config.coordination.mode === 'kubernetes',
     snapshotBytes: opts.snapshotBytes,
+    onLogFlush: (seconds) => metrics.logFlush.observe(seconds),
     onFatal: (err) => {
       // The disk failed: nothing can be acknowledged any more. Exit so the
       // pod restarts and replays what is durable.

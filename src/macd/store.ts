@@ -88,6 +88,8 @@ export interface StoreOptions {
   coordinated?: boolean;
   /** Called when the disk fails: nothing more can be acknowledged. */
   onFatal: (err: Error) => void;
+  /** Seconds of each group commit of the log (write + fdatasync), for metrics. */
+  onLogFlush?: (seconds: number) => void;
 }
 
 /**
@@ -154,6 +156,7 @@ export class MacStore {
     s.journal = new Journal(opts.dataDir, gen, {
       afterBatch: () => s.slots.flush(),
       onFatal: (err) => opts.onFatal(err),
+      ...(opts.onLogFlush ? { onFlush: opts.onLogFlush } : {}),
     });
     opts.log.info({ snapshot: snap !== null, generations: gens.length, records, ms: Math.round(performance.now() - t0) }, 'state loaded');
     const interval = opts.snapshotIntervalMs ?? 60_000;

@@ -42,7 +42,12 @@ export class Controller {
 
   start(): void {
     const workers = this.o.workers ?? 4;
-    this.o.metrics.maxConcurrentReconciles.set({ controller: this.name }, workers);
+    const m = this.o.metrics;
+    m.maxConcurrentReconciles.set({ controller: this.name }, workers);
+    // As controller-runtime does: every series exists from the start at 0, so
+    // rate() and alerts see a value before the first error, not a missing series.
+    m.reconcileErrors.inc({ controller: this.name }, 0);
+    for (const result of ['success', 'error', 'requeue_after']) m.reconcileTotal.inc({ controller: this.name, result }, 0);
     for (let i = 0; i < workers; i++) this.running.push(this.work());
   }
 

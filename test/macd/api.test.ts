@@ -154,5 +154,10 @@ describe('probes and metrics', () => {
     expect(text).toMatch(/alcor_macd_errors_total\{reason="malformed_json"\} [1-9]/);
     expect(text).toMatch(/alcor_macd_range_capacity\{range="range0"\} 16777216/);
     expect(text).toContain('alcor_macd_request_duration_seconds_bucket');
+    // Each acknowledged allocation waited for one group commit of the log.
+    expect(text).toMatch(/alcor_macd_log_flush_seconds_count [1-9]/);
+    // Node.js process metrics under their standard names (dashboards and alerts written for any Node.js service work).
+    expect(text).toMatch(/^process_resident_memory_bytes \d/m);
+    expect(text).not.toContain('alcor_macd_process_');
   });
 });

@@ -98,7 +98,8 @@ describe('MacPool, engine builtin', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
     const c = pod.containers[0];
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
-    expect(c.args).toEqual(['macd', '--listen', '0.0.0.0:8080', '--data-dir', '/var/lib/macd', '--config', '/etc/macd/config.yaml', '--replica', '$(POD_NAME)', '--advertise-url', `http://$(POD_NAME).tenant-macs-macd-peers.${NAMESPACE}.svc:8080`]);
+    expect(c.args).toEqual(['macd', '--listen', '0.0.0.0:8080', '--data-dir', '/var/lib/macd', '--config', '/etc/macd/config.yaml', '--replica', '$(POD_NAME)', '--advertise-url', `http://$(POD_NAME).tenant-macs-macd-peers.${NAMESPACE}.svc:8080`, '--metrics-listen', '0.0.0.0:9090']);
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(c.resources.requests).toBeDefined();
@@ -111,6 +112,9 @@ describe('MacPool, engine builtin', () => {
     const namespaces = np.spec.ingress[0].from.flatMap((f: Obj) => (f.namespaceSelector ? [f.namespaceSelector.matchLabels['kubernetes.io/metadata.name']] : []));
     expect(namespaces).toEqual([NAMESPACE, 'alcor-system']);
     expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
+    // /metrics on its own port, open to any scraper; the API is not.
+    expect(np.spec.ingress[1]).toEqual({ ports: [{ protocol: 'TCP', port: 9090 }] });
+    expect(np.spec.ingress).toHaveLength(2);
     const withOperator = find(renderMacPool(macPoolExample(), { ...s, operatorNamespace: 'alcor-operator' }), 'NetworkPolicy');
     expect(withOperator.spec.ingress[0].from).toHaveLength(4);
   });

@@ -25,6 +25,8 @@ import { effectiveRanges } from './ranges.ts';
 // the durable allocation log.
 
 const HTTP_PORT = 8080;
+/** /metrics and the probes on their own port, which the NetworkPolicy opens to any scraper. */
+const METRICS_PORT = 9090;
 const DATA_DIR = '/var/lib/macd';
 const CONFIG_DIR = '/etc/macd';
 
@@ -96,11 +98,15 @@ export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObje
                   '--config', `${CONFIG_DIR}/config.yaml`,
                   '--replica', '$(POD_NAME)',
                   '--advertise-url', `http://$(POD_NAME).${peers}.${namespace}.svc:${HTTP_PORT}`,
+                  '--metrics-listen', `0.0.0.0:${METRICS_PORT}`,
                 ],
                 // A 1 MiB young generation keeps RSS near the live state
                 // (docs/macd.md: 101 instead of 137-162 MiB after 2M allocations).
                 env: [...podIdentityEnv(), { name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' }],
-                ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
+                ports: [
+                  { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
+                  { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+                ],
                 livenessProbe: httpProbe('/healthz', 'http'),
                 readinessProbe: httpProbe('/readyz', 'http', { periodSeconds: 5 }),
                 resources: resourcesOr(allocator.resources, { requests: { cpu: '100m', memory: '128Mi' } }),
@@ -141,6 +147,8 @@ function networkPolicy(pool: MacPool, part: Part, name: string, settings: Render
           ],
           ports: [{ protocol: 'TCP', port: HTTP_PORT }],
         },
+        // Prometheus, wherever it runs, scrapes /metrics; the API stays closed.
+        { ports: [{ protocol: 'TCP', port: METRICS_PORT }] },
       ],
     },
   });
