@@ -6,3 +6,5 @@ KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.22.0
 CRICTL_VERSION=v1.34.0
 COREDNS_VERSION=v1.12.4
+# prometheus and promtool (build-prometheus.sh): Prometheus v3.16.0 is Go module version v0.316.0.
+PROMETHEUS_VERSION=v0.316.0

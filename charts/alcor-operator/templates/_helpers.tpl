@@ -47,3 +47,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "alcor-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{/* Name of the leader-election Lease (the operator's --leader-election-id). */}}
+{{- define "alcor-operator.leaderElectionId" -}}
+{{- default (printf "%s-leader" (include "alcor-operator.fullname" .)) .Values.leaderElection.id }}
+{{- end }}
