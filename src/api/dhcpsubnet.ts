@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { macAddressPattern } from './config/macd.ts';
 import {
   conditionsField,
   dnsLabel,
@@ -12,7 +11,10 @@ import {
   withRules,
   type KindInfo,
 } from './common.ts';
-import { cidrContains, ipv4ToNumber, isIPv4, parseCidr, parseDuration, parseIPv4Range } from './net.ts';
+import { cidrContains, cidrPattern, parseCidr } from './cidr.ts';
+import { durationPattern, parseDurationSeconds } from './duration.ts';
+import { ipv4Pattern, ipv4RangePattern, ipv4ToNumber, isIPv4, parseIPv4Range } from './ipv4.ts';
+import { macAddressPattern } from './mac.ts';
 
 // DhcpSubnet: one IPv4 subnet served by `alcor-operator dhcpd` replicas, each
 // owning a disjoint share of the pools (relay mode) or one per node (nodeLocal).
@@ -24,12 +26,6 @@ export const dhcpSubnetKind: KindInfo = {
   shortNames: ['dsn'],
   listKind: 'DhcpSubnetList',
 };
-
-const octet = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
-const ipv4Source = `${octet}(\\.${octet}){3}`;
-const ipv4Pattern = new RegExp(`^${ipv4Source}$`);
-const ipv4RangePattern = new RegExp(`^${ipv4Source}(-${ipv4Source})?$`);
-const cidrPattern = new RegExp(`^${ipv4Source}/(3[0-2]|[12][0-9]|[0-9])$`);
 
 const ipv4 = z.string().max(15).regex(ipv4Pattern, { message: 'must be an IPv4 address such as 10.0.0.1' });
 const cidrString = z.string().max(18).regex(cidrPattern, { message: 'must be an IPv4 CIDR such as 10.0.0.0/24' });
@@ -249,14 +245,14 @@ const specObject = z.object({
     .optional()
     .describe('Domain search list (option 119).'),
   leaseTime: withRules(
-    z.string().max(32).regex(/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/, { message: 'leaseTime must be a duration such as 12h or 90m' }).default('24h'),
+    z.string().max(32).regex(durationPattern, { message: 'leaseTime must be a duration such as 12h or 90m' }).default('24h'),
     'Lease duration, a Kubernetes duration string (12h, 90m); between 1m and 8760h (365 days). Default 24h.',
     [
       {
         rule: "duration(self) >= duration('1m') && duration(self) <= duration('8760h')",
         message: 'leaseTime must be between 1m and 8760h (365 days)',
         check: (s) => {
-          const seconds = parseDuration(s);
+          const seconds = parseDurationSeconds(s);
           return seconds === undefined || (seconds >= 60 && seconds <= 31_536_000);
         },
       },

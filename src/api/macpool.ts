@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { macAddressPattern, macPrefixPattern, ouiPattern } from './config/macd.ts';
 import {
   conditionsField,
   dnsLabel,
@@ -12,7 +11,7 @@ import {
   withRules,
   type KindInfo,
 } from './common.ts';
-import { isMulticastOctet } from './net.ts';
+import { isUnicastMac, macAddressPattern, macPrefixPattern, ouiPattern } from './mac.ts';
 
 // MacPool: a pool of MAC addresses served over Alcor's MAC manager REST API,
 // either by our own allocator (engine builtin: `alcor-operator macd`) or by
@@ -30,11 +29,6 @@ const mac = z
   .string()
   .max(17)
   .regex(macAddressPattern, { message: 'must be a lower-case, colon-separated MAC such as aa:bb:cc:00:00:01' });
-
-/** True when a MAC or OUI string starts with a unicast first octet. */
-function unicast(s: string): boolean {
-  return !isMulticastOctet(s.slice(0, 2));
-}
 
 export const MacRange = withRules(
   z.object({
@@ -55,7 +49,7 @@ export const MacRange = withRules(
       rule: "self.from.matches('^[0-9a-f][02468ace]') && self.to.startsWith(self.from.substring(0, 2))",
       message: 'range from and to must be unicast and share their first octet, so the range holds no multicast address',
       fieldPath: '.to',
-      check: (r) => unicast(r.from) && r.from.slice(0, 2) === r.to.slice(0, 2),
+      check: (r) => isUnicastMac(r.from) && r.from.slice(0, 2) === r.to.slice(0, 2),
     },
   ],
 );
@@ -115,7 +109,7 @@ const specObject = z.object({
       {
         rule: "!self.matches('^[0-9a-f][13579bdf]')",
         message: 'oui must be unicast: the low bit of the first octet (the multicast bit) must be 0',
-        check: (s) => !/^[0-9a-f][13579bdf]/.test(s),
+        check: isUnicastMac,
       },
     ],
   ),

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { Manager } from '../controllers/manager.ts';
 import { defaultRenderSettings } from '../render/index.ts';
 import { KubeClient } from '../runtime/client.ts';
-import { parseDuration } from '../runtime/duration.ts';
+import { parseDurationMs } from '../api/duration.ts';
 import { loadRestConfig } from '../runtime/restconfig.ts';
 import { createLogger } from '../runtime/log.ts';
 import { createControllerMetrics } from '../runtime/metrics.ts';
@@ -66,6 +66,11 @@ export async function main(argv: string[]): Promise<number> {
     return n;
   };
   const positive = (name: string, v: string) => integer(name, v, 1);
+  const durationMs = (name: string, v: string) => {
+    const ms = parseDurationMs(v);
+    if (ms === undefined || ms <= 0) throw new Error(`--${name} must be a duration such as 30s, 10m or 1h, got "${v}"`);
+    return ms;
+  };
   const metrics = createControllerMetrics();
   const client = new KubeClient(await loadRestConfig(values.kubeconfig), {
     registry: metrics.registry,
@@ -81,8 +86,8 @@ export async function main(argv: string[]): Promise<number> {
     metrics,
     settings: { ...defaultRenderSettings, image: values.image ?? process.env['ALCOR_OPERATOR_IMAGE'] ?? defaultRenderSettings.image },
     workers: positive('workers', values.workers),
-    resyncPeriodMs: parseDuration(values['resync-period']),
-    progressDeadlineSeconds: parseDuration(values['progress-deadline']) / 1000,
+    resyncPeriodMs: durationMs('resync-period', values['resync-period']),
+    progressDeadlineSeconds: durationMs('progress-deadline', values['progress-deadline']) / 1000,
     ...(values['leader-elect']
       ? {
           leaderElection: {

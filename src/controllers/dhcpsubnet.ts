@@ -1,8 +1,9 @@
 import { DhcpSubnet } from '../api/index.ts';
 import { dhcpSubnetCapacity, renderDhcpSubnet } from '../render/index.ts';
-import { DhcpSubnetType, DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from './resources.ts';
+import { DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
+import { DhcpSubnetType } from './resources.ts';
 import type { KindDefinition, ReconcileContext } from './reconcile.ts';
-import { cidrsOverlap } from './cidr.ts';
+import { cidrsOverlap } from '../api/cidr.ts';
 
 // DhcpSubnet: the DHCP server's objects; leases counted from the status Leases
 // the dhcpd replicas keep (annotation: JSON map subnet name -> active leases).

@@ -1,6 +1,7 @@
 import { MacPool } from '../api/index.ts';
 import { macPoolCapacity, macPoolEndpoint, renderMacPool } from '../render/index.ts';
-import { MacPoolType, MAC_ALLOCATED_ANNOTATION, MAC_POOL_LABEL } from './resources.ts';
+import { ALLOCATED_ANNOTATION, MAC_POOL_LABEL } from '../api/leases.ts';
+import { MacPoolType } from './resources.ts';
 import type { KindDefinition, ReconcileContext } from './reconcile.ts';
 
 // MacPool: the allocator's objects, and counts summed from the block Leases
@@ -11,7 +12,7 @@ export function allocatedFromLeases(ctx: ReconcileContext, pool: MacPool): numbe
   let total = 0;
   for (const lease of ctx.leases()) {
     if (lease.metadata.namespace !== pool.metadata.namespace || lease.metadata.labels?.[MAC_POOL_LABEL] !== pool.metadata.name) continue;
-    const n = Number(lease.metadata.annotations?.[MAC_ALLOCATED_ANNOTATION] ?? 0);
+    const n = Number(lease.metadata.annotations?.[ALLOCATED_ANNOTATION] ?? 0);
     if (Number.isSafeInteger(n) && n > 0) total += n;
   }
   return total;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { DHCP_SERVER_LABEL, MAC_POOL_LABEL } from '../api/leases.ts';
 import type { RenderSettings } from '../render/index.ts';
 import type { KubeClient, KubeObject } from '../runtime/client.ts';
 import { Controller } from '../runtime/controller.ts';
@@ -10,8 +11,8 @@ import { dataPlaneManagerKind } from './dataplanemanager.ts';
 import { dhcpSubnetKind } from './dhcpsubnet.ts';
 import { macPoolKind } from './macpool.ts';
 import { reconcileKind, type KindDefinition, type ReconcileContext } from './reconcile.ts';
+import { childTypes, LeaseType, MANAGED_BY_SELECTOR } from './resources.ts';
 import { registerResourceMetrics } from './resource-metrics.ts';
-import { childTypes, DHCP_SERVER_LABEL, LeaseType, MAC_POOL_LABEL, MANAGED_BY_SELECTOR } from './resources.ts';
 
 // Wires informers to controllers: events on our resources enqueue their own
 // key; events on a child enqueue its controller owner's key; events on the

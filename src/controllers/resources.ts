@@ -27,8 +27,3 @@ export const LeaseType: ResourceType = { group: 'coordination.k8s.io', version: 
 
 /** Label every child carries; child informers watch only these. */
 export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=alcor-operator';
-/** Labels on the Leases that macd and dhcpd keep (their status contract). */
-export const MAC_POOL_LABEL = 'alcor.dev/mac-pool';
-export const DHCP_SERVER_LABEL = 'alcor.dev/dhcp-server';
-export const MAC_ALLOCATED_ANNOTATION = 'alcor.dev/allocated';
-export const DHCP_LEASES_ANNOTATION = 'alcor.dev/leases';

@@ -3,11 +3,11 @@
 // lease records that must be durable before the reply leaves, or a reason for
 // staying silent come out. The daemon does the I/O.
 
+import { cidrContains } from '../api/cidr.ts';
 import type { DhcpdConfig } from '../api/config/dhcpd.ts';
 import { FLAG_BROADCAST, MessageType, Opt } from './codec/constants.ts';
 import { uint32 } from './codec/encode.ts';
-import { optionIp, optionUint16, serializeReply, tlv, type DhcpPacket } from './codec/packet.ts';
-import { cidrContains, writeIp } from './ip.ts';
+import { optionIp, optionUint16, serializeReply, tlv, writeIp, type DhcpPacket } from './codec/packet.ts';
 import { Allocator, LeaseStore, type Lease } from './leases.ts';
 import { compileSubnet, inPool, isExcluded, type Subnet } from './subnet.ts';
 

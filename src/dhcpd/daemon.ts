@@ -10,7 +10,7 @@ import { messageTypeNames } from './codec/constants.ts';
 import { parseRequest } from './codec/packet.ts';
 import { DhcpCore, type HostView, type Outcome } from './core.ts';
 import { parseConfigText, readConfig, watchConfig, type ConfigWatcher } from './config-file.ts';
-import { ipToNumber, numberToIp } from './ip.ts';
+import { formatIPv4, ipv4ToNumber } from '../api/ipv4.ts';
 import { LeaseLog } from './lease-log.ts';
 import { createMetrics, type DhcpMetrics } from './metrics.ts';
 import { Pacer } from './pacer.ts';
@@ -47,10 +47,10 @@ export function hostView(serverId: string | undefined): HostView {
     for (const a of list ?? []) {
       if (a.family !== 'IPv4' || a.internal) continue;
       const prefix = Number(a.cidr?.split('/')[1] ?? 32);
-      interfaces.push({ address: ipToNumber(a.address), prefix });
+      interfaces.push({ address: ipv4ToNumber(a.address), prefix });
     }
   }
-  const defaultServerId = serverId !== undefined ? ipToNumber(serverId) : (interfaces[0]?.address ?? ipToNumber('127.0.0.1'));
+  const defaultServerId = serverId !== undefined ? ipv4ToNumber(serverId) : (interfaces[0]?.address ?? ipv4ToNumber('127.0.0.1'));
   return { interfaces, defaultServerId };
 }
 
@@ -101,10 +101,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     pacer.submit(() => sendNow(out, started, requestType));
   };
   const sendNow = (out: Extract<Outcome, { kind: 'reply' }>, started: bigint, requestType: number): void => {
-    socket.send(out.packet, out.to.port, numberToIp(out.to.address), (err) => {
+    socket.send(out.packet, out.to.port, formatIPv4(out.to.address), (err) => {
       if (err) {
         dropBy('send-failed').inc();
-        log.warn({ err: err.message, to: numberToIp(out.to.address) }, 'send failed');
+        log.warn({ err: err.message, to: formatIPv4(out.to.address) }, 'send failed');
         return;
       }
       sentBy(typeName(out.messageType)).inc();

@@ -8,7 +8,7 @@ import { closeSync, constants, fsyncSync, openSync } from 'node:fs';
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LeaseRecord } from './core.ts';
-import { ipToNumber, numberToIp } from './ip.ts';
+import { formatIPv4, parseIPv4 } from '../api/ipv4.ts';
 
 const FILE = 'leases.log';
 /**
@@ -32,7 +32,7 @@ export interface LeaseLogOptions {
 }
 
 export function encodeRecord(r: LeaseRecord): string {
-  const o: Record<string, string | number> = { o: r.op[0] as string, ip: numberToIp(r.ip), s: r.subnet, c: r.client, m: r.mac, e: r.expires };
+  const o: Record<string, string | number> = { o: r.op[0] as string, ip: formatIPv4(r.ip), s: r.subnet, c: r.client, m: r.mac, e: r.expires };
   if (r.hostname !== undefined) o['h'] = r.hostname;
   return JSON.stringify(o);
 }
@@ -46,7 +46,9 @@ export function decodeRecord(line: string): LeaseRecord | undefined {
     if (!op || typeof r['ip'] !== 'string' || typeof r['s'] !== 'string' || typeof r['c'] !== 'string' || typeof r['m'] !== 'string' || typeof r['e'] !== 'number') {
       return undefined;
     }
-    const rec: LeaseRecord = { op, ip: ipToNumber(r['ip']), subnet: r['s'], client: r['c'], mac: r['m'], expires: r['e'] };
+    const ip = parseIPv4(r['ip']);
+    if (ip === undefined) return undefined;
+    const rec: LeaseRecord = { op, ip, subnet: r['s'], client: r['c'], mac: r['m'], expires: r['e'] };
     if (typeof r['h'] === 'string') rec.hostname = r['h'];
     return rec;
   } catch {

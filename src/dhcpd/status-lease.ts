@@ -5,12 +5,10 @@
 
 import { readFileSync } from 'node:fs';
 import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
 import { loadKubeConfig } from '../runtime/kube.ts';
 import type { Logger } from '../runtime/log.ts';
 import type { DhcpCore } from './core.ts';
-
-export const LEASES_ANNOTATION = 'alcor.dev/leases';
-export const SERVER_LABEL = 'alcor.dev/dhcp-server';
 
 export interface StatusPublisherOptions {
   core: DhcpCore;
@@ -61,8 +59,8 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<(
         ...(existing?.metadata ?? {}),
         name: o.leaseName,
         namespace,
-        labels: { ...(existing?.metadata?.labels ?? {}), [SERVER_LABEL]: o.serverName },
-        annotations: { ...(existing?.metadata?.annotations ?? {}), [LEASES_ANNOTATION]: value },
+        labels: { ...(existing?.metadata?.labels ?? {}), [DHCP_SERVER_LABEL]: o.serverName },
+        annotations: { ...(existing?.metadata?.annotations ?? {}), [DHCP_LEASES_ANNOTATION]: value },
       };
       const body: V1Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec: { ...(existing?.spec ?? {}), holderIdentity: o.serverName, renewTime } };
       if (existing) await api.replaceNamespacedLease({ name: o.leaseName, namespace, body });

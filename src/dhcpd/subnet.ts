@@ -6,7 +6,9 @@ import type { DhcpdSubnetConfig } from '../api/config/dhcpd.ts';
 import { Opt } from './codec/constants.ts';
 import { classlessRoutes, domainSearch, extraOption, ipList, uint16 } from './codec/encode.ts';
 import { tlv } from './codec/packet.ts';
-import { cidrContains, ipToNumber, normalizeMac, parseCidr, type Cidr } from './ip.ts';
+import { cidrContains, parseCidr, type Cidr } from '../api/cidr.ts';
+import { formatIPv4, ipv4ToNumber } from '../api/ipv4.ts';
+import { macHex, parseMac } from '../api/mac.ts';
 
 export interface Range {
   start: number;
@@ -46,7 +48,7 @@ const serverOwnedCodes = new Set<number>([
 ]);
 
 function range(start: string, end: string, what: string): Range {
-  const r = { start: ipToNumber(start), end: ipToNumber(end) };
+  const r = { start: ipv4ToNumber(start), end: ipv4ToNumber(end) };
   if (r.start > r.end) throw new Error(`${what} ${start}-${end}: start is after end`);
   return r;
 }
@@ -55,6 +57,7 @@ function range(start: string, end: string, what: string): Range {
 export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
   const where = `subnet "${c.name}"`;
   const cidr = parseCidr(c.cidr);
+  if (!cidr) throw new Error(`${where}: cidr "${c.cidr}" is not an IPv4 CIDR`);
   const inside = (ip: number): boolean => cidrContains(cidr, ip);
   const pools = c.pools.map((p) => range(p.start, p.end, `${where}: pool`)).sort((a, b) => a.start - b.start);
   for (const p of pools) {
@@ -68,21 +71,22 @@ export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
   const reservationByMac = new Map<string, number>();
   const macByReservation = new Map<number, string>();
   for (const r of c.reservations) {
-    const mac = normalizeMac(r.mac);
-    const ip = ipToNumber(r.ip);
+    const mac = parseMac(r.mac);
+    if (mac === undefined) throw new Error(`${where}: reservation MAC "${r.mac}" is not a MAC such as aa:bb:cc:00:00:01`);
+    const ip = ipv4ToNumber(r.ip);
     if (!inside(ip)) throw new Error(`${where}: reservation ${r.ip} outside ${c.cidr}`);
     if (macByReservation.has(ip)) throw new Error(`${where}: ${r.ip} reserved twice`);
-    reservationByMac.set(mac, ip);
-    macByReservation.set(ip, mac);
+    reservationByMac.set(macHex(mac), ip);
+    macByReservation.set(ip, macHex(mac));
   }
 
   const byCode = new Map<number, Uint8Array>();
-  byCode.set(Opt.SUBNET_MASK, ipList([maskString(cidr)]));
+  byCode.set(Opt.SUBNET_MASK, ipList([formatIPv4(cidr.mask)]));
   if (c.gateway) byCode.set(Opt.ROUTER, ipList([c.gateway]));
   if (c.dnsServers.length > 0) byCode.set(Opt.DNS, ipList(c.dnsServers));
   if (c.domainName) byCode.set(Opt.DOMAIN_NAME, new TextEncoder().encode(c.domainName));
   if (c.mtu !== undefined) byCode.set(Opt.MTU, uint16(c.mtu));
-  byCode.set(Opt.BROADCAST, ipList([ipString(cidr.broadcast)]));
+  byCode.set(Opt.BROADCAST, ipList([formatIPv4(cidr.last)]));
   if (c.ntpServers.length > 0) byCode.set(Opt.NTP, ipList(c.ntpServers));
   if (c.domainSearch.length > 0) byCode.set(Opt.DOMAIN_SEARCH, domainSearch(c.domainSearch));
   if (c.staticRoutes.length > 0) {
@@ -111,14 +115,6 @@ export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
     rebindingTime: Math.floor(c.leaseTime * 0.875),
     options,
   };
-}
-
-function ipString(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-function maskString(c: Cidr): string {
-  return ipString(c.mask);
 }
 
 export function isExcluded(s: Subnet, ip: number): boolean {

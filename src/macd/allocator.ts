@@ -4,8 +4,9 @@
 // leaves the state exactly as it was (bulk requests are all-or-nothing).
 
 import { MacdError } from './errors.ts';
-import { formatMac, parseMacPrefix } from './mac.ts';
-import { DEFAULT_BLOCK_SIZE, MAX_RANGE_SIZE, MacRange, type RangeSource, type RangeSpec, type RangeState } from './range.ts';
+import { formatMac, parseMacPrefix } from '../api/mac.ts';
+import { macRangeProblem, rangeIdPattern } from '../api/mac-range.ts';
+import { DEFAULT_BLOCK_SIZE, MacRange, type RangeSource, type RangeSpec, type RangeState } from './range.ts';
 
 export interface RangeInput {
   id: string;
@@ -32,7 +33,7 @@ export class Allocator {
   private readonly byId = new Map<string, MacRange>();
   /** Ranges sorted by first address, for lookup by MAC. */
   private sorted: MacRange[] = [];
-  private exclusionIntervals: { lo: number; hi: number }[] = [];
+  private exclusionIntervals: { from: number; to: number }[] = [];
   private exclusionPatterns: string[] = [];
   private defaultId: string | null = null;
   readonly blockSize: number;
@@ -185,13 +186,11 @@ export class Allocator {
 
   /** Validates a new range against the existing ones; throws on a problem. */
   checkNewRange(input: RangeInput, ignore?: MacRange): void {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(input.id)) {
+    if (!rangeIdPattern.test(input.id)) {
       throw new MacdError(400, 'invalid_request', `range_id "${input.id}" must be 1-63 letters, digits, ".", "_" or "-"`);
     }
-    if (input.from > input.to) throw new MacdError(400, 'invalid_request', `range "${input.id}": from ${formatMac(input.from)} is after to ${formatMac(input.to)}`);
-    if (input.to - input.from + 1 > MAX_RANGE_SIZE) {
-      throw new MacdError(400, 'invalid_request', `range "${input.id}" has ${input.to - input.from + 1} addresses; at most ${MAX_RANGE_SIZE} per range (add more ranges instead)`);
-    }
+    const problem = macRangeProblem(input);
+    if (problem) throw new MacdError(400, 'invalid_request', `range "${input.id}" (${formatMac(input.from)}-${formatMac(input.to)}): ${problem}`);
     if (!ignore && this.byId.has(input.id)) throw new MacdError(409, 'range_exists', `range "${input.id}" already exists`);
     for (const r of this.sorted) {
       if (r === ignore) continue;

@@ -7,7 +7,7 @@ import { createServer, Agent, request as httpRequest, type IncomingMessage, type
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { MacdError } from './errors.ts';
-import { formatMac, parseMac } from './mac.ts';
+import { formatMac, parseMac } from '../api/mac.ts';
 import type { MacMeta } from './meta.ts';
 import type { MacdMetrics } from './metrics.ts';
 import type { MacRange } from './range.ts';
@@ -91,7 +91,7 @@ function optString(o: Record<string, unknown>, key: string): string | null {
 
 function parseMacField(v: string, what: string): number {
   const mac = parseMac(v);
-  if (mac < 0) throw bad('malformed_mac', `${what} "${v}" is not a MAC address like aa:bb:cc:00:00:01`);
+  if (mac === undefined) throw bad('malformed_mac', `${what} "${v}" is not a MAC address like aa:bb:cc:00:00:01`);
   return mac;
 }
 
@@ -321,15 +321,13 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
   /** The MAC a request names, if any (for forwarding to its owner). */
   const targetMac = (route: string, c: Ctx): number | null => {
     if (route === 'get' || route === 'update' || route === 'release') {
-      const mac = parseMac(decode(c.parts[1]!));
-      return mac < 0 ? null : mac;
+      return parseMac(decode(c.parts[1]!)) ?? null;
     }
     if (route === 'allocate' || route === 'allocate_in_range') {
       try {
         const b = c.body();
         const st = isObject(b) ? b['mac_state'] : null;
-        const a = isObject(st) && typeof st['mac_address'] === 'string' ? parseMac(st['mac_address']) : -1;
-        return a < 0 ? null : a;
+        return (isObject(st) && typeof st['mac_address'] === 'string' ? parseMac(st['mac_address']) : undefined) ?? null;
       } catch {
         return null;
       }

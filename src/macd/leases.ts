@@ -3,13 +3,8 @@
 // Kubernetes implementation of the small API the coordinator needs.
 
 import { CoordinationV1Api, type KubeConfig, type V1Lease, PatchStrategy, V1MicroTime, setHeaderOptions } from '@kubernetes/client-node';
+import { ALLOCATED_ANNOTATION, BLOCK_SIZE_ANNOTATION, BLOCK_START_ANNOTATION, ENDPOINT_ANNOTATION, MAC_POOL_LABEL, MAC_RANGE_LABEL } from '../api/leases.ts';
 
-export const POOL_LABEL = 'alcor.dev/mac-pool';
-export const RANGE_LABEL = 'alcor.dev/mac-range';
-export const BLOCK_START = 'alcor.dev/block-start';
-export const BLOCK_SIZE = 'alcor.dev/block-size';
-export const ENDPOINT = 'alcor.dev/endpoint';
-export const ALLOCATED = 'alcor.dev/allocated';
 
 export interface BlockLease {
   name: string;
@@ -52,15 +47,15 @@ export function kubernetesLeaseApi(kc: KubeConfig, pool: PoolRef): LeaseApi {
     const labels = l.metadata?.labels ?? {};
     const ann = l.metadata?.annotations ?? {};
     const m = /-(\d+)$/.exec(l.metadata?.name ?? '');
-    const rangeId = labels[RANGE_LABEL];
+    const rangeId = labels[MAC_RANGE_LABEL];
     if (!m || !rangeId) return null;
     return {
       name: l.metadata!.name!,
       rangeId,
       block: Number(m[1]),
       holder: l.spec?.holderIdentity ?? '',
-      endpoint: ann[ENDPOINT] ?? '',
-      allocated: Number(ann[ALLOCATED] ?? '0'),
+      endpoint: ann[ENDPOINT_ANNOTATION] ?? '',
+      allocated: Number(ann[ALLOCATED_ANNOTATION] ?? '0'),
     };
   };
   return {
@@ -68,7 +63,7 @@ export function kubernetesLeaseApi(kc: KubeConfig, pool: PoolRef): LeaseApi {
       const out: BlockLease[] = [];
       let cont: string | undefined;
       do {
-        const page = await api.listNamespacedLease({ namespace: pool.namespace, labelSelector: `${POOL_LABEL}=${pool.name}`, limit: 500, _continue: cont });
+        const page = await api.listNamespacedLease({ namespace: pool.namespace, labelSelector: `${MAC_POOL_LABEL}=${pool.name}`, limit: 500, _continue: cont });
         for (const l of page.items) {
           const b = toBlock(l);
           if (b) out.push(b);
@@ -87,8 +82,8 @@ export function kubernetesLeaseApi(kc: KubeConfig, pool: PoolRef): LeaseApi {
             metadata: {
               name: l.name,
               namespace: pool.namespace,
-              labels: { [POOL_LABEL]: pool.name, [RANGE_LABEL]: l.rangeId },
-              annotations: { [BLOCK_START]: l.blockStart, [BLOCK_SIZE]: String(l.blockSize), [ENDPOINT]: l.endpoint, [ALLOCATED]: String(l.allocated) },
+              labels: { [MAC_POOL_LABEL]: pool.name, [MAC_RANGE_LABEL]: l.rangeId },
+              annotations: { [BLOCK_START_ANNOTATION]: l.blockStart, [BLOCK_SIZE_ANNOTATION]: String(l.blockSize), [ENDPOINT_ANNOTATION]: l.endpoint, [ALLOCATED_ANNOTATION]: String(l.allocated) },
               ownerReferences: [{ apiVersion: 'alcor.dev/v1alpha1', kind: 'MacPool', name: pool.name, uid: pool.uid }],
             },
             // Blocks never expire: their allocations live on the holder's disk.

@@ -7,8 +7,6 @@ import { Bitmap } from './bitmap.ts';
 export type RangeSource = 'default' | 'config' | 'api';
 export type RangeState = 'Active' | 'Inactive';
 
-/** Largest range: one OUI's worth (a 2 MiB bitmap). More space = more ranges. */
-export const MAX_RANGE_SIZE = 16_777_216;
 export const DEFAULT_BLOCK_SIZE = 65_536;
 
 export interface RangeSpec {
@@ -105,11 +103,11 @@ export class MacRange {
     if (this.excluded.length > 0 && this.exclusionAt(off)) this.allocatedExcluded--;
   }
 
-  /** Replaces the exclusions with the given absolute MAC intervals (any order, may overlap the range partly). */
-  setExclusions(intervals: readonly Interval[]): void {
+  /** Replaces the exclusions with the given absolute, inclusive MAC intervals (any order, may overlap the range partly). */
+  setExclusions(intervals: readonly { from: number; to: number }[]): void {
     const clipped = intervals
-      .filter((iv) => iv.hi >= this.from && iv.lo <= this.to)
-      .map((iv) => ({ lo: Math.max(iv.lo, this.from) - this.from, hi: Math.min(iv.hi, this.to) - this.from }))
+      .filter((iv) => iv.to >= this.from && iv.from <= this.to)
+      .map((iv) => ({ lo: Math.max(iv.from, this.from) - this.from, hi: Math.min(iv.to, this.to) - this.from }))
       .sort((a, b) => a.lo - b.lo);
     const merged: Interval[] = [];
     for (const iv of clipped) {

@@ -12,8 +12,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
 import { MacdError } from './errors.ts';
-import { ALLOCATED, ENDPOINT, blockLeaseName, kubernetesLeaseApi, type BlockLease, type LeaseApi } from './leases.ts';
-import { formatMac } from './mac.ts';
+import { ALLOCATED_ANNOTATION, ENDPOINT_ANNOTATION } from '../api/leases.ts';
+import { blockLeaseName, kubernetesLeaseApi, type BlockLease, type LeaseApi } from './leases.ts';
+import { formatMac } from '../api/mac.ts';
 import type { MacRange } from './range.ts';
 import type { MacStore } from './store.ts';
 
@@ -82,7 +83,7 @@ export class BlockCoordinator {
           this.o.log.error({ range: rangeId, block: b, holder: lease.holder }, 'a block on this replica’s disk is held by another replica; not allocating from it');
           continue;
         }
-        if (lease.endpoint !== this.o.endpoint) await this.o.api.annotate(lease.name, { [ENDPOINT]: this.o.endpoint });
+        if (lease.endpoint !== this.o.endpoint) await this.o.api.annotate(lease.name, { [ENDPOINT_ANNOTATION]: this.o.endpoint });
         keep.push(b);
       }
       await this.store.setOwnedBlocks(rangeId, keep.sort((x, y) => x - y));
@@ -242,7 +243,7 @@ export class BlockCoordinator {
           const name = this.name(rangeId, b);
           const n = range.blockAllocated[b] ?? 0;
           if (this.published.get(name) === n) continue;
-          await this.o.api.annotate(name, { [ALLOCATED]: String(n) });
+          await this.o.api.annotate(name, { [ALLOCATED_ANNOTATION]: String(n) });
           this.published.set(name, n);
         }
       }

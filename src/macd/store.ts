@@ -10,7 +10,8 @@ import type { MacdConfig } from '../api/config/macd.ts';
 import { Allocator, type RangeInput } from './allocator.ts';
 import { MacdError } from './errors.ts';
 import { Journal, listGenerations, logFileName, readLog } from './journal.ts';
-import { formatMac, parseMac } from './mac.ts';
+import { formatMac, parseMac } from '../api/mac.ts';
+import { range0 } from '../api/mac-range.ts';
 import { fromTuple, toTuple, type MacMeta, type MetaTuple } from './meta.ts';
 import type { MacRange, RangeSource, RangeSpec } from './range.ts';
 import { SlotStore } from './slots.ts';
@@ -265,10 +266,14 @@ export class MacStore {
     const warnings: string[] = [];
     const a = this.allocator;
     this.allocator.setExclusions(config.exclusions);
-    const desired: (RangeSpec & { source: RangeSource })[] =
-      config.ranges.length === 0
-        ? [{ id: 'range0', from: parseMac(`${config.oui}:00:00:00`), to: parseMac(`${config.oui}:ff:ff:ff`), state: 'Active', source: 'default' }]
-        : config.ranges.map((r) => ({ id: r.id, from: parseMac(r.from), to: parseMac(r.to), state: 'Active' as const, source: 'config' as const }));
+    // The config's schema checked every MAC.
+    const desired: (RangeSpec & { source: RangeSource })[] = (config.ranges.length === 0 ? [range0(config.oui)] : config.ranges).map((r) => ({
+      id: r.id,
+      from: parseMac(r.from)!,
+      to: parseMac(r.to)!,
+      state: 'Active' as const,
+      source: config.ranges.length === 0 ? ('default' as const) : ('config' as const),
+    }));
     const writes: Promise<void>[] = [];
     const ids = new Set(desired.map((d) => d.id));
     for (const r of a.ranges()) {

@@ -6,7 +6,7 @@ import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
 import { DhcpCore } from '../../src/dhcpd/core.ts';
 import { Pacer } from '../../src/dhcpd/pacer.ts';
 import { leaseCounts } from '../../src/dhcpd/status-lease.ts';
-import { ipToNumber } from '../../src/dhcpd/ip.ts';
+import { ipv4ToNumber } from '../../src/api/ipv4.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -53,9 +53,9 @@ describe('status Lease annotation', () => {
       { share: 0 },
     );
     const now = Date.now();
-    core.restore({ op: 'bind', ip: ipToNumber('10.1.0.10'), subnet: 'zeta', client: 'a', mac: '01', expires: now + 60_000 }, now);
-    core.restore({ op: 'bind', ip: ipToNumber('10.1.0.11'), subnet: 'zeta', client: 'b', mac: '02', expires: now + 60_000 }, now);
-    core.restore({ op: 'bind', ip: ipToNumber('10.1.0.12'), subnet: 'zeta', client: 'c', mac: '03', expires: now - 1 }, now);
+    core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.10'), subnet: 'zeta', client: 'a', mac: '01', expires: now + 60_000 }, now);
+    core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.11'), subnet: 'zeta', client: 'b', mac: '02', expires: now + 60_000 }, now);
+    core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.12'), subnet: 'zeta', client: 'c', mac: '03', expires: now - 1 }, now);
     expect(leaseCounts(core, now)).toBe('{"alpha":0,"zeta":2}');
   });
 });

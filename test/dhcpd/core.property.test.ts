@@ -9,11 +9,11 @@ import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
 import { MessageType, Opt } from '../../src/dhcpd/codec/constants.ts';
 import { parseRequest, serializeRequest } from '../../src/dhcpd/codec/packet.ts';
 import { DhcpCore, type HostView } from '../../src/dhcpd/core.ts';
-import { ipToNumber } from '../../src/dhcpd/ip.ts';
+import { ipv4ToNumber } from '../../src/api/ipv4.ts';
 
-const host: HostView = { interfaces: [{ address: ipToNumber('10.5.0.1'), prefix: 24 }], defaultServerId: ipToNumber('10.5.0.1') };
-const RESERVED = ipToNumber('10.5.0.12');
-const EXCLUDED = ipToNumber('10.5.0.13');
+const host: HostView = { interfaces: [{ address: ipv4ToNumber('10.5.0.1'), prefix: 24 }], defaultServerId: ipv4ToNumber('10.5.0.1') };
+const RESERVED = ipv4ToNumber('10.5.0.12');
+const EXCLUDED = ipv4ToNumber('10.5.0.13');
 const config = (shares: number) =>
   DhcpdConfig.parse({
     subnets: [
@@ -49,7 +49,7 @@ function check(shares: number, steps: Array<typeof step extends fc.Arbitrary<inf
     for (const r of replicas) r.sweep(now);
     const chaddr = Uint8Array.of(2, 0, 0, 0, 0, s.client);
     const known = lastOffer.get(s.client);
-    const ip = s.ipPick < 8 ? ipToNumber('10.5.0.10') + s.ipPick : (known ?? ipToNumber('10.5.0.200'));
+    const ip = s.ipPick < 8 ? ipv4ToNumber('10.5.0.10') + s.ipPick : (known ?? ipv4ToNumber('10.5.0.200'));
     const specs = {
       discover: { messageType: MessageType.DISCOVER, chaddr, secs: s.secs },
       select: { messageType: MessageType.REQUEST, chaddr, options: [[Opt.SERVER_ID, ip4(host.defaultServerId)], [Opt.REQUESTED_IP, ip4(ip)]] as const },

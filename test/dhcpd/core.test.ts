@@ -4,7 +4,8 @@ import { MessageType, Opt } from '../../src/dhcpd/codec/constants.ts';
 import { decodeDomainSearch } from '../../src/dhcpd/codec/encode.ts';
 import { parseRequest, serializeRequest, type RequestSpec } from '../../src/dhcpd/codec/packet.ts';
 import { DhcpCore, type HostView, type Outcome } from '../../src/dhcpd/core.ts';
-import { ipToNumber, numberToIp, readIp } from '../../src/dhcpd/ip.ts';
+import { formatIPv4, ipv4ToNumber } from '../../src/api/ipv4.ts';
+import { readIp } from '../../src/dhcpd/codec/packet.ts';
 
 const base: DhcpdConfigInput = {
   subnets: [
@@ -27,7 +28,7 @@ const base: DhcpdConfigInput = {
   ],
 };
 
-const host: HostView = { interfaces: [{ address: ipToNumber('10.1.0.1'), prefix: 24 }], defaultServerId: ipToNumber('10.1.0.1') };
+const host: HostView = { interfaces: [{ address: ipv4ToNumber('10.1.0.1'), prefix: 24 }], defaultServerId: ipv4ToNumber('10.1.0.1') };
 const SID = Uint8Array.of(10, 1, 0, 1);
 const T0 = 1_800_000_000_000;
 
@@ -49,7 +50,7 @@ function reply(o: Outcome) {
   if (o.kind !== 'reply') throw new Error(`expected a reply, got ${JSON.stringify(o)}`);
   const r = parseRequest(Buffer.concat([Buffer.from([1]), o.packet.subarray(1)]));
   if (!r.ok) throw new Error(r.reason);
-  return { ...o, p: r.packet, yiaddr: numberToIp(r.packet.yiaddr), type: r.messageType };
+  return { ...o, p: r.packet, yiaddr: formatIPv4(r.packet.yiaddr), type: r.messageType };
 }
 
 const ip4 = (s: string) => Uint8Array.from(s.split('.').map(Number));
@@ -70,8 +71,8 @@ describe('DhcpCore', () => {
     expect(offer.type).toBe(MessageType.OFFER);
     expect(offer.yiaddr).toBe('10.1.0.10');
     const o = offer.p.options;
-    expect(numberToIp(readIp(o.get(Opt.SUBNET_MASK) ?? new Uint8Array(4), 0))).toBe('255.255.255.0');
-    expect(numberToIp(readIp(o.get(Opt.ROUTER) ?? new Uint8Array(4), 0))).toBe('10.1.0.1');
+    expect(formatIPv4(readIp(o.get(Opt.SUBNET_MASK) ?? new Uint8Array(4), 0))).toBe('255.255.255.0');
+    expect(formatIPv4(readIp(o.get(Opt.ROUTER) ?? new Uint8Array(4), 0))).toBe('10.1.0.1');
     expect([...(o.get(Opt.DNS) ?? [])]).toEqual([10, 1, 0, 2, 10, 1, 0, 3]);
     expect([...(o.get(Opt.SERVER_ID) ?? [])]).toEqual([...SID]);
     expect(readIp(o.get(Opt.LEASE_TIME) ?? new Uint8Array(4), 0)).toBe(3600);
@@ -81,7 +82,7 @@ describe('DhcpCore', () => {
     expect(Buffer.from(o.get(66) ?? []).toString()).toBe('tftp.a');
     // 121 carries the default route too (RFC 3442).
     expect([...(o.get(Opt.CLASSLESS_ROUTES) ?? [])]).toEqual([16, 192, 168, 10, 1, 0, 254, 0, 10, 1, 0, 1]);
-    expect(offer.to).toEqual({ address: ipToNumber('10.1.0.255'), port: 68, broadcast: true });
+    expect(offer.to).toEqual({ address: ipv4ToNumber('10.1.0.255'), port: 68, broadcast: true });
     const ack = reply(send(c, { messageType: MessageType.REQUEST, chaddr: macOf(1), options: [[Opt.SERVER_ID, SID], [Opt.REQUESTED_IP, ip4('10.1.0.10')]] }));
     expect(ack.type).toBe(MessageType.ACK);
     expect(ack.records).toHaveLength(1);
@@ -128,10 +129,10 @@ describe('DhcpCore', () => {
     const c = core();
     const ip = lease(c, macOf(1));
     const later = T0 + 1000_000;
-    const renew = reply(send(c, { messageType: MessageType.REQUEST, chaddr: macOf(1), ciaddr: ipToNumber(ip) }, later));
+    const renew = reply(send(c, { messageType: MessageType.REQUEST, chaddr: macOf(1), ciaddr: ipv4ToNumber(ip) }, later));
     expect(renew.type).toBe(MessageType.ACK);
     expect(renew.yiaddr).toBe(ip);
-    expect(renew.to).toEqual({ address: ipToNumber(ip), port: 68, broadcast: false });
+    expect(renew.to).toEqual({ address: ipv4ToNumber(ip), port: 68, broadcast: false });
     expect(renew.records[0]?.expires).toBe(later + 3600_000);
   });
 
@@ -146,15 +147,15 @@ describe('DhcpCore', () => {
     const offer = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1) }));
     const o = send(c, { messageType: MessageType.REQUEST, chaddr: macOf(1), options: [[Opt.SERVER_ID, ip4('10.1.0.99')], [Opt.REQUESTED_IP, ip4('10.1.0.77')]] });
     expect(o).toMatchObject({ kind: 'silent', reason: 'not-selected' });
-    expect(c.leases.get(ipToNumber(offer.yiaddr))).toBeUndefined();
+    expect(c.leases.get(ipv4ToNumber(offer.yiaddr))).toBeUndefined();
   });
 
   it('RELEASE returns the address to the pool; DECLINE keeps it out', () => {
     const c = core();
     const ip = lease(c, macOf(1));
-    const rel = send(c, { messageType: MessageType.RELEASE, chaddr: macOf(1), ciaddr: ipToNumber(ip), options: [[Opt.SERVER_ID, SID]] });
+    const rel = send(c, { messageType: MessageType.RELEASE, chaddr: macOf(1), ciaddr: ipv4ToNumber(ip), options: [[Opt.SERVER_ID, SID]] });
     expect(rel).toMatchObject({ kind: 'done', records: [{ op: 'release' }] });
-    expect(c.leases.get(ipToNumber(ip))).toBeUndefined();
+    expect(c.leases.get(ipv4ToNumber(ip))).toBeUndefined();
     const ip2 = lease(c, macOf(2));
     expect(ip2).toBe(ip);
     const dec = send(c, { messageType: MessageType.DECLINE, chaddr: macOf(2), options: [[Opt.SERVER_ID, SID], [Opt.REQUESTED_IP, ip4(ip2)]] });
@@ -166,28 +167,28 @@ describe('DhcpCore', () => {
   it('a release by another client changes nothing', () => {
     const c = core();
     const ip = lease(c, macOf(1));
-    expect(send(c, { messageType: MessageType.RELEASE, chaddr: macOf(9), ciaddr: ipToNumber(ip) })).toMatchObject({ kind: 'silent', reason: 'release-unknown' });
-    expect(c.leases.get(ipToNumber(ip))?.state).toBe('bound');
+    expect(send(c, { messageType: MessageType.RELEASE, chaddr: macOf(9), ciaddr: ipv4ToNumber(ip) })).toMatchObject({ kind: 'silent', reason: 'release-unknown' });
+    expect(c.leases.get(ipv4ToNumber(ip))?.state).toBe('bound');
   });
 
   it('answers INFORM with options and no lease', () => {
     const c = core();
-    const r = reply(send(c, { messageType: MessageType.INFORM, chaddr: macOf(1), ciaddr: ipToNumber('10.1.0.77') }));
+    const r = reply(send(c, { messageType: MessageType.INFORM, chaddr: macOf(1), ciaddr: ipv4ToNumber('10.1.0.77') }));
     expect(r.type).toBe(MessageType.ACK);
     expect(r.p.yiaddr).toBe(0);
     expect(r.p.options.has(Opt.LEASE_TIME)).toBe(false);
     expect(r.p.options.has(Opt.DNS)).toBe(true);
-    expect(r.to).toEqual({ address: ipToNumber('10.1.0.77'), port: 68, broadcast: false });
+    expect(r.to).toEqual({ address: ipv4ToNumber('10.1.0.77'), port: 68, broadcast: false });
   });
 
   it('selects the subnet by giaddr, answers the relay on port 67 and echoes option 82', () => {
     const c = core();
     const agent = Uint8Array.of(1, 3, 0x65, 0x74, 0x30);
-    const r = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1), giaddr: ipToNumber('10.2.0.1'), options: [[Opt.RELAY_AGENT, agent]] }));
+    const r = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1), giaddr: ipv4ToNumber('10.2.0.1'), options: [[Opt.RELAY_AGENT, agent]] }));
     expect(r.yiaddr).toBe('10.2.0.100');
-    expect(r.to).toEqual({ address: ipToNumber('10.2.0.1'), port: 67, broadcast: false });
+    expect(r.to).toEqual({ address: ipv4ToNumber('10.2.0.1'), port: 67, broadcast: false });
     expect([...(r.p.options.get(Opt.RELAY_AGENT) ?? [])]).toEqual([...agent]);
-    expect(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1), giaddr: ipToNumber('10.9.0.1') })).toMatchObject({ kind: 'silent', reason: 'no-subnet' });
+    expect(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1), giaddr: ipv4ToNumber('10.9.0.1') })).toMatchObject({ kind: 'silent', reason: 'no-subnet' });
   });
 
   it('expired leases return to the pool', () => {
@@ -203,7 +204,7 @@ describe('DhcpCore', () => {
     const first = base.subnets[0];
     if (!first) throw new Error('no subnet');
     c.configure(DhcpdConfig.parse({ ...base, subnets: [{ ...first, dnsServers: ['9.9.9.9'] }] }));
-    const renew = reply(send(c, { messageType: MessageType.REQUEST, chaddr: macOf(1), ciaddr: ipToNumber(ip) }));
+    const renew = reply(send(c, { messageType: MessageType.REQUEST, chaddr: macOf(1), ciaddr: ipv4ToNumber(ip) }));
     expect(renew.type).toBe(MessageType.ACK);
     expect([...(renew.p.options.get(Opt.DNS) ?? [])]).toEqual([9, 9, 9, 9]);
     expect(() => c.configure(DhcpdConfig.parse({ ...base, subnets: [{ ...first, options: [{ code: 53, type: 'uint8', value: 1 }] }] }))).toThrow(/option 53/);
@@ -225,7 +226,7 @@ describe('DhcpCore', () => {
         const ip = reply(o).yiaddr;
         expect(given.has(ip)).toBe(false);
         given.set(ip, k);
-        expect(ipToNumber(ip) % 2).toBe(k);
+        expect(ipv4ToNumber(ip) % 2).toBe(k);
       }
     }
     expect(answered).toBe(200);
@@ -237,7 +238,7 @@ describe('DhcpCore', () => {
   it('broadcasts on the interface prefix even when the subnet is wider', () => {
     const c = core({ subnets: [{ name: 'wide', cidr: '10.1.0.0/16', pools: [{ start: '10.1.5.0', end: '10.1.5.9' }] }] });
     const r = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1) }));
-    expect(r.to).toEqual({ address: ipToNumber('10.1.0.255'), port: 68, broadcast: true });
+    expect(r.to).toEqual({ address: ipv4ToNumber('10.1.0.255'), port: 68, broadcast: true });
   });
 
   it('keeps a reply within 576 bytes (or option 57) by sending only requested options', () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType } from '../../src/dhcpd/codec/constants.ts';
 import { serializeRequest, type DhcpPacket } from '../../src/dhcpd/codec/packet.ts';
 import { clientBucket, clientKey } from '../../src/dhcpd/core.ts';
-import { ipToNumber } from '../../src/dhcpd/ip.ts';
+import { ipv4ToNumber } from '../../src/api/ipv4.ts';
 import { Lab, labUnavailable, repoRoot, run } from './lab/netns.ts';
 
 const unavailable = await labUnavailable(['perfdhcp']);
@@ -76,8 +76,8 @@ describe.skipIf(unavailable !== undefined)('dhcpd HA shares', () => {
     const s0 = await bound(0);
     const s1 = await bound(1);
     // Each replica hands out only its own share (even / odd addresses).
-    for (const ip of s0.keys()) expect(ipToNumber(ip) % 2).toBe(0);
-    for (const ip of s1.keys()) expect(ipToNumber(ip) % 2).toBe(1);
+    for (const ip of s0.keys()) expect(ipv4ToNumber(ip) % 2).toBe(0);
+    for (const ip of s1.keys()) expect(ipv4ToNumber(ip) % 2).toBe(1);
     // No address is held by both, no client holds two.
     const clients0 = new Set(s0.values());
     const both = [...s1.values()].filter((c) => clients0.has(c));
@@ -99,7 +99,7 @@ describe.skipIf(unavailable !== undefined)('dhcpd HA shares', () => {
     for (let i = 0; clientBucket(clientKey({ htype: 1, hlen: 6, chaddr: mac, options: new Map() } as unknown as DhcpPacket), 2) !== 0; i++) {
       mac = Uint8Array.of(2, 0xdd, 0, 0, (i >> 8) & 255, i & 255);
     }
-    const giaddr = ipToNumber('10.94.0.2');
+    const giaddr = ipv4ToNumber('10.94.0.2');
     const fresh = serializeRequest({ messageType: MessageType.DISCOVER, chaddr: mac, giaddr, xid: 1, secs: 0 });
     const waited = serializeRequest({ messageType: MessageType.DISCOVER, chaddr: mac, giaddr, xid: 2, secs: 12 });
     const file = join(lab.dir, 'takeover.json');

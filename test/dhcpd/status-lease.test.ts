@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
 import { DhcpCore } from '../../src/dhcpd/core.ts';
-import { ipToNumber } from '../../src/dhcpd/ip.ts';
+import { ipv4ToNumber } from '../../src/api/ipv4.ts';
 import { createLogger } from '../../src/runtime/log.ts';
-import { LEASES_ANNOTATION, SERVER_LABEL, startStatusPublisher } from '../../src/dhcpd/status-lease.ts';
+import { DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../../src/api/leases.ts';
+import { startStatusPublisher } from '../../src/dhcpd/status-lease.ts';
 
 interface Stored {
   metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -66,7 +67,7 @@ current-context: x
   it('creates the Lease with the counts and the server label, then updates it only when counts change', async () => {
     const core = new DhcpCore(DhcpdConfig.parse({ subnets: [{ name: 'net', cidr: '10.1.0.0/24', pools: [{ start: '10.1.0.10', end: '10.1.0.20' }] }] }), { share: 0 });
     const now = Date.now();
-    core.restore({ op: 'bind', ip: ipToNumber('10.1.0.10'), subnet: 'net', client: 'a', mac: '01', expires: now + 600_000 }, now);
+    core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.10'), subnet: 'net', client: 'a', mac: '01', expires: now + 600_000 }, now);
     const stop = await startStatusPublisher({
       core,
       leaseName: 'dhcp-net-0',
@@ -78,16 +79,16 @@ current-context: x
     });
     try {
       const first = leases.get('ns1/dhcp-net-0');
-      expect(first?.metadata.annotations?.[LEASES_ANNOTATION]).toBe('{"net":1}');
-      expect(first?.metadata.labels?.[SERVER_LABEL]).toBe('net-0');
+      expect(first?.metadata.annotations?.[DHCP_LEASES_ANNOTATION]).toBe('{"net":1}');
+      expect(first?.metadata.labels?.[DHCP_SERVER_LABEL]).toBe('net-0');
       await new Promise((r) => setTimeout(r, 150));
       expect(writes).toEqual(['POST']);
-      core.restore({ op: 'bind', ip: ipToNumber('10.1.0.11'), subnet: 'net', client: 'b', mac: '02', expires: now + 600_000 }, now);
+      core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.11'), subnet: 'net', client: 'b', mac: '02', expires: now + 600_000 }, now);
       const deadline = Date.now() + 3000;
-      while (leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[LEASES_ANNOTATION] !== '{"net":2}' && Date.now() < deadline) {
+      while (leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[DHCP_LEASES_ANNOTATION] !== '{"net":2}' && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      expect(leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[LEASES_ANNOTATION]).toBe('{"net":2}');
+      expect(leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[DHCP_LEASES_ANNOTATION]).toBe('{"net":2}');
       expect(writes).toEqual(['POST', 'PUT']);
     } finally {
       await stop();

@@ -1,4 +1,5 @@
-import { ALLOCATED, ENDPOINT, type BlockLease, type LeaseApi, type NewBlockLease } from '../../src/macd/leases.ts';
+import { ALLOCATED_ANNOTATION, ENDPOINT_ANNOTATION } from '../../src/api/leases.ts';
+import { type BlockLease, type LeaseApi, type NewBlockLease } from '../../src/macd/leases.ts';
 
 /** An in-memory Lease API with the API server's create semantics (409 on an existing name). */
 export class FakeLeases implements LeaseApi {
@@ -19,7 +20,7 @@ export class FakeLeases implements LeaseApi {
     const l = this.items.get(name);
     if (!l) throw new Error(`no lease ${name}`);
     this.annotations.push({ name, annotations });
-    if (annotations[ALLOCATED] !== undefined) l.allocated = Number(annotations[ALLOCATED]);
-    if (annotations[ENDPOINT] !== undefined) l.endpoint = annotations[ENDPOINT];
+    if (annotations[ALLOCATED_ANNOTATION] !== undefined) l.allocated = Number(annotations[ALLOCATED_ANNOTATION]);
+    if (annotations[ENDPOINT_ANNOTATION] !== undefined) l.endpoint = annotations[ENDPOINT_ANNOTATION];
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MacdConfig } from '../../src/api/config/macd.ts';
 import { blockLeaseName } from '../../src/macd/leases.ts';
 import { FakeLeases } from './fake-leases.ts';
-import { parseMac } from '../../src/macd/mac.ts';
+import { parseMac } from '../../src/api/mac.ts';
 import { BlockCoordinator } from '../../src/macd/replicas.ts';
 import { MacStore } from '../../src/macd/store.ts';
 import { quietLog, tempDir } from './helpers.ts';
@@ -54,7 +54,7 @@ describe('block coordination (fake Lease API)', () => {
     expect(await a.coord.ownerOf(x!.mac)).toBeNull();
     // A MAC in a free block: b claims that block.
     const free = [...Array(16).keys()].find((blk) => !api.items.has(blockLeaseName('pool', 'range0', blk)))!;
-    const mac = parseMac('aa:bb:cc:00:00:00') + free * 256 + 7;
+    const mac = parseMac('aa:bb:cc:00:00:00')! + free * 256 + 7;
     await b.store.allocate([{ mac, meta }]);
     expect(api.items.get(blockLeaseName('pool', 'range0', free))?.holder).toBe('b');
     // A MAC in a's block, asked of b directly (not forwarded): refused, nothing changes.
@@ -91,7 +91,7 @@ describe('block coordination (fake Lease API)', () => {
     const again = await replica(api, 'a', a.dataDir);
     expect(again.store.ownedBlocks.get('range0')).toEqual([lease.block]);
     const [next] = await again.store.allocate([{ mac: null, meta }]);
-    expect(Math.floor((next!.mac - parseMac('aa:bb:cc:00:00:00')) / 256)).toBe(lease.block);
+    expect(Math.floor((next!.mac - parseMac('aa:bb:cc:00:00:00')!) / 256)).toBe(lease.block);
     expect(api.items.size).toBe(1);
     await again.coord.close();
     await again.store.close();

@@ -2,7 +2,7 @@ import { appendFileSync, cpSync, readdirSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MacdConfig } from '../../src/api/config/macd.ts';
-import { formatMac, parseMac } from '../../src/macd/mac.ts';
+import { formatMac, parseMac } from '../../src/api/mac.ts';
 import { MacStore } from '../../src/macd/store.ts';
 import { call, quietLog, startTestMacd, tempDir } from './helpers.ts';
 
@@ -20,7 +20,7 @@ describe('durable store', () => {
     const got = await s.allocate(Array.from({ length: 50 }, (_, i) => ({ mac: null, meta: meta(`port-${i}`) })));
     await s.release([got[3]!.mac]);
     await s.update(got[4]!.mac, { ...meta('renamed'), state: 'Inactive' });
-    await s.addRange({ id: 'extra', from: parseMac('02:00:00:00:00:00'), to: parseMac('02:00:00:00:00:ff') });
+    await s.addRange({ id: 'extra', from: parseMac('02:00:00:00:00:00')!, to: parseMac('02:00:00:00:00:ff')! });
     // A crashed process leaves exactly what was fsynced: copy it now.
     const crashed = tempDir();
     cpSync(dir, crashed, { recursive: true });
@@ -43,7 +43,7 @@ describe('durable store', () => {
     const dir = tempDir();
     const s = await open(dir);
     await s.applyConfig(MacdConfig.parse({}));
-    await s.allocate([{ mac: parseMac('aa:bb:cc:00:00:07'), meta: meta('a') }]);
+    await s.allocate([{ mac: parseMac('aa:bb:cc:00:00:07')!, meta: meta('a') }]);
     const crashed = tempDir();
     cpSync(dir, crashed, { recursive: true });
     await s.close();
@@ -51,8 +51,8 @@ describe('durable store', () => {
     // Half a frame: a length that runs past the end of the file.
     appendFileSync(join(crashed, log), Buffer.from([200, 0, 0, 0, 1, 2, 3]));
     const r = await open(crashed);
-    expect(r.get(parseMac('aa:bb:cc:00:00:07')).meta.portId).toBe('a');
-    await r.allocate([{ mac: parseMac('aa:bb:cc:00:00:08'), meta: meta('b') }]);
+    expect(r.get(parseMac('aa:bb:cc:00:00:07')!).meta.portId).toBe('a');
+    await r.allocate([{ mac: parseMac('aa:bb:cc:00:00:08')!, meta: meta('b') }]);
     const again = tempDir();
     cpSync(crashed, again, { recursive: true });
     await r.close();

@@ -1,11 +1,17 @@
 import { z } from 'zod';
+import { cidrPattern } from '../cidr.ts';
+import { ipv4Pattern } from '../ipv4.ts';
+import { macAddressPattern } from '../mac.ts';
 
 // The configuration file of `alcor-operator dhcpd`: what a DhcpSubnet's
 // ConfigMap holds (rendered by src/render/dhcpsubnet) and what a standalone
 // run reads. One server may serve several subnets (relayed ones are matched by
 // giaddr, direct ones by the interface address).
 
-const ipv4 = z.ipv4();
+const ipv4 = z.string().regex(ipv4Pattern);
+const cidr = z.string().regex(cidrPattern);
+/** A MAC, colon-separated, either case. */
+const mac = z.string().regex(new RegExp(macAddressPattern.source, 'i'));
 
 export const DhcpOptionValue = z.discriminatedUnion('type', [
   z.object({ code: z.number().int().min(1).max(254), type: z.literal('ipv4'), value: ipv4 }),
@@ -22,12 +28,12 @@ export type DhcpOptionValue = z.infer<typeof DhcpOptionValue>;
 export const DhcpdSubnetConfig = z.object({
   /** The DhcpSubnet's name (metrics label, status). */
   name: z.string().min(1),
-  cidr: z.string(),
+  cidr,
   gateway: ipv4.optional(),
   pools: z.array(z.object({ start: ipv4, end: ipv4 })).min(1),
   /** Single addresses or start-end ranges never offered. */
   excludes: z.array(z.object({ start: ipv4, end: ipv4 })).default([]),
-  reservations: z.array(z.object({ mac: z.string(), ip: ipv4, hostname: z.string().optional() })).default([]),
+  reservations: z.array(z.object({ mac, ip: ipv4, hostname: z.string().optional() })).default([]),
   dnsServers: z.array(ipv4).default([]),
   domainName: z.string().optional(),
   domainSearch: z.array(z.string()).default([]),
@@ -35,7 +41,7 @@ export const DhcpdSubnetConfig = z.object({
   leaseTime: z.number().int().min(60).max(31_536_000).default(86_400),
   mtu: z.number().int().min(68).max(65535).optional(),
   ntpServers: z.array(ipv4).default([]),
-  staticRoutes: z.array(z.object({ destination: z.string(), gateway: ipv4 })).default([]),
+  staticRoutes: z.array(z.object({ destination: cidr, gateway: ipv4 })).default([]),
   options: z.array(DhcpOptionValue).default([]),
 });
 export type DhcpdSubnetConfig = z.infer<typeof DhcpdSubnetConfig>;

@@ -1,14 +1,8 @@
 import { z } from 'zod';
+import { macAddressPattern, macPrefixPattern, ouiPattern } from '../mac.ts';
 
 // The configuration file of `alcor-operator macd`: what a MacPool's ConfigMap
 // holds (rendered by src/render/macpool) and what a standalone run reads.
-
-/** A full MAC address, lower-case, colon-separated: aa:bb:cc:00:00:01. */
-export const macAddressPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-/** Three octets: aa:bb:cc. */
-export const ouiPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){2}$/;
-/** A full MAC, or a prefix of 1-5 octets, optionally ending in ":*" (fe:16:11:*). */
-export const macPrefixPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){0,5}(:\*)?$/;
 
 export const MacdRangeConfig = z.object({
   id: z.string().min(1),

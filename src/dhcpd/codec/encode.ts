@@ -3,11 +3,13 @@
 // options a DhcpSubnet may carry.
 
 import type { DhcpOptionValue } from '../../api/config/dhcpd.ts';
-import { ipToNumber, parseCidr, writeIp } from '../ip.ts';
+import { parseCidr } from '../../api/cidr.ts';
+import { ipv4ToNumber } from '../../api/ipv4.ts';
+import { writeIp } from './packet.ts';
 
 export function ipList(ips: readonly string[]): Uint8Array {
   const out = new Uint8Array(ips.length * 4);
-  ips.forEach((ip, i) => writeIp(out, i * 4, ipToNumber(ip)));
+  ips.forEach((ip, i) => writeIp(out, i * 4, ipv4ToNumber(ip)));
   return out;
 }
 
@@ -79,10 +81,11 @@ export function classlessRoutes(routes: readonly StaticRoute[]): Uint8Array {
   const bytes: number[] = [];
   for (const r of routes) {
     const c = parseCidr(r.destination.includes('/') ? r.destination : `${r.destination}/32`);
-    const significant = Math.ceil(c.prefix / 8);
-    bytes.push(c.prefix);
-    for (let k = 0; k < significant; k++) bytes.push((c.network >>> (24 - 8 * k)) & 255);
-    const gw = ipToNumber(r.gateway);
+    if (!c) throw new Error(`static route destination "${r.destination}" is not an IPv4 CIDR`);
+    const significant = Math.ceil(c.prefixLength / 8);
+    bytes.push(c.prefixLength);
+    for (let k = 0; k < significant; k++) bytes.push((c.first >>> (24 - 8 * k)) & 255);
+    const gw = ipv4ToNumber(r.gateway);
     bytes.push((gw >>> 24) & 255, (gw >>> 16) & 255, (gw >>> 8) & 255, gw & 255);
   }
   return Uint8Array.from(bytes);

@@ -2,7 +2,6 @@
 // parseRequest never throws: malformed input yields a typed reason that the
 // server counts in its drop metrics.
 
-import { readIp, writeIp } from '../ip.ts';
 import {
   BOOTREPLY,
   BOOTREQUEST,
@@ -13,6 +12,18 @@ import {
   OPTIONS_OFFSET,
   Opt,
 } from './constants.ts';
+
+/** The big-endian 32-bit number (an IPv4 address, a lease time) at `off`. */
+export function readIp(b: Uint8Array, off: number): number {
+  return ((b[off] ?? 0) * 0x1000000 + ((b[off + 1] ?? 0) << 16) + ((b[off + 2] ?? 0) << 8) + (b[off + 3] ?? 0)) >>> 0;
+}
+
+export function writeIp(b: Uint8Array, off: number, ip: number): void {
+  b[off] = (ip >>> 24) & 255;
+  b[off + 1] = (ip >>> 16) & 255;
+  b[off + 2] = (ip >>> 8) & 255;
+  b[off + 3] = ip & 255;
+}
 
 export interface DhcpPacket {
   op: number;

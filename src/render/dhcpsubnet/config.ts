@@ -1,6 +1,8 @@
 import type { DhcpOption, DhcpSubnet, DhcpSubnetSpec } from '../../api/index.ts';
 import type { DhcpdConfigInput, DhcpOptionValue } from '../../api/config/dhcpd.ts';
-import { coveredMinus, ipv4ToNumber, numberToIPv4, parseDuration, parseIPv4Range } from '../../api/net.ts';
+import { parseDurationSeconds } from '../../api/duration.ts';
+import { formatIPv4, ipv4ToNumber, parseIPv4Range } from '../../api/ipv4.ts';
+import { coveredMinus } from '../intervals.ts';
 
 // DhcpSubnet spec → the DhcpdConfig file the servers read (src/api/config/dhcpd.ts).
 
@@ -28,13 +30,13 @@ function excludeRanges(spec: DhcpSubnetSpec): { start: string; end: string }[] {
   return (spec.excludes ?? []).map((e) => {
     const r = parseIPv4Range(e);
     if (!r) throw new Error(`malformed exclude "${e}"`);
-    return { start: numberToIPv4(r.start), end: numberToIPv4(r.end) };
+    return { start: formatIPv4(r.start), end: formatIPv4(r.end) };
   });
 }
 
 /** Lease time in whole seconds, as the server takes it. */
 export function leaseSeconds(spec: DhcpSubnetSpec): number {
-  const seconds = parseDuration(spec.leaseTime);
+  const seconds = parseDurationSeconds(spec.leaseTime);
   if (seconds === undefined) throw new Error(`malformed leaseTime "${spec.leaseTime}"`);
   return Math.floor(seconds);
 }
