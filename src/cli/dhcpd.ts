@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
-import { createLogger } from '../runtime/log.ts';
+import { createLogger } from '../process/log.ts';
 import { startDaemon } from '../dhcpd/daemon.ts';
 
 const help = `Usage: alcor-operator dhcpd --config FILE --data-dir DIR [flags]
@@ -22,7 +22,7 @@ Flags:
   --offer-hold SECONDS     How long an OFFER reserves its address (default 30).
   --decline-hold SECONDS   How long a DECLINEd address stays out of the pool (default 3600).
   --log-level LEVEL        pino level: trace, debug, info, warn, error (default info, or $LOG_LEVEL).
-  --kubeconfig FILE        Publish the lease count to a coordination.k8s.io Lease (also when in-cluster).
+  --kubeconfig FILE        Kubernetes client config for the status Lease (default: $KUBECONFIG, in-cluster, ~/.kube/config).
   --status-lease NAME      Name of that Lease (enables status publishing).
   --namespace NS           Namespace of that Lease (default: the pod's namespace).
   --server-name NAME       Value of the alcor.dev/dhcp-server label on that Lease.

@@ -2,9 +2,11 @@
 
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../runtime/log.ts';
-import { parseHostPort } from '../runtime/probes.ts';
+import { createLogger } from '../process/log.ts';
+import { parseHostPort } from '../process/probes.ts';
 import { startMacd } from '../macd/server.ts';
+import { KubeClient } from '../runtime/client.ts';
+import { loadRestConfig } from '../runtime/restconfig.ts';
 
 const HELP = `Usage: alcor-operator macd --listen HOST:PORT --data-dir DIR [flags]
 
@@ -22,7 +24,7 @@ Flags:
   --metrics-listen HOST:PORT  also serve /metrics, /healthz, /readyz on this address
                               (ready only once the state is loaded)
   --kubeconfig FILE           Kubernetes client config for coordination.mode
-                              "kubernetes" (default: in-cluster, $KUBECONFIG,
+                              "kubernetes" (default: $KUBECONFIG, in-cluster,
                               ~/.kube/config)
   --replica NAME              this replica's name, the holder of its block Leases
                               (default: the host name, i.e. the pod name)
@@ -71,11 +73,12 @@ export async function main(argv: string[]): Promise<number> {
     log,
     snapshotBytes: values['snapshot-mib'] ? Number(values['snapshot-mib']) * 1024 * 1024 : undefined,
     coordinate: async (store, config, api) => {
-      if (config.coordination.mode !== 'kubernetes') return { ownerOf: () => null as string | null, onConfig: async () => {}, close: async () => {} };
+      if (config.coordination.mode !== 'kubernetes') return null;
       const { startReplica } = await import('../macd/replicas.ts');
-      const { loadKubeConfig } = await import('../runtime/kube.ts');
+      const client = new KubeClient(await loadRestConfig(values.kubeconfig));
       const advertise = values['advertise-url'] ?? `http://${host === '0.0.0.0' ? hostname() : host}:${api.port}`;
-      return startReplica({ store, config, kubeConfig: loadKubeConfig(values.kubeconfig), replica, endpoint: advertise, log });
+      const replicaMode = await startReplica({ store, config, client, replica, endpoint: advertise, log });
+      return { ...replicaMode, close: () => replicaMode.close().finally(() => client.close()) };
     },
   });
   await new Promise<void>((resolve) => {

@@ -5,9 +5,9 @@ import { defaultRenderSettings } from '../render/index.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { parseDurationMs } from '../api/duration.ts';
 import { loadRestConfig } from '../runtime/restconfig.ts';
-import { createLogger } from '../runtime/log.ts';
+import { createLogger } from '../process/log.ts';
 import { createControllerMetrics } from '../runtime/metrics.ts';
-import { startProbeServer, type ProbeServer } from '../runtime/probes.ts';
+import { startProbeServer, type ProbeServer } from '../process/probes.ts';
 
 const help = `Usage: alcor-operator run [flags]
 

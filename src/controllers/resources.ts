@@ -23,7 +23,7 @@ export const childTypes: Record<string, ResourceType> = {
   RoleBinding: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true },
 };
 
-export const LeaseType: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true };
+export { LeaseType } from '../runtime/lease.ts';
 
 /** Label every child carries; child informers watch only these. */
 export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=alcor-operator';

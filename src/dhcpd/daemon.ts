@@ -4,12 +4,13 @@
 
 import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import type { Logger } from '../runtime/log.ts';
-import { startProbeServer, type ProbeServer } from '../runtime/probes.ts';
+import type { Logger } from '../process/log.ts';
+import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
+import { startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { messageTypeNames } from './codec/constants.ts';
 import { parseRequest } from './codec/packet.ts';
 import { DhcpCore, type HostView, type Outcome } from './core.ts';
-import { parseConfigText, readConfig, watchConfig, type ConfigWatcher } from './config-file.ts';
+import { parseConfigText, readConfig } from './config-file.ts';
 import { formatIPv4, ipv4ToNumber } from '../api/ipv4.ts';
 import { LeaseLog } from './lease-log.ts';
 import { createMetrics, type DhcpMetrics } from './metrics.ts';
@@ -173,15 +174,20 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   socket.on('error', (err) => log.error({ err: err.message }, 'socket error'));
   const dhcpPort = socket.address().port;
 
-  const watcher: ConfigWatcher = watchConfig(o.configPath, text, (newText) => {
-    try {
-      core.configure(parseConfigText(newText, o.configPath));
-      metrics.reloads.inc({ result: 'ok' });
-      log.info({ subnets: core.subnets().map((s) => s.name) }, 'config reloaded');
-    } catch (err) {
-      metrics.reloads.inc({ result: 'invalid' });
-      log.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload rejected; keeping the previous config');
-    }
+  const watcher: ConfigWatcher = watchConfigFile({
+    path: o.configPath,
+    current: text,
+    onChange: (newText) => {
+      try {
+        core.configure(parseConfigText(newText, o.configPath));
+        metrics.reloads.inc({ result: 'ok' });
+        log.info({ subnets: core.subnets().map((s) => s.name) }, 'config reloaded');
+      } catch (err) {
+        metrics.reloads.inc({ result: 'invalid' });
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload rejected; keeping the previous config');
+      }
+    },
+    onError: (err) => log.warn({ err: err.message }, 'config file not readable; keeping the previous config'),
   });
 
   ready = true;

@@ -4,10 +4,11 @@
 // the Leases of a DhcpSubnet's servers into status.leased.
 
 import { readFileSync } from 'node:fs';
-import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
-import { loadKubeConfig } from '../runtime/kube.ts';
-import type { Logger } from '../runtime/log.ts';
+import type { Logger } from '../process/log.ts';
+import { KubeClient } from '../runtime/client.ts';
+import { leasePath, microTime, type Lease } from '../runtime/lease.ts';
+import { loadRestConfig } from '../runtime/restconfig.ts';
 import type { DhcpCore } from './core.ts';
 
 export interface StatusPublisherOptions {
@@ -37,8 +38,9 @@ function podNamespace(): string {
 }
 
 export async function startStatusPublisher(o: StatusPublisherOptions): Promise<() => Promise<void>> {
-  const api = loadKubeConfig(o.kubeconfig).makeApiClient(CoordinationV1Api);
+  const client = new KubeClient(await loadRestConfig(o.kubeconfig));
   const namespace = o.namespace ?? podNamespace();
+  const path = leasePath(namespace, o.leaseName);
   let published: string | undefined;
   let running = false;
   const publish = async (): Promise<void> => {
@@ -47,27 +49,20 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<(
     try {
       const value = leaseCounts(o.core, Date.now());
       if (value === published) return;
-      // A MicroTime: a plain Date serialises with milliseconds, which the API server refuses.
-      const renewTime = new V1MicroTime();
-      let existing: V1Lease | undefined;
-      try {
-        existing = await api.readNamespacedLease({ name: o.leaseName, namespace });
-      } catch (err) {
-        if ((err as { code?: number }).code !== 404) throw err;
-      }
+      const existing = await client.getOptional<Lease>(path);
       const metadata = {
         ...(existing?.metadata ?? {}),
         name: o.leaseName,
         namespace,
-        labels: { ...(existing?.metadata?.labels ?? {}), [DHCP_SERVER_LABEL]: o.serverName },
-        annotations: { ...(existing?.metadata?.annotations ?? {}), [DHCP_LEASES_ANNOTATION]: value },
+        labels: { ...(existing?.metadata.labels ?? {}), [DHCP_SERVER_LABEL]: o.serverName },
+        annotations: { ...(existing?.metadata.annotations ?? {}), [DHCP_LEASES_ANNOTATION]: value },
       };
-      const body: V1Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec: { ...(existing?.spec ?? {}), holderIdentity: o.serverName, renewTime } };
-      if (existing) await api.replaceNamespacedLease({ name: o.leaseName, namespace, body });
-      else await api.createNamespacedLease({ namespace, body });
+      const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec: { ...(existing?.spec ?? {}), holderIdentity: o.serverName, renewTime: microTime(new Date()) } };
+      // An update carries the resourceVersion read: a conflict fails it, and the next tick re-reads.
+      if (existing) await client.update(path, body);
+      else await client.create(leasePath(namespace), body);
       published = value;
     } catch (err) {
-      // Retried on the next tick (a conflict re-reads the Lease).
       o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'status Lease update failed');
     } finally {
       running = false;
@@ -77,5 +72,6 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<(
   const timer = setInterval(() => void publish(), o.intervalMs ?? 5000);
   return async () => {
     clearInterval(timer);
+    client.close();
   };
 }

@@ -6,6 +6,7 @@
 import { createServer, Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { ProbeHandler } from '../process/probes.ts';
 import { MacdError } from './errors.ts';
 import { formatMac, parseMac } from '../api/mac.ts';
 import type { MacMeta } from './meta.ts';
@@ -148,7 +149,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function startApi(opts: ApiOptions & { host: string; port: number; extra?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean }): Promise<ApiServer> {
+export async function startApi(opts: ApiOptions & { host: string; port: number; probes?: ProbeHandler }): Promise<ApiServer> {
   const { metrics, log } = opts;
   const latency = new Map<string, ReturnType<MacdMetrics['latency']['labels']>>();
   const observe = (route: string, t0: number): void => {
@@ -252,7 +253,7 @@ export async function startApi(opts: ApiOptions & { host: string; port: number; 
     const q = url.indexOf('?');
     let path = q < 0 ? url : url.slice(0, q);
     if (path.startsWith('/v4/')) path = path.slice(3);
-    if (opts.extra && opts.extra(req, res, path)) return;
+    if (opts.probes?.(req, res, path)) return;
     const parts = path.split('/').filter((x) => x !== '');
     const method = req.method ?? 'GET';
     let parsed: unknown;

@@ -2,9 +2,9 @@
 // operator (which sums alcor.dev/allocated over the pool's Leases) and the
 // Kubernetes implementation of the small API the coordinator needs.
 
-import { CoordinationV1Api, type KubeConfig, type V1Lease, PatchStrategy, V1MicroTime, setHeaderOptions } from '@kubernetes/client-node';
 import { ALLOCATED_ANNOTATION, BLOCK_SIZE_ANNOTATION, BLOCK_START_ANNOTATION, ENDPOINT_ANNOTATION, MAC_POOL_LABEL, MAC_RANGE_LABEL } from '../api/leases.ts';
-
+import { ApiError, type KubeClient, type ObjectList } from '../runtime/client.ts';
+import { leasePath, microTime, type Lease } from '../runtime/lease.ts';
 
 export interface BlockLease {
   name: string;
@@ -41,16 +41,15 @@ export interface PoolRef {
   uid: string;
 }
 
-export function kubernetesLeaseApi(kc: KubeConfig, pool: PoolRef): LeaseApi {
-  const api = kc.makeApiClient(CoordinationV1Api);
-  const toBlock = (l: V1Lease): BlockLease | null => {
-    const labels = l.metadata?.labels ?? {};
-    const ann = l.metadata?.annotations ?? {};
-    const m = /-(\d+)$/.exec(l.metadata?.name ?? '');
+export function kubernetesLeaseApi(client: KubeClient, pool: PoolRef): LeaseApi {
+  const toBlock = (l: Lease): BlockLease | null => {
+    const labels = l.metadata.labels ?? {};
+    const ann = l.metadata.annotations ?? {};
+    const m = /-(\d+)$/.exec(l.metadata.name);
     const rangeId = labels[MAC_RANGE_LABEL];
     if (!m || !rangeId) return null;
     return {
-      name: l.metadata!.name!,
+      name: l.metadata.name,
       rangeId,
       block: Number(m[1]),
       holder: l.spec?.holderIdentity ?? '',
@@ -61,43 +60,42 @@ export function kubernetesLeaseApi(kc: KubeConfig, pool: PoolRef): LeaseApi {
   return {
     async list() {
       const out: BlockLease[] = [];
-      let cont: string | undefined;
+      let cont = '';
       do {
-        const page = await api.listNamespacedLease({ namespace: pool.namespace, labelSelector: `${MAC_POOL_LABEL}=${pool.name}`, limit: 500, _continue: cont });
+        const query = new URLSearchParams({ labelSelector: `${MAC_POOL_LABEL}=${pool.name}`, limit: '500', ...(cont ? { continue: cont } : {}) });
+        const page = await client.get<ObjectList<Lease>>(`${leasePath(pool.namespace)}?${query}`);
         for (const l of page.items) {
           const b = toBlock(l);
           if (b) out.push(b);
         }
-        cont = page.metadata?._continue || undefined;
+        cont = page.metadata.continue ?? '';
       } while (cont);
       return out;
     },
     async create(l) {
-      try {
-        await api.createNamespacedLease({
+      const lease: Lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          name: l.name,
           namespace: pool.namespace,
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: {
-              name: l.name,
-              namespace: pool.namespace,
-              labels: { [MAC_POOL_LABEL]: pool.name, [MAC_RANGE_LABEL]: l.rangeId },
-              annotations: { [BLOCK_START_ANNOTATION]: l.blockStart, [BLOCK_SIZE_ANNOTATION]: String(l.blockSize), [ENDPOINT_ANNOTATION]: l.endpoint, [ALLOCATED_ANNOTATION]: String(l.allocated) },
-              ownerReferences: [{ apiVersion: 'alcor.dev/v1alpha1', kind: 'MacPool', name: pool.name, uid: pool.uid }],
-            },
-            // Blocks never expire: their allocations live on the holder's disk.
-            spec: { holderIdentity: l.holder, acquireTime: new V1MicroTime() },
-          },
-        });
+          labels: { [MAC_POOL_LABEL]: pool.name, [MAC_RANGE_LABEL]: l.rangeId },
+          annotations: { [BLOCK_START_ANNOTATION]: l.blockStart, [BLOCK_SIZE_ANNOTATION]: String(l.blockSize), [ENDPOINT_ANNOTATION]: l.endpoint, [ALLOCATED_ANNOTATION]: String(l.allocated) },
+          ownerReferences: [{ apiVersion: 'alcor.dev/v1alpha1', kind: 'MacPool', name: pool.name, uid: pool.uid }],
+        },
+        // Blocks never expire: their allocations live on the holder's disk.
+        spec: { holderIdentity: l.holder, acquireTime: microTime(new Date()) },
+      };
+      try {
+        await client.create(leasePath(pool.namespace), lease);
         return 'created';
       } catch (e) {
-        if ((e as { code?: number }).code === 409) return 'exists';
+        if (e instanceof ApiError && e.status === 409) return 'exists';
         throw e;
       }
     },
     async annotate(name, annotations) {
-      await api.patchNamespacedLease({ name, namespace: pool.namespace, body: { metadata: { annotations } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await client.mergePatch(leasePath(pool.namespace, name), { metadata: { annotations } });
     },
   };
 }

@@ -8,14 +8,15 @@
 // blocks back. Requests for a MAC in another replica's block are forwarded to
 // the endpoint on that block's Lease.
 
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
+import type { KubeClient } from '../runtime/client.ts';
 import { MacdError } from './errors.ts';
 import { ALLOCATED_ANNOTATION, ENDPOINT_ANNOTATION } from '../api/leases.ts';
 import { blockLeaseName, kubernetesLeaseApi, type BlockLease, type LeaseApi } from './leases.ts';
 import { formatMac } from '../api/mac.ts';
 import type { MacRange } from './range.ts';
+import type { Coordination } from './server.ts';
 import type { MacStore } from './store.ts';
 
 export interface CoordinatorOptions {
@@ -261,23 +262,22 @@ export class BlockCoordinator {
 export interface ReplicaOptions {
   store: MacStore;
   config: MacdConfig;
-  kubeConfig: KubeConfig;
+  client: KubeClient;
   replica: string;
   endpoint: string;
   log: Logger;
 }
 
 /** Replica mode wiring for server.ts. */
-export async function startReplica(o: ReplicaOptions): Promise<{ ownerOf(mac: number): Promise<string | null>; spillover(needed: number, rangeId?: string): Promise<string | null>; onConfig(c: MacdConfig): Promise<void>; close(): Promise<void> }> {
+export async function startReplica(o: ReplicaOptions): Promise<Coordination> {
   if (o.config.coordination.mode !== 'kubernetes') throw new Error('startReplica needs coordination.mode kubernetes');
   const pool = o.config.coordination.pool;
-  const c = new BlockCoordinator({ store: o.store, api: kubernetesLeaseApi(o.kubeConfig, pool), pool: pool.name, replica: o.replica, endpoint: o.endpoint, log: o.log });
+  const c = new BlockCoordinator({ store: o.store, api: kubernetesLeaseApi(o.client, pool), pool: pool.name, replica: o.replica, endpoint: o.endpoint, log: o.log });
   await c.start();
   o.log.info({ replica: o.replica, endpoint: o.endpoint, pool: `${pool.namespace}/${pool.name}` }, 'replica mode: block Leases');
   return {
     ownerOf: (mac) => c.ownerOf(mac),
     spillover: (needed, rangeId) => c.spillover(needed, rangeId),
-    onConfig: async () => {},
     close: () => c.close(),
   };
 }

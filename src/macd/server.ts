@@ -1,11 +1,12 @@
 // Wires one macd process: config, durable store, API (with /healthz, /readyz,
 // /metrics on the same port), an optional probe port, and live config reload.
 
-import { readFileSync, type FSWatcher } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
-import { startProbeServer, type ProbeServer } from '../runtime/probes.ts';
-import { readConfig, watchConfig } from './config.ts';
+import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
+import { probeHandler, startProbeServer, type ProbeServer } from '../process/probes.ts';
+import { parseConfig } from './config.ts';
 import { startApi, type ApiServer } from './http.ts';
 import { createMetrics, type MacdMetrics } from './metrics.ts';
 import { MacStore } from './store.ts';
@@ -17,9 +18,18 @@ export interface MacdOptions {
   configFile?: string;
   metricsAddress?: string;
   log: Logger;
-  /** Replica-mode wiring (see replicas.ts), given the store once loaded. */
-  coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }) => Promise<{ ownerOf(mac: number): Promise<string | null> | string | null; spillover?(needed: number, rangeId?: string): Promise<string | null>; onConfig(c: MacdConfig): Promise<void>; close(): Promise<void> }>;
+  /** Replica-mode wiring (see replicas.ts), given the store once loaded; null: standalone. */
+  coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }) => Promise<Coordination | null>;
   snapshotBytes?: number;
+}
+
+/** Replica mode: which replica serves a MAC, and which has room when this one is full. */
+export interface Coordination {
+  /** The base URL of the replica that owns `mac`, or null when this one does. */
+  ownerOf(mac: number): Promise<string | null> | string | null;
+  /** The base URL of a replica with at least `needed` free MACs, or null. */
+  spillover?(needed: number, rangeId?: string): Promise<string | null>;
+  close(): Promise<void>;
 }
 
 export interface Macd {
@@ -41,8 +51,8 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     probe = await startProbeServer({ address: opts.metricsAddress, registry: metrics.registry, ready: () => ready, healthy: () => healthy });
     log.info({ port: probe.port }, 'probes and metrics listening');
   }
-  const config = readConfig(opts.configFile);
   const configText = opts.configFile ? readFileSync(opts.configFile, 'utf8') : '';
+  const config = parseConfig(configText);
   const loaded = await MacStore.open({
     dataDir: opts.dataDir,
     log,
@@ -61,7 +71,7 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
   for (const w of await loaded.applyConfig(config)) log.warn(w);
   store = loaded;
 
-  let coord: Awaited<ReturnType<NonNullable<MacdOptions['coordinate']>>> | null = null;
+  let coord: Coordination | null = null;
   const ownerOf = (mac: number): Promise<string | null> | string | null => (coord ? coord.ownerOf(mac) : null);
   const api: ApiServer = await startApi({
     host: opts.host,
@@ -72,44 +82,26 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     log,
     ownerOf: opts.coordinate && config.coordination.mode === 'kubernetes' ? ownerOf : undefined,
     spillover: opts.coordinate && config.coordination.mode === 'kubernetes' ? async (n, id) => (coord?.spillover ? coord.spillover(n, id) : null) : undefined,
-    extra: (req, res, path) => {
-      if (path === '/healthz' || path === '/livez') {
-        res.writeHead(healthy ? 200 : 500, { 'content-type': 'text/plain' }).end(healthy ? 'ok' : 'unhealthy');
-        return true;
-      }
-      if (path === '/readyz') {
-        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'not ready');
-        return true;
-      }
-      if (path === '/metrics' && req.method === 'GET') {
-        metrics.registry.metrics().then(
-          (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-          (err: unknown) => res.writeHead(500).end(String(err)),
-        );
-        return true;
-      }
-      return false;
-    },
+    probes: probeHandler({ registry: metrics.registry, ready: () => ready, healthy: () => healthy }),
   });
   if (opts.coordinate) coord = await opts.coordinate(loaded, config, { port: api.port });
   ready = true;
   log.info({ port: api.port, host: opts.host, dataDir: opts.dataDir }, 'macd listening');
 
-  let watcher: FSWatcher | null = null;
-  if (opts.configFile) {
-    watcher = watchConfig(
-      opts.configFile,
-      configText,
-      (c) => {
-        void (async () => {
-          for (const w of await loaded.applyConfig(c)) log.warn(w);
-          if (coord) await coord.onConfig(c);
-          log.info({ ranges: c.ranges.length, exclusions: c.exclusions.length }, 'config reloaded');
-        })().catch((e: unknown) => log.error({ err: e }, 'config reload failed'));
-      },
-      (e) => log.error({ err: e.message }, 'config not reloaded; keeping the running one'),
-    );
-  }
+  const watcher: ConfigWatcher | null = opts.configFile
+    ? watchConfigFile({
+        path: opts.configFile,
+        current: configText,
+        onChange: (text) => {
+          void (async () => {
+            const c = parseConfig(text);
+            for (const w of await loaded.applyConfig(c)) log.warn(w);
+            log.info({ ranges: c.ranges.length, exclusions: c.exclusions.length }, 'config reloaded');
+          })().catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, 'config not reloaded; keeping the running one'));
+        },
+        onError: (e) => log.error({ err: e.message }, 'config not reloaded; keeping the running one'),
+      })
+    : null;
 
   return {
     port: api.port,

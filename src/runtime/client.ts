@@ -3,9 +3,10 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import type { RestConfig } from './restconfig.ts';
 import { Counter, type Registry } from 'prom-client';
 
-// A small Kubernetes REST client: exactly the requests the operator needs
-// (get, list, watch, server-side apply, status apply, delete, create), over one
-// keep-alive agent, each counted in client-go's `rest_client_requests_total`.
+// A small Kubernetes REST client: exactly the requests the operator, macd and
+// dhcpd need (get, list, watch, server-side apply, status apply, merge patch,
+// delete, create, update), over one keep-alive agent, each counted in
+// client-go's `rest_client_requests_total`.
 
 export interface KubeObject {
   apiVersion: string;
@@ -171,6 +172,11 @@ export class KubeClient {
   /** Server-side apply with our one field manager; force takes over fields others set. */
   apply<T = KubeObject>(path: string, obj: object): Promise<T> {
     return this.json<T>('PATCH', `${path}?fieldManager=${FIELD_MANAGER}&force=true`, obj, 'application/apply-patch+yaml');
+  }
+
+  /** A JSON merge patch (RFC 7386): only the fields it names change. */
+  mergePatch<T = KubeObject>(path: string, patch: object): Promise<T> {
+    return this.json<T>('PATCH', path, patch, 'application/merge-patch+json');
   }
 
   create<T = KubeObject>(path: string, obj: object): Promise<T> {

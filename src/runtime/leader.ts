@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ApiError, type KubeClient } from './client.ts';
+import { leasePath, microTime, type Lease, type LeaseSpec } from './lease.ts';
 
 // Leader election on a coordination.k8s.io Lease, as client-go does it: the
 // holder renews every retry period; others take over once the lease has not
@@ -18,21 +19,6 @@ export interface LeaderElectionOptions {
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
 }
-
-interface Lease {
-  apiVersion: 'coordination.k8s.io/v1';
-  kind: 'Lease';
-  metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    acquireTime?: string;
-    renewTime?: string;
-    leaseTransitions?: number;
-  };
-}
-
-const microTime = (d: Date) => d.toISOString().replace('Z', '000Z');
 
 export class LeaderElector {
   private readonly o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading'>> & LeaderElectionOptions;
@@ -63,7 +49,7 @@ export class LeaderElector {
       this.leading = false;
       try {
         const lease = await this.o.client.get<Lease>(this.path());
-        if (lease.spec.holderIdentity === this.o.identity) {
+        if (lease.spec?.holderIdentity === this.o.identity) {
           lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) };
           await this.o.client.update(this.path(), lease);
         }
@@ -74,7 +60,7 @@ export class LeaderElector {
   }
 
   private path(): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases/${this.o.name}`;
+    return leasePath(this.o.namespace, this.o.name);
   }
 
   private async tick(): Promise<void> {
@@ -113,14 +99,14 @@ export class LeaderElector {
         spec: { holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
       };
       try {
-        await this.o.client.create(`/apis/coordination.k8s.io/v1/namespaces/${this.o.namespace}/leases`, lease);
+        await this.o.client.create(leasePath(this.o.namespace), lease);
         return true;
       } catch (err) {
         if (err instanceof ApiError && err.status === 409) return false;
         throw err;
       }
     }
-    const spec = existing.spec;
+    const spec: LeaseSpec = existing.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     // Like client-go, judge expiry by when *we* saw the record change, not by
     // the holder's clock.

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { RequestOptions } from 'node:https';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 // Where the API server is and how to authenticate, read the way kubectl and
-// controller-runtime do: --kubeconfig, else $KUBECONFIG, else the in-cluster
-// service account, else ~/.kube/config. Certificates and bearer tokens are
-// handled here; only a kubeconfig whose user needs an exec or auth-provider
-// plugin loads @kubernetes/client-node (about 90 MiB of RSS the operator
-// otherwise doesn't pay).
+// controller-runtime do: --kubeconfig, else $KUBECONFIG (a list of files,
+// merged as kubectl merges them), else the in-cluster service account, else
+// ~/.kube/config. The one kubeconfig loader, of the operator, macd and dhcpd.
+// Certificates and bearer tokens are handled here; only a kubeconfig whose
+// user needs an exec or auth-provider plugin loads @kubernetes/client-node
+// (about 90 MiB of RSS a process otherwise doesn't pay).
 
 export interface RestConfig {
   server: string;
@@ -40,7 +41,7 @@ interface NamedUser {
     tokenFile?: string;
     username?: string;
     password?: string;
-    exec?: unknown;
+    exec?: { command?: string; [k: string]: unknown };
     'auth-provider'?: unknown;
   };
 }
@@ -52,11 +53,61 @@ interface KubeconfigFile {
 }
 
 export async function loadRestConfig(file?: string): Promise<RestConfig> {
-  if (file) return fromKubeconfig(file);
+  if (file) return fromKubeconfig(readKubeconfig([file]));
   const env = process.env['KUBECONFIG'];
-  if (env) return fromKubeconfig(env.split(':')[0]!);
+  if (env) return fromKubeconfig(readKubeconfig(env.split(delimiter), { skipMissing: true }));
   if (process.env['KUBERNETES_SERVICE_HOST']) return inCluster();
-  return fromKubeconfig(join(homedir(), '.kube', 'config'));
+  return fromKubeconfig(readKubeconfig([join(homedir(), '.kube', 'config')]));
+}
+
+/** A kubeconfig merged from one or more files, its relative paths made absolute. */
+export interface Kubeconfig extends KubeconfigFile {
+  /** The files it was read from (for messages). */
+  sources: string[];
+}
+
+/**
+ * Reads kubeconfig files and merges them the way kubectl merges a $KUBECONFIG
+ * list: the first file to set current-context wins, and so does the first to
+ * define a context, cluster or user of a given name; a path inside a file is
+ * relative to that file. With `skipMissing`, files that don't exist are
+ * skipped (an error only when none does), as kubectl does for the list.
+ */
+export function readKubeconfig(paths: string[], opts: { skipMissing?: boolean } = {}): Kubeconfig {
+  const merged: Kubeconfig = { sources: [], contexts: [], clusters: [], users: [] };
+  const wanted = [...new Set(paths.filter((p) => p !== ''))];
+  for (const path of wanted) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      if (opts.skipMissing && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    const doc = (parse(text) ?? {}) as KubeconfigFile;
+    const base = dirname(resolve(path));
+    const abs = (p: string | undefined): string | undefined => (p === undefined || p === '' || isAbsolute(p) ? p : join(base, p));
+    merged.sources.push(path);
+    merged['current-context'] ||= doc['current-context'];
+    const add = <T extends { name: string }>(into: T[], items: T[] | undefined, fix: (item: T) => T): void => {
+      for (const item of items ?? []) if (!into.some((x) => x.name === item.name)) into.push(fix(item));
+    };
+    add(merged.contexts!, doc.contexts, (c) => c);
+    add(merged.clusters!, doc.clusters, (c) => ({ ...c, cluster: { ...c.cluster, 'certificate-authority': abs(c.cluster['certificate-authority']) } }));
+    add(merged.users!, doc.users, (u) => ({
+      ...u,
+      user: {
+        ...u.user,
+        'client-certificate': abs(u.user['client-certificate']),
+        'client-key': abs(u.user['client-key']),
+        tokenFile: abs(u.user.tokenFile),
+        // kubectl resolves an exec command only when it is a path, not a name looked up in $PATH.
+        ...(u.user.exec?.command?.includes('/') ? { exec: { ...u.user.exec, command: abs(u.user.exec.command) } } : {}),
+      },
+    }));
+  }
+  if (merged.sources.length === 0) throw new Error(`kubeconfig: none of ${wanted.join(', ') || '(no paths)'} exists`);
+  return merged;
 }
 
 function inCluster(): RestConfig {
@@ -73,22 +124,19 @@ function inCluster(): RestConfig {
   };
 }
 
-async function fromKubeconfig(path: string): Promise<RestConfig> {
-  const doc = parse(readFileSync(path, 'utf8')) as KubeconfigFile;
-  const ctxName = doc['current-context'];
-  const ctx = doc.contexts?.find((c) => c.name === ctxName)?.context;
-  if (!ctx) throw new Error(`kubeconfig ${path}: no current context`);
-  const cluster = doc.clusters?.find((c) => c.name === ctx.cluster)?.cluster;
-  const user = doc.users?.find((u) => u.name === ctx.user)?.user ?? {};
-  if (!cluster) throw new Error(`kubeconfig ${path}: cluster ${ctx.cluster} not found`);
-  if (user.exec || user['auth-provider']) return viaClientNode(path, cluster.server);
-  const base = dirname(path);
-  const fileOrData = (file?: string, data?: string): Buffer | undefined =>
-    data ? Buffer.from(data, 'base64') : file ? readFileSync(isAbsolute(file) ? file : join(base, file)) : undefined;
+function fromKubeconfig(kc: Kubeconfig): RestConfig {
+  const where = `kubeconfig ${kc.sources.join(delimiter)}`;
+  const ctxName = kc['current-context'];
+  const ctx = kc.contexts?.find((c) => c.name === ctxName)?.context;
+  if (!ctx) throw new Error(`${where}: no current context`);
+  const cluster = kc.clusters?.find((c) => c.name === ctx.cluster)?.cluster;
+  const user = kc.users?.find((u) => u.name === ctx.user)?.user ?? {};
+  if (!cluster) throw new Error(`${where}: cluster ${ctx.cluster} not found`);
+  if (user.exec || user['auth-provider']) return viaClientNode(kc, cluster.server);
+  const fileOrData = (file?: string, data?: string): Buffer | undefined => (data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined);
   const ca = fileOrData(cluster['certificate-authority'], cluster['certificate-authority-data']);
   const cert = fileOrData(user['client-certificate'], user['client-certificate-data']);
   const key = fileOrData(user['client-key'], user['client-key-data']);
-  const tokenFile = user.tokenFile ? (isAbsolute(user.tokenFile) ? user.tokenFile : join(base, user.tokenFile)) : undefined;
   return {
     server: cluster.server,
     async applyTo(opts) {
@@ -97,19 +145,22 @@ async function fromKubeconfig(path: string): Promise<RestConfig> {
       if (key) opts.key = key;
       if (cluster['insecure-skip-tls-verify']) opts.rejectUnauthorized = false;
       if (cluster['tls-server-name']) opts.servername = cluster['tls-server-name'];
-      const token = user.token ?? (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+      const token = user.token ?? (user.tokenFile ? readFileSync(user.tokenFile, 'utf8').trim() : undefined);
       if (token) setHeader(opts, 'authorization', `Bearer ${token}`);
       else if (user.username !== undefined) opts.auth = `${user.username}:${user.password ?? ''}`;
     },
   };
 }
 
-/** Exec and auth-provider users: let client-node run the plugin. */
-async function viaClientNode(path: string, server: string): Promise<RestConfig> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  kc.loadFromFile(path);
-  return { server, applyTo: (opts) => kc.applyToHTTPSOptions(opts) };
+/** Exec and auth-provider users: let client-node run the plugin, on the same merged config. */
+function viaClientNode(config: Kubeconfig, server: string): RestConfig {
+  const { sources: _sources, ...doc } = config;
+  const loaded = import('@kubernetes/client-node').then(({ KubeConfig }) => {
+    const kc = new KubeConfig();
+    kc.loadFromString(stringify(doc));
+    return kc;
+  });
+  return { server, applyTo: async (opts) => (await loaded).applyToHTTPSOptions(opts) };
 }
 
 function setHeader(opts: RequestOptions, name: string, value: string): void {

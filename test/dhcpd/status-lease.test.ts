@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
 import { DhcpCore } from '../../src/dhcpd/core.ts';
 import { ipv4ToNumber } from '../../src/api/ipv4.ts';
-import { createLogger } from '../../src/runtime/log.ts';
+import { createLogger } from '../../src/process/log.ts';
 import { DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../../src/api/leases.ts';
 import { startStatusPublisher } from '../../src/dhcpd/status-lease.ts';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../src/runtime/log.ts';
+import { createLogger } from '../../src/process/log.ts';
 import { startMacd, type Macd } from '../../src/macd/server.ts';
 
 export const quietLog = createLogger('macd-test', 'silent');

@@ -26,7 +26,7 @@ async function replica(name: string, config: string): Promise<string> {
     coordinate: async (store, _c, port) => {
       const c = new BlockCoordinator({ store, api, pool: 'pool', replica: name, endpoint: `http://127.0.0.1:${port.port}`, log: quietLog, publishMs: 100 });
       await c.start();
-      return { ownerOf: (mac) => c.ownerOf(mac), spillover: (n, id) => c.spillover(n, id), onConfig: async () => {}, close: () => c.close() };
+      return { ownerOf: (mac) => c.ownerOf(mac), spillover: (n, id) => c.spillover(n, id), close: () => c.close() };
     },
   });
   started.push(m);

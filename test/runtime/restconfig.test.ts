@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestOptions } from 'node:https';
@@ -80,5 +80,57 @@ describe('loadRestConfig', () => {
     const path = kubeconfig('    token: t');
     writeFileSync(path, (await import('node:fs')).readFileSync(path, 'utf8').replace('current-context: c', 'current-context: other'));
     await expect(loadRestConfig(path)).rejects.toThrow(/cluster nope not found/);
+  });
+
+  describe('a $KUBECONFIG list, merged as kubectl merges it', () => {
+    const saved = process.env['KUBECONFIG'];
+    afterEach(() => {
+      if (saved === undefined) delete process.env['KUBECONFIG'];
+      else process.env['KUBECONFIG'] = saved;
+    });
+    const file = (text: string): string => {
+      const dir = mkdtempSync(join(tmpdir(), 'restconfig-'));
+      dirs.push(dir);
+      writeFileSync(join(dir, 'config'), text);
+      return join(dir, 'config');
+    };
+
+    it('takes the context of the first file, the cluster and user from whichever file defines them, paths relative to their own file', async () => {
+      const first = file('current-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\nusers:\n- name: u\n  user: {tokenFile: token}\n');
+      const second = file('current-context: other\nclusters:\n- name: k\n  cluster: {server: "https://10.0.0.2:6443", certificate-authority: ca.crt}\nusers:\n- name: u\n  user: {token: not-this-one}\n');
+      writeFileSync(join(first, '..', 'token'), 'from-first\n');
+      writeFileSync(join(second, '..', 'ca.crt'), 'CA-OF-SECOND\n');
+      process.env['KUBECONFIG'] = [join(tmpdir(), 'missing-kubeconfig-xyz'), first, '', second].join(':');
+      const cfg = await loadRestConfig();
+      expect(cfg.server).toBe('https://10.0.0.2:6443');
+      const opts: RequestOptions = {};
+      await cfg.applyTo(opts);
+      expect(String(opts.ca)).toBe('CA-OF-SECOND\n');
+      expect((opts.headers as Record<string, string>)['authorization']).toBe('Bearer from-first');
+    });
+
+    it('hands an exec user to client-node with the merged config, its relative command resolved against its file', async () => {
+      const users = file('users:\n- name: u\n  user:\n    exec: {apiVersion: client.authentication.k8s.io/v1, command: ./cred.sh, interactiveMode: Never}\n');
+      const script = join(users, '..', 'cred.sh');
+      writeFileSync(script, '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}\'\n');
+      chmodSync(script, 0o755);
+      const main = file('current-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\nclusters:\n- name: k\n  cluster: {server: "https://10.0.0.3:6443", insecure-skip-tls-verify: true}\n');
+      process.env['KUBECONFIG'] = `${main}:${users}`;
+      const cfg = await loadRestConfig();
+      expect(cfg.server).toBe('https://10.0.0.3:6443');
+      const opts: RequestOptions = {};
+      await cfg.applyTo(opts);
+      expect(JSON.stringify(opts.headers)).toContain('Bearer from-exec');
+    });
+
+    it('says which files it tried when none exists', async () => {
+      process.env['KUBECONFIG'] = `${join(tmpdir(), 'missing-a')}:${join(tmpdir(), 'missing-b')}`;
+      await expect(loadRestConfig()).rejects.toThrow(/none of .*missing-a, .*missing-b exists/);
+    });
+
+    it('an explicit --kubeconfig is read alone and must exist', async () => {
+      process.env['KUBECONFIG'] = kubeconfig('    token: from-env');
+      await expect(loadRestConfig(join(tmpdir(), 'missing-explicit'))).rejects.toThrow(/ENOENT/);
+    });
   });
 });

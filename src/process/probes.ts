@@ -1,0 +1,77 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+// /metrics, /healthz and /readyz of every process: the operator and dhcpd
+// serve them on a port of their own (startProbeServer), macd also on its API
+// port (probeHandler in front of its routes).
+
+export interface ProbeOptions {
+  registry: Registry;
+  /** Liveness: the process can make progress. */
+  healthy?: () => boolean;
+  /** Readiness: state is loaded and the process should receive traffic. */
+  ready: () => boolean;
+}
+
+export interface ProbeServerOptions extends ProbeOptions {
+  /** host:port; port 0 picks a free one. */
+  address: string;
+}
+
+export interface ProbeServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Answers a request for /metrics, /healthz (/livez) or /readyz and returns true; false for any other path. */
+export type ProbeHandler = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+
+const PROBE_PATHS = new Set(['/metrics', '/healthz', '/livez', '/readyz']);
+
+export function probeHandler(o: ProbeOptions): ProbeHandler {
+  return (req, res, path) => {
+    if (!PROBE_PATHS.has(path)) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return true;
+    }
+    if (path === '/metrics') {
+      o.registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': o.registry.contentType }).end(body),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+      return true;
+    }
+    const [ok, failStatus, failText] = path === '/readyz' ? [o.ready(), 503, 'not ready'] : [o.healthy?.() ?? true, 500, 'unhealthy'];
+    res.writeHead(ok ? 200 : failStatus, { 'content-type': 'text/plain' }).end(ok ? 'ok' : failText);
+    return true;
+  };
+}
+
+/** Parses "host:port", "[v6]:port" or ":port" (all interfaces). */
+export function parseHostPort(address: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+  if (!m) throw new Error(`invalid address "${address}": want host:port`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid port in "${address}"`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/** Serves the probes on an address of their own; any other path is 404. */
+export async function startProbeServer(opts: ProbeServerOptions): Promise<ProbeServer> {
+  const { host, port } = parseHostPort(opts.address);
+  const probes = probeHandler(opts);
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!probes(req, res, path)) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
