@@ -1,10 +1,11 @@
 // The CRDs in crds/ on a real API server: they install and become Established,
 // the examples are accepted, and every invalid case is refused by admission
-// itself (OpenAPI + CEL, no webhook) with a message naming the field.
+// itself (OpenAPI + CEL, no webhook) with a message naming the field, and so is
+// every hidden case: what macd or dhcpd would refuse.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { brokenObject, invalidCases, loadExample, root } from '../test/api/invalid-cases.ts';
+import { brokenObject, hiddenCases, invalidCases, loadExample, root } from '../test/api/invalid-cases.ts';
 import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
 
 const crdNames = ['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev'];
@@ -59,7 +60,7 @@ describe('CRD admission', () => {
     expect(out).toContain('oui');
   });
 
-  it.each(invalidCases.map((c, i) => [c.name, c, i] as const))('refuses %s', async (_name, c, i) => {
+  it.each([...invalidCases, ...hiddenCases].map((c, i) => [c.name, c, i] as const))('refuses %s', async (_name, c, i) => {
     const res = await kubectl(['-n', ns, 'apply', '--server-side', '-f', '-'], stringify(brokenObject(c, `invalid-${i}`)));
     expect(res.code, res.stdout).not.toBe(0);
     expect(res.stderr).toContain(c.field);

@@ -117,8 +117,8 @@ export type ResourceRequirements = z.infer<typeof ResourceRequirements>;
 export const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const dnsLabel = z.string().min(1).max(63).regex(dnsLabelPattern);
 
-/** RFC 1123 subdomain (host or domain name). */
-export const dnsSubdomainPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** RFC 1123 subdomain (host or domain name), each label 1-63 characters as DNS (and dhcpd's option 119 encoder) requires. */
+export const dnsSubdomainPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 
 export const imageField = z.string().min(1).max(512);
 

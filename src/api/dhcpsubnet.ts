@@ -12,8 +12,9 @@ import {
   type KindInfo,
 } from './common.ts';
 import { cidrContains, cidrPattern, parseCidr } from './cidr.ts';
+import { serverOwnedOptionCodes } from './config/dhcpd.ts';
 import { durationPattern, parseDurationSeconds } from './duration.ts';
-import { ipv4Pattern, ipv4RangePattern, ipv4ToNumber, isIPv4, parseIPv4Range } from './ipv4.ts';
+import { ipv4Pattern, ipv4RangePattern, ipv4ToNumber, isIPv4, parseIPv4, parseIPv4Range } from './ipv4.ts';
 import { macAddressPattern } from './mac.ts';
 
 // DhcpSubnet: one IPv4 subnet served by `alcor-operator dhcpd` replicas, each
@@ -38,6 +39,10 @@ function celIpInt(e: string): string {
 /** CEL: the string is an IPv4 address (guards the calls that would fail on anything else). */
 function celIs4(e: string): string {
   return `(isIP(${e}) && ip(${e}).family() == 4)`;
+}
+/** CEL: a pool whose bounds are addresses, start not after end. */
+function celPool(e: string): string {
+  return `(${celIs4(`${e}.start`)} && ${celIs4(`${e}.end`)} && ${celIpInt(`${e}.start`)} <= ${celIpInt(`${e}.end`)})`;
 }
 
 function networkAddressRules(field: string) {
@@ -91,8 +96,10 @@ export const DhcpStaticRoute = z
   .describe('A classless static route (option 121).');
 export type DhcpStaticRoute = z.infer<typeof DhcpStaticRoute>;
 
-/** Option codes a typed field or the server itself sets. */
-export const reservedOptionCodes = [1, 3, 6, 12, 15, 26, 42, 50, 51, 53, 54, 55, 58, 59, 61, 119, 121] as const;
+/** Option codes a typed field sets: subnet mask, router, DNS, host name, domain name, MTU, NTP, domain search, static routes. */
+const typedFieldOptionCodes = [1, 3, 6, 12, 15, 26, 42, 119, 121];
+/** Option codes a typed field or the server itself sets (options[].code may not be one). */
+export const reservedOptionCodes: readonly number[] = [...new Set([...typedFieldOptionCodes, ...serverOwnedOptionCodes])].filter((c) => c >= 1 && c <= 254).sort((a, b) => a - b);
 
 const uintMax: Record<string, number> = { uint8: 255, uint16: 65535, uint32: 4294967295 };
 
@@ -110,7 +117,7 @@ export const DhcpOption = withRules(
       rule: `!(self.code in [${reservedOptionCodes.join(', ')}])`,
       message: 'options[].code is set by a typed field (gateway, dnsServers, domainName, domainSearch, mtu, ntpServers, staticRoutes, leaseTime) or by the server',
       fieldPath: '.code',
-      check: (o) => !(reservedOptionCodes as readonly number[]).includes(o.code),
+      check: (o) => !reservedOptionCodes.includes(o.code),
     },
     {
       rule: `self.type != 'ipv4' || ${celIs4('self.value')}`,
@@ -236,11 +243,11 @@ const specObject = z.object({
   domainName: z
     .string()
     .max(253)
-    .regex(dnsSubdomainPattern, { message: 'domainName must be a lower-case DNS name' })
+    .regex(dnsSubdomainPattern, { message: 'domainName must be a lower-case DNS name, labels of 1-63 characters' })
     .optional()
     .describe('Domain name (option 15).'),
   domainSearch: z
-    .array(z.string().max(253).regex(dnsSubdomainPattern, { message: 'domainSearch entries must be lower-case DNS names' }))
+    .array(z.string().max(253).regex(dnsSubdomainPattern, { message: 'domainSearch entries must be lower-case DNS names, labels of 1-63 characters' }))
     .max(6)
     .optional()
     .describe('Domain search list (option 119).'),
@@ -270,6 +277,17 @@ const specObject = z.object({
   server: DhcpServer,
 });
 
+/** No two well-formed pools share an address (malformed or backwards ones are reported by their own rules). */
+function poolsDisjoint(pools: { start: string; end: string }[]): boolean {
+  const ranges: { start: number; end: number }[] = [];
+  for (const p of pools) {
+    const start = parseIPv4(p.start);
+    const end = parseIPv4(p.end);
+    if (start !== undefined && end !== undefined && start <= end) ranges.push({ start, end });
+  }
+  return ranges.every((a) => ranges.filter((b) => b.start <= a.end && a.start <= b.end).length === 1);
+}
+
 function inCidr(cidr: string, ip: string): boolean {
   const c = parseCidr(cidr);
   return !c || !isIPv4(ip) || cidrContains(c, ipv4ToNumber(ip));
@@ -297,6 +315,19 @@ export const DhcpSubnetSpec = withRules(specObject, 'Desired state of a DhcpSubn
     message: 'reservations[].ip must lie inside cidr',
     fieldPath: '.reservations',
     check: (s) => (s.reservations ?? []).every((r) => inCidr(s.cidr, r.ip)),
+  },
+  {
+    // Each well-formed pool overlaps exactly one pool: itself.
+    rule: `self.pools.all(a, !${celPool('a')} || self.pools.exists_one(b, ${celPool('b')} && ${celIpInt('b.start')} <= ${celIpInt('a.end')} && ${celIpInt('a.start')} <= ${celIpInt('b.end')}))`,
+    message: 'pools must not overlap one another (dhcpd refuses overlapping pools)',
+    fieldPath: '.pools',
+    check: (s) => poolsDisjoint(s.pools),
+  },
+  {
+    rule: '!has(self.reservations) || self.reservations.all(r, self.reservations.exists_one(o, o.ip == r.ip))',
+    message: 'reservations[].ip must differ: an address is reserved for one client',
+    fieldPath: '.reservations',
+    check: (s) => new Set((s.reservations ?? []).map((r) => r.ip)).size === (s.reservations ?? []).length,
   },
 ]).superRefine((s, ctx) => {
   // Reservation MACs and option codes are list-map keys in the CRD: the API server refuses duplicates itself.

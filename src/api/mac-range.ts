@@ -2,6 +2,8 @@
 // the MacPool schema (and its CEL twin), the renderer and macd. Validity is
 // per range; how ranges relate to one another (overlap) is the pool's rule.
 
+import { isUnicastMac } from './mac.ts';
+
 /** Most addresses in one range: one OUI's worth (macd keeps a 2 MiB bitmap per range). More space = more ranges. */
 export const MAX_RANGE_SIZE = 16_777_216;
 
@@ -13,10 +15,32 @@ export function range0(oui: string): { id: string; from: string; to: string } {
   return { id: 'range0', from: `${oui}:00:00:00`, to: `${oui}:ff:ff:ff` };
 }
 
-/** Why a range (bounds as numbers, inclusive) cannot be served; undefined when it can. */
-export function macRangeProblem(r: { from: number; to: number }): string | undefined {
-  if (r.from > r.to) return 'from is after to';
-  const size = r.to - r.from + 1;
-  if (size > MAX_RANGE_SIZE) return `it holds ${size} addresses; at most ${MAX_RANGE_SIZE} per range (split it into several ranges)`;
+/** Bounds as numbers, inclusive. */
+export interface MacBounds {
+  from: number;
+  to: number;
+}
+
+export function macRangeOrdered(r: MacBounds): boolean {
+  return r.from <= r.to;
+}
+
+export function macRangeSizeOk(r: MacBounds): boolean {
+  return r.to - r.from + 1 <= MAX_RANGE_SIZE;
+}
+
+/**
+ * No multicast address inside: the first octet of `from` is unicast and `to`
+ * shares it (the group bit lives in the first octet). A MacPool's rule; macd
+ * itself serves any range.
+ */
+export function macRangeUnicast(from: string, to: string): boolean {
+  return isUnicastMac(from) && from.slice(0, 2).toLowerCase() === to.slice(0, 2).toLowerCase();
+}
+
+/** Why macd cannot serve a range; undefined when it can. */
+export function macRangeProblem(r: MacBounds): string | undefined {
+  if (!macRangeOrdered(r)) return 'from is after to';
+  if (!macRangeSizeOk(r)) return `it holds ${r.to - r.from + 1} addresses; at most ${MAX_RANGE_SIZE} per range (split it into several ranges)`;
   return undefined;
 }

@@ -11,7 +11,8 @@ import {
   withRules,
   type KindInfo,
 } from './common.ts';
-import { isUnicastMac, macAddressPattern, macPrefixPattern, ouiPattern } from './mac.ts';
+import { MAX_RANGE_SIZE, macRangeOrdered, macRangeSizeOk, macRangeUnicast, type MacBounds } from './mac-range.ts';
+import { isUnicastMac, macAddressPattern, macPrefixPattern, ouiPattern, parseMac } from './mac.ts';
 
 // MacPool: a pool of MAC addresses served over Alcor's MAC manager REST API,
 // either by our own allocator (engine builtin: `alcor-operator macd`) or by
@@ -30,26 +31,48 @@ const mac = z
   .max(17)
   .regex(macAddressPattern, { message: 'must be a lower-case, colon-separated MAC such as aa:bb:cc:00:00:01' });
 
+/** CEL: a lower-case MAC string as an int (Kubernetes' CEL has no hex parser): the value of its 12 hex digits. */
+function celMacInt(e: string): string {
+  const digits = [0, 1, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16];
+  return `(${digits.map((pos, k) => `'0123456789abcdef'.indexOf(${e}.charAt(${pos})) * ${16 ** (11 - k)}`).join(' + ')})`;
+}
+const celIsMac = (e: string) => `${e}.matches('${macAddressPattern.source}')`;
+
+/** A check of a range's bounds as numbers; true while either is malformed (its pattern reports that). */
+function onBounds(check: (b: MacBounds) => boolean): (r: { from: string; to: string }) => boolean {
+  return (r) => {
+    const from = parseMac(r.from);
+    const to = parseMac(r.to);
+    return from === undefined || to === undefined || check({ from, to });
+  };
+}
+
 export const MacRange = withRules(
   z.object({
     name: dnsLabel.describe('Range id, as Alcor names it (range_id); a DNS label such as range0.'),
     from: mac.describe('First address of the range (inclusive), e.g. aa:bb:cc:00:00:00.'),
     to: mac.describe('Last address of the range (inclusive), e.g. aa:bb:cc:ff:ff:ff.'),
   }),
-  'A named, inclusive range of MAC addresses. It may lie outside the OUI, so a pool can hold several OUIs worth of addresses.',
+  `A named, inclusive range of at most ${MAX_RANGE_SIZE} MAC addresses (one OUI's worth). It may lie outside the OUI: a pool holds several OUIs' worth in several ranges.`,
   [
     {
+      // Lower-case, fixed-width MACs compare as strings exactly as numbers.
       rule: 'self.from <= self.to',
       message: 'range from must not be after to',
       fieldPath: '.from',
-      // Lower-case, fixed-width MACs compare as strings exactly as numbers.
-      check: (r) => r.from <= r.to,
+      check: onBounds(macRangeOrdered),
+    },
+    {
+      rule: `!${celIsMac('self.from')} || !${celIsMac('self.to')} || ${celMacInt('self.to')} - ${celMacInt('self.from')} < ${MAX_RANGE_SIZE}`,
+      message: `a range may hold at most ${MAX_RANGE_SIZE} addresses (one OUI's worth), the most the allocator serves in one range; split a larger one into several ranges`,
+      fieldPath: '.to',
+      check: onBounds(macRangeSizeOk),
     },
     {
       rule: "self.from.matches('^[0-9a-f][02468ace]') && self.to.startsWith(self.from.substring(0, 2))",
       message: 'range from and to must be unicast and share their first octet, so the range holds no multicast address',
       fieldPath: '.to',
-      check: (r) => isUnicastMac(r.from) && r.from.slice(0, 2) === r.to.slice(0, 2),
+      check: (r) => macRangeUnicast(r.from, r.to),
     },
   ],
 );

@@ -2,7 +2,7 @@
 // the option bytes that every reply of the subnet carries built once per
 // (re)load, and the predicates the allocator needs.
 
-import type { DhcpdSubnetConfig } from '../api/config/dhcpd.ts';
+import { serverOwnedOptionCodes, type DhcpdSubnetConfig } from '../api/config/dhcpd.ts';
 import { Opt } from './codec/constants.ts';
 import { classlessRoutes, domainSearch, extraOption, ipList, uint16 } from './codec/encode.ts';
 import { tlv } from './codec/packet.ts';
@@ -31,21 +31,7 @@ export interface Subnet {
   options: Uint8Array[];
 }
 
-/** Codes the server sets itself; an extra option may not override them. */
-const serverOwnedCodes = new Set<number>([
-  Opt.PAD,
-  Opt.END,
-  Opt.REQUESTED_IP,
-  Opt.LEASE_TIME,
-  Opt.OVERLOAD,
-  Opt.MESSAGE_TYPE,
-  Opt.SERVER_ID,
-  Opt.PARAMETER_LIST,
-  Opt.RENEWAL_TIME,
-  Opt.REBINDING_TIME,
-  Opt.CLIENT_ID,
-  Opt.RELAY_AGENT,
-]);
+const serverOwnedCodes = new Set(serverOwnedOptionCodes);
 
 function range(start: string, end: string, what: string): Range {
   const r = { start: ipv4ToNumber(start), end: ipv4ToNumber(end) };

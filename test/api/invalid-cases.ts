@@ -66,6 +66,30 @@ export const invalidCases: InvalidCase[] = [
   { name: 'DPM without Ignite', example: 'dataplanemanager.yaml', mutate: (o) => { delete o.spec.ignite; }, field: 'spec.ignite', zod: 'expected object', api: 'Required value' },
 ];
 
+/**
+ * Hidden cases: objects that admission used to accept and a server then
+ * refused (issue 14). Each is also fed to the server past admission
+ * (test/api/server-rules.test.ts), which must refuse it with `server` in its
+ * words: a row here is a rule the server really applies.
+ */
+export interface HiddenCase extends InvalidCase {
+  refusedBy: 'macd' | 'dhcpd';
+  server: string;
+}
+
+export const hiddenCases: HiddenCase[] = [
+  // macd: at most 2^24 addresses per range (a bitmap per range).
+  { name: 'a range of 2^40 addresses', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges = [{ name: 'huge', from: '02:00:00:00:00:00', to: '02:ff:ff:ff:ff:ff' }]; o.spec.exclusions = []; }, field: 'spec.ranges[0].to', zod: 'a range may hold at most 16777216 addresses', refusedBy: 'macd', server: 'at most 16777216 per range' },
+  { name: 'a range of 2^24 + 1 addresses across an OUI boundary', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[1] = { name: 'range1', from: 'aa:bb:cd:80:00:00', to: 'aa:bb:ce:80:00:00' }; }, field: 'spec.ranges[1].to', zod: 'a range may hold at most 16777216 addresses', refusedBy: 'macd', server: 'it holds 16777217 addresses' },
+  // dhcpd: pools must be disjoint; an address is reserved once; options the server sets itself.
+  { name: 'overlapping pools', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.pools = [{ start: '10.20.0.100', end: '10.20.0.150' }, { start: '10.20.0.150', end: '10.20.0.199' }]; }, field: 'spec.pools', zod: 'pools must not overlap one another', refusedBy: 'dhcpd', server: 'pools overlap' },
+  { name: 'the same pool twice', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.pools = [o.spec.pools[0], o.spec.pools[0]]; }, field: 'spec.pools', zod: 'pools must not overlap one another', refusedBy: 'dhcpd', server: 'pools overlap' },
+  { name: 'one address reserved for two MACs', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.reservations.push({ mac: 'aa:bb:cc:00:10:02', ip: o.spec.reservations[0].ip }); }, field: 'spec.reservations', zod: 'reservations[].ip must differ', refusedBy: 'dhcpd', server: 'reserved twice' },
+  { name: 'option 82 (relay agent information, the server\'s)', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.options[0] = { code: 82, type: 'hex', value: '0104aabbccdd' }; }, field: 'spec.options[0].code', zod: 'or by the server', refusedBy: 'dhcpd', server: 'option 82 is set by the server' },
+  { name: 'option 52 (overload, the server\'s)', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.options[0] = { code: 52, type: 'uint8', value: '1' }; }, field: 'spec.options[0].code', zod: 'or by the server', refusedBy: 'dhcpd', server: 'option 52 is set by the server' },
+  { name: 'a domain search label of 64 characters', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.domainSearch = [`${'a'.repeat(64)}.example.internal`]; }, field: 'spec.domainSearch[0]', zod: 'labels of 1-63 characters', api: 'should match', refusedBy: 'dhcpd', server: 'label length must be 1-63' },
+];
+
 export function brokenObject(c: InvalidCase, name: string): Obj {
   const o = structuredClone(loadExample(c.example));
   o.metadata.name = name;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataPlaneManager, DhcpSubnet, formatIssues, MacPool, parseResource } from '../../src/api/index.ts';
-import { brokenObject, invalidCases, loadExample, type Obj } from './invalid-cases.ts';
+import { brokenObject, hiddenCases, invalidCases, loadExample, type Obj } from './invalid-cases.ts';
 
 const schemas = { MacPool, DhcpSubnet, DataPlaneManager } as const;
 
@@ -17,7 +17,7 @@ describe('examples are valid', () => {
 });
 
 describe('invalid objects are refused with the field named', () => {
-  it.each(invalidCases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+  it.each([...invalidCases, ...hiddenCases].map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const errors = errorsOf(brokenObject(c, 'bad'));
     expect(errors).not.toBe('');
     const line = errors.split('\n').find((l) => l.startsWith(`${c.field}: `));

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DhcpdConfig, type DhcpdConfigInput } from '../../src/api/config/dhcpd.ts';
+import { DhcpdConfig, serverOwnedOptionCodes, type DhcpdConfigInput } from '../../src/api/config/dhcpd.ts';
 import { MessageType, Opt } from '../../src/dhcpd/codec/constants.ts';
 import { decodeDomainSearch } from '../../src/dhcpd/codec/encode.ts';
-import { parseRequest, serializeRequest, type RequestSpec } from '../../src/dhcpd/codec/packet.ts';
-import { DhcpCore, type HostView, type Outcome } from '../../src/dhcpd/core.ts';
 import { formatIPv4, ipv4ToNumber } from '../../src/api/ipv4.ts';
-import { readIp } from '../../src/dhcpd/codec/packet.ts';
+import { parseRequest, readIp, serializeRequest, type RequestSpec } from '../../src/dhcpd/codec/packet.ts';
+import { DhcpCore, type HostView, type Outcome } from '../../src/dhcpd/core.ts';
 
 const base: DhcpdConfigInput = {
   subnets: [
@@ -65,6 +64,16 @@ function lease(c: DhcpCore, chaddr: Uint8Array, now = T0): string {
 }
 
 describe('DhcpCore', () => {
+  it('writes itself only the option codes the config may not carry (serverOwnedOptionCodes, refused at admission too)', () => {
+    const c = core({ subnets: [{ name: 'bare', cidr: '10.1.0.0/24', pools: [{ start: '10.1.0.10', end: '10.1.0.19' }] }] });
+    const agent = Uint8Array.of(1, 2, 0x61, 0x62);
+    const offer = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1), giaddr: ipv4ToNumber('10.1.0.1'), options: [[Opt.RELAY_AGENT, agent]] }));
+    // Of a bare subnet's reply, only the mask and broadcast come from its config.
+    const own = [...offer.p.options.keys()].filter((code) => code !== Opt.SUBNET_MASK && code !== Opt.BROADCAST);
+    expect(own.sort((a, b) => a - b)).toEqual([Opt.LEASE_TIME, Opt.MESSAGE_TYPE, Opt.SERVER_ID, Opt.RENEWAL_TIME, Opt.REBINDING_TIME, Opt.RELAY_AGENT].sort((a, b) => a - b));
+    for (const code of own) expect(serverOwnedOptionCodes).toContain(code);
+  });
+
   it('offers an address from the pool with the subnet options, then ACKs it', () => {
     const c = core();
     const offer = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1) }));

@@ -283,7 +283,7 @@ describe('capacity', () => {
     ['exclusions outside the ranges', { exclusions: ['fe:16:11:*'] }, 2 ** 24],
     ['overlapping exclusions count once', { exclusions: ['aa:bb:cc:00:*', 'aa:bb:cc:00:00:*', 'aa:bb:cc:00:00:01'] }, 2 ** 24 - 2 ** 16],
     ['one-address range', { ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:01', to: 'aa:bb:cc:00:00:01' }] }, 1],
-    ['beyond 2^32', { ranges: [{ name: 'a', from: '02:00:00:00:00:00', to: '02:ff:ff:ff:ff:ff' }] }, 2 ** 40],
+    ['two OUIs outside the pool OUI', { ranges: [{ name: 'a', from: '02:00:00:00:00:00', to: '02:00:00:ff:ff:ff' }, { name: 'b', from: '02:00:01:00:00:00', to: '02:00:01:ff:ff:ff' }] }, 2 ** 25],
   ] as [string, Obj | undefined, number][])('MacPool: %s', (_name, spec, expected) => {
     expect(macPoolCapacity(spec ? pool(spec) : macPoolExample().spec)).toBe(expected);
   });
@@ -292,7 +292,7 @@ describe('capacity', () => {
   it.each([
     ['the example', undefined, 100 - 1 - 10],
     ['one pool', {}, 100],
-    ['overlapping pools count once', { pools: [{ start: '10.20.0.100', end: '10.20.0.199' }, { start: '10.20.0.150', end: '10.20.0.249' }] }, 150],
+    ['two pools', { pools: [{ start: '10.20.0.100', end: '10.20.0.149' }, { start: '10.20.0.200', end: '10.20.0.249' }] }, 100],
     ['excludes outside the pools do nothing', { excludes: ['10.20.0.5', '10.20.0.10-10.20.0.20'] }, 100],
     ['reservations inside pools still count', { reservations: [{ mac: 'aa:bb:cc:00:00:01', ip: '10.20.0.120' }] }, 100],
   ] as [string, Obj | undefined, number][])('DhcpSubnet: %s', (_name, spec, expected) => {

@@ -13,6 +13,14 @@ const cidr = z.string().regex(cidrPattern);
 /** A MAC, colon-separated, either case. */
 const mac = z.string().regex(new RegExp(macAddressPattern.source, 'i'));
 
+/**
+ * Option codes dhcpd sets itself (pad, end, requested address, lease and
+ * renewal times, overload, message type, server identifier, parameter list,
+ * client identifier, relay agent information): a configured option may not
+ * carry one.
+ */
+export const serverOwnedOptionCodes: readonly number[] = [0, 50, 51, 52, 53, 54, 55, 58, 59, 61, 82, 255];
+
 export const DhcpOptionValue = z.discriminatedUnion('type', [
   z.object({ code: z.number().int().min(1).max(254), type: z.literal('ipv4'), value: ipv4 }),
   z.object({ code: z.number().int().min(1).max(254), type: z.literal('ipv4List'), value: z.array(ipv4).min(1) }),
