@@ -3,9 +3,12 @@
 // network namespaces and the same run. For each server the request rate is
 // stepped up; the highest rate with at most 0.1 % drops (DISCOVER-OFFER and
 // REQUEST-ACK each) is its drop-free rate. Rates alternate between the two
-// servers so both see the same machine load. Then RSS with 65,536 active
-// leases. The server is pinned to core 0, perfdhcp to core 1 (taskset).
-// Figures are printed, never asserted.
+// servers so both see the same machine load. dhcpd runs twice per rate:
+// as is, and with trustedRelays set (perfdhcp's relay address trusted), so the
+// cost of the relay check shows beside the same run without it; then both are
+// driven past their limit in alternating rounds and their ACKs per second
+// compared. Then RSS with 65,536 active leases. The server is pinned to core
+// 0, perfdhcp to core 1 (taskset). Figures are printed, never asserted.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +26,9 @@ const rssLeases = 65_536;
 const DROP_LIMIT = 0.1;
 /** ISC's criterion for its published figures. */
 const ISC_LIMIT = 2.5;
+/** Offered rate past every server's limit, and rounds, for the saturated trustedRelays comparison. */
+const saturationRate = quick ? 20000 : 25000;
+const saturationRounds = quick ? 2 : 4;
 /** Runs per rate and server; the best counts (the machine is shared, noise only ever adds drops). */
 const repeat = Number(/--repeat=(\d+)/.exec(process.argv.join(' '))?.[1] ?? (quick ? 1 : 2));
 
@@ -38,7 +44,8 @@ interface Result {
   discover: Exchange;
   request: Exchange;
 }
-type ServerKind = 'dhcpd' | 'kea';
+type ServerKind = 'dhcpd' | 'dhcpd-trusted' | 'kea';
+const kinds: readonly ServerKind[] = ['dhcpd', 'dhcpd-trusted', 'kea'];
 
 function worst(r: Result): number {
   return Math.max(r.discover.dropPct, r.request.dropPct);
@@ -93,10 +100,11 @@ async function main(): Promise<number> {
   try {
     await lab.exec(lab.cli, ['ip', 'addr', 'add', '10.77.0.2/24', 'dev', lab.cliIf]);
     const dhcpdConfig = join(lab.dir, 'dhcpd.json');
-    await writeFile(
-      dhcpdConfig,
-      JSON.stringify({ subnets: [{ name: 'bench', cidr: '10.0.0.0/8', gateway: '10.0.0.1', pools: [{ start: '10.100.0.0', end: '10.255.255.254' }], dnsServers: ['10.0.0.53'], leaseTime: 3600 }] }),
-    );
+    const benchSubnet = { name: 'bench', cidr: '10.0.0.0/8', gateway: '10.0.0.1', pools: [{ start: '10.100.0.0', end: '10.255.255.254' }], dnsServers: ['10.0.0.53'], leaseTime: 3600 };
+    await writeFile(dhcpdConfig, JSON.stringify({ subnets: [benchSubnet] }));
+    // The same, with the relay check on every packet: a few ranges, perfdhcp's address in the last.
+    const trustedConfig = join(lab.dir, 'dhcpd-trusted.json');
+    await writeFile(trustedConfig, JSON.stringify({ subnets: [{ ...benchSubnet, trustedRelays: ['192.168.0.0/16', '172.16.0.0/12', '10.77.0.2/32'] }] }));
     const keaDir = join(lab.dir, 'kea');
     await mkdir(keaDir);
     const keaConfig = join(keaDir, 'kea.json');
@@ -124,10 +132,11 @@ async function main(): Promise<number> {
     );
 
     const startServer = async (kind: ServerKind): Promise<ChildProcess> => {
-      if (kind === 'dhcpd') {
+      if (kind !== 'kea') {
         const data = join(lab.dir, 'data');
         await rm(data, { recursive: true, force: true });
-        const c = start([process.execPath, ...NODE_FLAGS, join(dist, 'cli/main.js'), 'dhcpd', '--config', dhcpdConfig, '--data-dir', data, '--metrics-listen', '127.0.0.1:9067', '--log-level', 'warn']);
+        const config = kind === 'dhcpd-trusted' ? trustedConfig : dhcpdConfig;
+        const c = start([process.execPath, ...NODE_FLAGS, join(dist, 'cli/main.js'), 'dhcpd', '--config', config, '--data-dir', data, '--metrics-listen', '127.0.0.1:9067', '--log-level', 'warn']);
         await waitReady(async () => (await lab.exec(lab.srv, [process.execPath, '-e', 'fetch("http://127.0.0.1:9067/readyz").then(r=>process.exit(r.ok?0:1),()=>process.exit(1))'])).code === 0, 'dhcpd');
         return c;
       }
@@ -144,9 +153,9 @@ async function main(): Promise<number> {
       return r.stdout;
     };
 
-    const results: Record<ServerKind, Result[]> = { dhcpd: [], kea: [] };
+    const results: Record<ServerKind, Result[]> = { dhcpd: [], 'dhcpd-trusted': [], kea: [] };
     for (const rate of rates) {
-      for (const kind of ['dhcpd', 'kea'] as const) {
+      for (const kind of kinds) {
         let res: Result | undefined;
         for (let i = 0; i < repeat; i++) {
           const server = await startServer(kind);
@@ -158,12 +167,42 @@ async function main(): Promise<number> {
         if (!res) continue;
         results[kind].push(res);
         process.stderr.write(
-          `${kind.padEnd(5)} ${String(rate).padStart(6)}/s  drops D-O ${res.discover.dropPct.toFixed(3)} %  R-A ${res.request.dropPct.toFixed(3)} %  avg ${res.discover.avgMs.toFixed(2)} / ${res.request.avgMs.toFixed(2)} ms\n`,
+          `${kind.padEnd(13)} ${String(rate).padStart(6)}/s  drops D-O ${res.discover.dropPct.toFixed(3)} %  R-A ${res.request.dropPct.toFixed(3)} %  avg ${res.discover.avgMs.toFixed(2)} / ${res.request.avgMs.toFixed(2)} ms\n`,
         );
       }
     }
 
-    const rss: Record<ServerKind, { rssMiB: number; leases: number }> = { dhcpd: { rssMiB: NaN, leases: 0 }, kea: { rssMiB: NaN, leases: 0 } };
+    // Past the limit: ACKs per second with and without trustedRelays, alternating
+    // rounds, and the server's CPU time per ACK (user + system, from /proc),
+    // which other load on the machine disturbs far less than the rate.
+    const cpuSeconds = async (pid: number | undefined): Promise<number> => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100/s)
+    };
+    const saturated: Record<'dhcpd' | 'dhcpd-trusted', number[]> = { dhcpd: [], 'dhcpd-trusted': [] };
+    const cpuPerAck: Record<'dhcpd' | 'dhcpd-trusted', number[]> = { dhcpd: [], 'dhcpd-trusted': [] };
+    for (let round = 0; round < saturationRounds; round++) {
+      const order = round % 2 === 0 ? (['dhcpd', 'dhcpd-trusted'] as const) : (['dhcpd-trusted', 'dhcpd'] as const);
+      for (const kind of order) {
+        const server = await startServer(kind);
+        const cpu0 = await cpuSeconds(server.pid);
+        const out = await perfdhcp(['-R', '1000000', '-p', String(seconds), '-r', String(saturationRate)], (seconds + 30) * 1000);
+        const cpu = (await cpuSeconds(server.pid)) - cpu0;
+        await stop(server);
+        const received = parseExchange(out, 'REQUEST-ACK').received;
+        const acks = received / seconds;
+        saturated[kind].push(acks);
+        cpuPerAck[kind].push(received > 0 ? (cpu * 1e6) / received : NaN);
+        process.stderr.write(`${kind.padEnd(13)} saturated (${saturationRate}/s offered): ${acks.toFixed(0)} ACK/s, ${((cpu * 1e6) / received).toFixed(0)} µs CPU per ACK\n`);
+      }
+    }
+    const median = (xs: number[]): number => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length === 0 ? NaN : s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+    };
+
+    const rss: Record<'dhcpd' | 'kea', { rssMiB: number; leases: number }> = { dhcpd: { rssMiB: NaN, leases: 0 }, kea: { rssMiB: NaN, leases: 0 } };
     for (const kind of ['dhcpd', 'kea'] as const) {
       const server = await startServer(kind);
       // Rounds of new clients (another base MAC each) until 65,536 hold a lease.
@@ -180,6 +219,7 @@ async function main(): Promise<number> {
 
     const knee = (rs: Result[], limit = DROP_LIMIT): Result | undefined => rs.filter((r) => worst(r) <= limit).sort((a, b) => b.rate - a.rate)[0];
     const kD = knee(results.dhcpd);
+    const kT = knee(results['dhcpd-trusted']);
     const kK = knee(results.kea);
     const iscD = knee(results.dhcpd, ISC_LIMIT);
     const iscK = knee(results.kea, ISC_LIMIT);
@@ -208,12 +248,24 @@ async function main(): Promise<number> {
     process.stdout.write(
       `\nNote: dhcpd ACKs only after the lease is on disk (O_DSYNC group commit); Kea's memfile appends without fsync, so disk contention from other processes costs dhcpd REQUEST-ACK latency and, past perfdhcp's 1 s drop time, drops.\n`,
     );
-    process.stdout.write(`\nratio dhcpd / Kea: drop-free rate ${ratio(kD, kK)}, ${ISC_LIMIT} % rate ${ratio(iscD, iscK)}\n\nall steps (drops % D-O / R-A):\n`);
+    process.stdout.write(`\nratio dhcpd / Kea: drop-free rate ${ratio(kD, kK)}, ${ISC_LIMIT} % rate ${ratio(iscD, iscK)}\n`);
+    const satD = median(saturated.dhcpd);
+    const satT = median(saturated['dhcpd-trusted']);
+    const cpuD = median(cpuPerAck.dhcpd);
+    const cpuT = median(cpuPerAck['dhcpd-trusted']);
+    process.stdout.write(
+      `\ntrustedRelays (3 CIDRs, every packet checked) against the same run without:\n` +
+        `  drop-free rate ${kT ? `${kT.rate}/s` : 'none'} with, ${kD ? `${kD.rate}/s` : 'none'} without (${ratio(kT, kD)})\n` +
+        `  saturated (${saturationRate}/s offered, median of ${saturationRounds} alternating rounds): ${satT.toFixed(0)} ACK/s with, ${satD.toFixed(0)} ACK/s without: ` +
+        `${(100 * (satT / satD - 1)).toFixed(1)} % (rounds with: ${saturated['dhcpd-trusted'].map((x) => x.toFixed(0)).join(', ')}; without: ${saturated.dhcpd.map((x) => x.toFixed(0)).join(', ')})\n` +
+        `  server CPU per ACK (median; a DISCOVER-OFFER and a REQUEST-ACK): ${cpuT.toFixed(0)} µs with, ${cpuD.toFixed(0)} µs without: ${(100 * (cpuT / cpuD - 1)).toFixed(1)} % ` +
+        `(rounds with: ${cpuPerAck['dhcpd-trusted'].map((x) => x.toFixed(0)).join(', ')}; without: ${cpuPerAck.dhcpd.map((x) => x.toFixed(0)).join(', ')})\n`,
+    );
+    process.stdout.write(`\nall steps (drops % D-O / R-A):\n`);
+    const cell = (r: Result | undefined): string => `${r?.discover.dropPct.toFixed(3)} / ${r?.request.dropPct.toFixed(3)}`;
     for (const [i, rate] of rates.entries()) {
-      const d = results.dhcpd[i];
-      const k = results.kea[i];
       process.stdout.write(
-        `  ${String(rate).padStart(6)}/s  dhcpd ${d?.discover.dropPct.toFixed(3)} / ${d?.request.dropPct.toFixed(3)}   kea ${k?.discover.dropPct.toFixed(3)} / ${k?.request.dropPct.toFixed(3)}\n`,
+        `  ${String(rate).padStart(6)}/s  dhcpd ${cell(results.dhcpd[i])}   dhcpd+trustedRelays ${cell(results['dhcpd-trusted'][i])}   kea ${cell(results.kea[i])}\n`,
       );
     }
     return 0;

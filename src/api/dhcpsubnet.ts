@@ -181,6 +181,20 @@ export const DhcpServer = z
       .describe('Nodes the servers run on.')
       .meta({ maxProperties: 32 }),
     resources: ResourceRequirements.optional(),
+    trustedRelays: z
+      .array(withRules(cidrString, 'Addresses of trusted DHCP relays as a CIDR (a single relay is a /32).', networkAddressRules('server.trustedRelays[]')))
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'DHCP relays allowed to obtain addresses of this subnet. A relayed packet (giaddr set) is served only when both its giaddr and its UDP source address (as the server sees it, after any NAT) lie in this list; others are dropped and counted (alcor_dhcpd_drops_total reason untrusted-relay or untrusted-relay-source). Option 82 sub-options (link selection, server identifier override) are honoured only in packets served this way. Left out: every relay is trusted, as ISC dhcpd and Kea do.',
+      ),
+    relayInfoWithoutGiaddr: z
+      .enum(['drop', 'accept'])
+      .default('drop')
+      .describe(
+        'A client packet that carries option 82 (relay agent information) but no giaddr: forged by the client, or inserted by a layer-2 switch doing DHCP snooping. drop (default): dropped and counted (reason relay-info-without-giaddr). accept: served as a direct client, option 82 echoed, its sub-options not used.',
+      ),
     storage: volumeField({
       field: 'server.storage',
       defaultSize: '256Mi',

@@ -8,8 +8,9 @@ import type { DhcpdConfig } from '../api/config/dhcpd.ts';
 import { FLAG_BROADCAST, MessageType, Opt } from './codec/constants.ts';
 import { uint32 } from './codec/encode.ts';
 import { optionIp, optionUint16, serializeReply, tlv, writeIp, type DhcpPacket } from './codec/packet.ts';
+import { parseRelayAgentInfo } from './codec/relay-agent.ts';
 import { Allocator, LeaseStore, type Lease } from './leases.ts';
-import { compileSubnet, inPool, isExcluded, type Subnet } from './subnet.ts';
+import { compileSubnet, inPool, isExcluded, trustsRelay, type Subnet } from './subnet.ts';
 
 /** A change of lease state to make durable (the persistence log's unit). */
 export interface LeaseRecord {
@@ -33,7 +34,11 @@ export type SilentReason =
   | 'missing-requested-address'
   | 'release-unknown'
   | 'decline-unknown'
-  | 'server-message';
+  | 'server-message'
+  | 'untrusted-relay'
+  | 'untrusted-relay-source'
+  | 'relay-info-without-giaddr'
+  | 'bad-relay-agent-info';
 
 export interface Destination {
   address: number;
@@ -185,30 +190,53 @@ export class DhcpCore {
     return this.served.find((s) => s.subnet.name === name);
   }
 
-  /** Relayed: by giaddr. Direct: by ciaddr when set, else the subnet of a local interface. */
-  private selectSubnet(p: DhcpPacket, host: HostView): { s: ServedSubnet; serverId: number; local: { address: number; prefix: number } | undefined } | undefined {
+  /**
+   * Relayed: by the link selection sub-option of option 82, else by giaddr;
+   * then giaddr and the UDP source must be relays the subnet trusts, and only
+   * then are the sub-options honoured. Direct: by ciaddr when set, else the
+   * subnet of a local interface; option 82 without giaddr only where accepted.
+   */
+  private selectSubnet(p: DhcpPacket, host: HostView, from: number): Selection | SilentReason {
     const findLocal = (s: ServedSubnet) => host.interfaces.find((i) => cidrContains(s.subnet.cidr, i.address));
+    const relayInfo = p.options.get(Opt.RELAY_AGENT);
     if (p.giaddr !== 0) {
-      const s = this.servedFor(p.giaddr);
-      if (!s) return undefined;
+      const info = relayInfo === undefined ? {} : parseRelayAgentInfo(relayInfo);
+      const s = this.servedFor(info?.linkSelection ?? p.giaddr);
+      if (!s) return 'no-subnet';
+      if (!trustsRelay(s.subnet, p.giaddr)) return 'untrusted-relay';
+      if (from !== p.giaddr && !trustsRelay(s.subnet, from)) return 'untrusted-relay-source';
+      if (info === undefined) return 'bad-relay-agent-info';
       const local = findLocal(s);
-      return { s, serverId: local?.address ?? host.defaultServerId, local };
+      return { s, serverId: info.serverIdOverride ?? local?.address ?? host.defaultServerId, local };
     }
+    let sel: Selection | undefined;
     if (p.ciaddr !== 0) {
       const s = this.servedFor(p.ciaddr);
       if (s) {
         const local = findLocal(s);
-        return { s, serverId: local?.address ?? host.defaultServerId, local };
+        sel = { s, serverId: local?.address ?? host.defaultServerId, local };
       }
     }
-    for (const s of this.served) {
-      const local = findLocal(s);
-      if (local) return { s, serverId: local.address, local };
+    if (!sel) {
+      for (const s of this.served) {
+        const local = findLocal(s);
+        if (local) {
+          sel = { s, serverId: local.address, local };
+          break;
+        }
+      }
     }
-    return undefined;
+    if (!sel) return 'no-subnet';
+    if (relayInfo !== undefined && !sel.s.subnet.acceptRelayInfoWithoutGiaddr) return 'relay-info-without-giaddr';
+    return sel;
   }
 
-  handle(p: DhcpPacket, messageType: number, host: HostView, now: number): Outcome {
+  /**
+   * One client message. `from` is the UDP source address (a relay's own
+   * address for relayed packets); left out, the packet counts as sent from
+   * its giaddr.
+   */
+  handle(p: DhcpPacket, messageType: number, host: HostView, now: number, from: number = p.giaddr): Outcome {
     switch (messageType) {
       case MessageType.DISCOVER:
       case MessageType.REQUEST:
@@ -219,8 +247,8 @@ export class DhcpCore {
       default:
         return silent('server-message');
     }
-    const sel = this.selectSubnet(p, host);
-    if (!sel) return silent('no-subnet');
+    const sel = this.selectSubnet(p, host, from);
+    if (typeof sel === 'string') return silent(sel);
     const ctx: Ctx = { p, now, host, ...sel, client: clientKey(p), mac: hex(p.chaddr.subarray(0, p.hlen)) };
     switch (messageType) {
       case MessageType.DISCOVER:
@@ -442,6 +470,12 @@ export class DhcpCore {
     else to = this.broadcastTo(ctx);
     return { kind: 'reply', messageType, subnet: s.subnet.name, packet, to, records };
   }
+}
+
+interface Selection {
+  s: ServedSubnet;
+  serverId: number;
+  local: { address: number; prefix: number } | undefined;
 }
 
 interface Ctx {

@@ -113,7 +113,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     });
   };
 
-  socket.on('message', (msg) => {
+  socket.on('message', (msg, rinfo) => {
     const started = process.hrtime.bigint();
     const parsed = parseRequest(msg);
     if (!parsed.ok) {
@@ -125,7 +125,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     receivedBy(typeName(parsed.messageType)).inc();
     let out: Outcome;
     try {
-      out = core.handle(parsed.packet, parsed.messageType, host, Date.now());
+      out = core.handle(parsed.packet, parsed.messageType, host, Date.now(), ipv4ToNumber(rinfo.address));
     } catch (err) {
       // A bug must cost one packet, never the server.
       dropBy('internal-error').inc();

@@ -29,6 +29,18 @@ export interface Subnet {
   rebindingTime: number;
   /** TLVs sent in every OFFER/ACK (and INFORM reply) of this subnet. */
   options: Uint8Array[];
+  /** Relays allowed to obtain addresses here; undefined: every relay. */
+  trustedRelays: Cidr[] | undefined;
+  /** Serve a direct (no giaddr) client packet that carries option 82. */
+  acceptRelayInfoWithoutGiaddr: boolean;
+}
+
+/** Whether `ip` may act as a relay for the subnet (as giaddr and as UDP source). */
+export function trustsRelay(s: Subnet, ip: number): boolean {
+  const list = s.trustedRelays;
+  if (list === undefined) return true;
+  for (const c of list) if (cidrContains(c, ip)) return true;
+  return false;
 }
 
 const serverOwnedCodes = new Set(serverOwnedOptionCodes);
@@ -100,6 +112,12 @@ export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
     renewalTime: Math.floor(c.leaseTime * 0.5),
     rebindingTime: Math.floor(c.leaseTime * 0.875),
     options,
+    trustedRelays: c.trustedRelays?.map((r) => {
+      const relays = parseCidr(r);
+      if (!relays) throw new Error(`${where}: trustedRelays: "${r}" is not an IPv4 CIDR`);
+      return relays;
+    }),
+    acceptRelayInfoWithoutGiaddr: c.relayInfoWithoutGiaddr === 'accept',
   };
 }
 

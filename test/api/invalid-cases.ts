@@ -55,6 +55,8 @@ export const invalidCases: InvalidCase[] = [
   { name: 'exclude range backwards', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.excludes[1] = '10.20.0.199-10.20.0.190'; }, field: 'spec.excludes[1]', zod: 'range start must not be after its end' },
   { name: 'option value out of its type', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.options[0] = { code: 37, type: 'uint8', value: '300' }; }, field: 'spec.options[0].value', zod: 'within the range of its type' },
   { name: 'option code owned by a typed field', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.options[0] = { code: 3, type: 'ipv4', value: '10.20.0.1' }; }, field: 'spec.options[0].code', zod: 'is set by a typed field' },
+  { name: 'trusted relay CIDR with host bits', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server.trustedRelays = ['10.20.0.1/24']; }, field: 'spec.server.trustedRelays[0]', zod: 'server.trustedRelays[] must be a network address' },
+  { name: 'trusted relay not a CIDR', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server.trustedRelays = ['10.20.0.1']; }, field: 'spec.server.trustedRelays[0]', zod: 'IPv4 CIDR', api: 'should match' },
   { name: 'server replicas 0', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server.replicas = 0; }, field: 'spec.server.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
   // DataPlaneManager
   { name: 'name too long for its Service', example: 'dataplanemanager.yaml', mutate: (o) => { o.metadata.name = 'd'.repeat(46); }, field: 'metadata.name', zod: 'metadata.name must be at most 45 characters' },

@@ -51,6 +51,13 @@ export const DhcpdSubnetConfig = z.object({
   ntpServers: z.array(ipv4).default([]),
   staticRoutes: z.array(z.object({ destination: cidr, gateway: ipv4 })).default([]),
   options: z.array(DhcpOptionValue).default([]),
+  /**
+   * CIDRs of the relays allowed to obtain addresses of this subnet (giaddr
+   * and UDP source must both lie inside); absent: every relay.
+   */
+  trustedRelays: z.array(z.string()).min(1).optional(),
+  /** A packet with option 82 but no giaddr: dropped, or served as a direct client. */
+  relayInfoWithoutGiaddr: z.enum(['drop', 'accept']).default('drop'),
 });
 export type DhcpdSubnetConfig = z.infer<typeof DhcpdSubnetConfig>;
 

@@ -65,6 +65,8 @@ export function dhcpdConfig(subnet: DhcpSubnet): DhcpdConfigInput {
         ntpServers: s.ntpServers ?? [],
         staticRoutes: (s.staticRoutes ?? []).map((r) => ({ destination: r.destination, gateway: r.gateway })),
         options: (s.options ?? []).map(optionValue),
+        ...(s.server.trustedRelays ? { trustedRelays: s.server.trustedRelays } : {}),
+        relayInfoWithoutGiaddr: s.server.relayInfoWithoutGiaddr,
       },
     ],
     ha: { shares: shares(s) },
