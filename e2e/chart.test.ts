@@ -51,7 +51,9 @@ afterAll(async () => {
 
 describe('helm chart', () => {
   it('helm install: the operator Deployment becomes Available with 2 replicas, the CRDs are installed', async () => {
-    const out = await helm(['install', release, chartDir, '-n', ns, '--wait', '--timeout', '120s']);
+    // Other files of the suite may have created the CRDs with kubectl: the
+    // chart adopts them, as its README tells users who did the same.
+    const out = await helm(['install', release, chartDir, '-n', ns, '--take-ownership', '--wait', '--timeout', '120s']);
     installed = true;
     expect(out).toMatch(/STATUS: deployed/);
     expect(out).toContain(`rollout status deployment/${name}`); // NOTES.txt
@@ -99,7 +101,7 @@ describe('helm chart', () => {
     expect(rs.items).toHaveLength(1);
   });
 
-  it('helm uninstall removes the operator and its RBAC but leaves the CRDs', async () => {
+  it('helm uninstall removes the operator and its RBAC but leaves the CRDs (crds.keep)', async () => {
     await helm(['uninstall', release, '-n', ns, '--wait', '--timeout', '120s']);
     installed = false;
     await eventually('Deployment gone', async () => (await kubectl(['-n', ns, 'get', 'deployment', name])).code !== 0, 60_000);

@@ -1,15 +1,17 @@
-// Writes crds/<plural>.alcor.dev.yaml (and the chart's copy) from the zod schemas in src/api.
+// Writes crds/<plural>.alcor.dev.yaml and the chart's templates of the same
+// CRDs (charts/alcor-operator/templates/crds/) from the zod schemas in src/api.
 // Run after changing an API type: `npm run generate:crds`.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { crdFiles } from '../src/api/crds-yaml.ts';
+import { join } from 'node:path';
+import { crdChartTemplates, crdFiles } from '../src/api/crds-yaml.ts';
 
-// The chart carries the same files (Helm installs CRDs from its crds/ folder).
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-for (const out of ['crds', 'charts/alcor-operator/crds']) {
+const root = join(import.meta.dirname, '..');
+for (const [out, files] of [
+  ['crds', crdFiles()],
+  ['charts/alcor-operator/templates/crds', crdChartTemplates()],
+] as const) {
   mkdirSync(join(root, out), { recursive: true });
-  for (const [name, text] of crdFiles()) {
+  for (const [name, text] of files) {
     writeFileSync(join(root, out, name), text);
     process.stdout.write(`wrote ${out}/${name}\n`);
   }

@@ -44,7 +44,7 @@ metadata:
 `;
 
 export function renderInstall(helm = helmBinary()): string {
-  const body = execFileSync(helm, ['template', 'alcor-operator', chartDir, '--namespace', installNamespace, '--include-crds', '--kube-version', kubeVersion], {
+  const body = execFileSync(helm, ['template', 'alcor-operator', chartDir, '--namespace', installNamespace, '--kube-version', kubeVersion], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });

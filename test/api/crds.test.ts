@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kinds } from '../../src/api/index.ts';
 import { generateCrds } from '../../src/api/crds.ts';
-import { crdFiles } from '../../src/api/crds-yaml.ts';
+import { crdChartTemplates, crdFiles } from '../../src/api/crds-yaml.ts';
 import { root } from './invalid-cases.ts';
 
 type Schema = { [k: string]: unknown };
@@ -23,6 +23,12 @@ describe('CRDs', () => {
     for (const [name, text] of crdFiles()) {
       expect(readFileSync(join(root, 'crds', name), 'utf8'), `crds/${name} is stale`).toBe(text);
     }
+  });
+
+  it("the chart's CRD templates match the generator (run `npm run generate:crds`)", () => {
+    const dir = join(root, 'charts/alcor-operator/templates/crds');
+    expect(readdirSync(dir).sort()).toEqual([...crdChartTemplates().keys()].sort());
+    for (const [name, text] of crdChartTemplates()) expect(readFileSync(join(dir, name), 'utf8'), `charts/alcor-operator/templates/crds/${name} is stale`).toBe(text);
   });
 
   it('has the names, category, status subresource and columns of each kind', () => {

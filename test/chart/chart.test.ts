@@ -3,7 +3,7 @@
 // ClusterRole granting exactly what the code calls.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile, execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { chartDir, installFile, renderInstall } from '../../scripts/render-install.ts';
@@ -70,10 +70,30 @@ describe('chart', () => {
     expect(res.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
   });
 
-  it('ships the CRDs of crds/ unchanged', () => {
-    const ours = readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml')).sort();
-    expect(readdirSync(join(chartDir, 'crds')).sort()).toEqual(ours);
-    for (const f of ours) expect(readFileSync(join(chartDir, 'crds', f), 'utf8'), `charts/alcor-operator/crds/${f} drifted: copy crds/${f}`).toBe(readFileSync(join(root, 'crds', f), 'utf8'));
+  it('renders the CRDs of crds/ as templates, kept on uninstall; crds.install=false leaves them out', async () => {
+    const ours = readdirSync(join(root, 'crds'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => parseAllDocuments(readFileSync(join(root, 'crds', f), 'utf8'))[0]!.toJS() as Obj);
+    const crdsOf = (objs: Obj[]) => objs.filter((o) => o.kind === 'CustomResourceDefinition');
+    const chart = crdsOf(await rendered());
+    expect(chart.map((c) => c.metadata.name).sort()).toEqual(ours.map((c) => c.metadata.name).sort());
+    for (const crd of chart) {
+      const plain = ours.find((c) => c.metadata.name === crd.metadata.name)!;
+      // Everything but the metadata is the generated CRD, byte for byte in meaning.
+      expect({ ...crd, metadata: undefined }, crd.metadata.name).toEqual({ ...plain, metadata: undefined });
+      expect((crd.metadata as { annotations?: Record<string, string> }).annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+      // Nothing of the release: the same labels whichever release (or kubectl) applied them last.
+      expect(crd.metadata.labels).toEqual({ 'app.kubernetes.io/part-of': 'alcor', 'app.kubernetes.io/managed-by': 'Helm' });
+      expect(crd.metadata.namespace).toBeUndefined();
+    }
+    const notKept = crdsOf(await rendered('--set', 'crds.keep=false'));
+    expect(notKept).toHaveLength(3);
+    for (const crd of notKept) expect((crd.metadata as { annotations?: unknown }).annotations).toBeUndefined();
+    const without = await rendered('--set', 'crds.install=false');
+    expect(crdsOf(without)).toHaveLength(0);
+    expect(without.map((o) => o.kind)).toContain('Deployment');
+    // No crds/ directory: Helm would install those once and never upgrade them.
+    expect(existsSync(join(chartDir, 'crds'))).toBe(false);
   });
 
   it('manifests/install.yaml is the chart rendered with default values (npm run render:install)', () => {

@@ -52,3 +52,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "alcor-operator.leaderElectionId" -}}
 {{- default (printf "%s-leader" (include "alcor-operator.fullname" .)) .Values.leaderElection.id }}
 {{- end }}
+
+{{/* Labels of the CRDs: cluster-wide singletons that outlive a release, so
+nothing of the release (instance, chart version) that would change their owner
+or conflict with a kubectl-applied copy. */}}
+{{- define "alcor-operator.crdLabels" -}}
+app.kubernetes.io/part-of: alcor
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
