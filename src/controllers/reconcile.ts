@@ -3,11 +3,12 @@ import type { z } from 'zod';
 import { formatIssues } from '../api/index.ts';
 import type { RenderSettings } from '../render/index.ts';
 import { ApiError, apiVersionOf, resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/client.ts';
-import { findCondition, setConditions, transitions, type Condition } from '../runtime/conditions.ts';
+import { findCondition, setConditions, type Condition } from '../runtime/conditions.ts';
 import { applyReason, stableStringify, withAppliedHash } from '../runtime/diff.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Informer } from '../runtime/informer.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
+import { conditionEvents } from './condition-events.ts';
 import { computeConditions } from './conditions.ts';
 import { childTypes } from './resources.ts';
 import { WORKLOAD_KINDS, workloadState } from './workload.ts';
@@ -19,8 +20,8 @@ import { WORKLOAD_KINDS, workloadState } from './workload.ts';
 
 export interface ReconcileContext {
   client: KubeClient;
-  /** Informers by kind: the three of ours and the child kinds. */
-  informers: Map<string, Informer>;
+  /** Informers by kind (the three of ours and the child kinds): only their caches are read. */
+  informers: ReadonlyMap<string, Pick<Informer, 'get' | 'list'>>;
   /** The status Leases of macd and dhcpd replicas. */
   leases: () => KubeObject[];
   recorder: EventRecorder;
@@ -91,15 +92,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   const status = { observedGeneration: generation, ...fields, conditions };
   if (stableStringify(status) !== stableStringify(oldStatus)) {
     await writeStatus(ctx.client, def.type, obj, status);
-    for (const c of transitions(oldStatus.conditions, conditions)) {
-      // Events for what a user acts on: becoming Ready, leaving Ready, Degraded.
-      // Not for the first "not ready yet" of a new resource.
-      const first = !findCondition(oldStatus.conditions, c.type);
-      if (c.type === 'Ready' && first && c.status !== 'True') continue;
-      if (c.type !== 'Ready' && !(c.type === 'Degraded' && c.status === 'True')) continue;
-      const warning = (c.type === 'Ready' && c.status !== 'True') || c.type === 'Degraded';
-      void ctx.recorder.record(obj, { type: warning ? 'Warning' : 'Normal', reason: c.reason, message: c.message || `${c.type} is ${c.status}` });
-    }
+    for (const event of conditionEvents(oldStatus.conditions, conditions)) void ctx.recorder.record(obj, event);
     log.info({ ready: findCondition(conditions, 'Ready')?.status, reason: findCondition(conditions, 'Ready')?.reason }, 'status updated');
   }
   if (applyError !== undefined) throw new Error(applyError);
