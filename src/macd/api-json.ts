@@ -1,0 +1,107 @@
+// The wire format of Alcor's MAC manager API: request bodies checked and
+// turned into store inputs (a clear 400 naming the field otherwise), and
+// answers serialised the way Alcor's Java clients read them.
+
+import { formatMac, parseMac } from '../api/mac.ts';
+import { MacdError } from './errors.ts';
+import type { MacMeta } from './meta.ts';
+import type { MacRange } from './range.ts';
+import type { MacStateInput, MacStateOut } from './store.ts';
+
+/** Characters that JSON must escape. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
+const str = (v: string | null): string => (v === null ? 'null' : NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
+const stateJson = (v: string): string => (v === 'Active' ? '"Active"' : v === 'Inactive' ? '"Inactive"' : str(v));
+
+/** A mac_state as JSON text, built directly (bulk answers hold thousands). */
+export function macStateJson(s: MacStateOut): string {
+  const m = s.meta;
+  return `{"mac_address":"${formatMac(s.mac)}","project_id":${str(m.projectId)},"vpc_id":${str(m.vpcId)},"port_id":${str(m.portId)},"state":${stateJson(m.state)}}`;
+}
+
+/** A pre-serialised JSON body. */
+export class Json {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+export function rangeJson(r: MacRange): Record<string, unknown> {
+  return {
+    range_id: r.id,
+    from: formatMac(r.from),
+    to: formatMac(r.to),
+    state: r.state,
+    capacity: r.capacity,
+    used: r.allocated,
+    available: r.available,
+    source: r.source,
+  };
+}
+
+export function bad(reason: 'invalid_request' | 'missing_port_id' | 'malformed_mac', message: string): MacdError {
+  return new MacdError(400, reason, message);
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function optString(o: Record<string, unknown>, key: string): string | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw bad('invalid_request', `${key} must be a string`);
+  return v;
+}
+
+export function parseMacField(v: string, what: string): number {
+  const mac = parseMac(v);
+  if (mac === undefined) throw bad('malformed_mac', `${what} "${v}" is not a MAC address like aa:bb:cc:00:00:01`);
+  return mac;
+}
+
+/** Validates one mac_state of a request body. */
+export function parseMacState(v: unknown, where: string): MacStateInput {
+  if (!isObject(v)) throw bad('invalid_request', `${where} must be an object`);
+  const addr = optString(v, 'mac_address');
+  const portId = optString(v, 'port_id');
+  if (portId === null || portId === '') throw bad('missing_port_id', `${where}.port_id is required`);
+  const state = optString(v, 'state') ?? 'Active';
+  if (state !== 'Active' && state !== 'Inactive') throw bad('invalid_request', `${where}.state must be "Active" or "Inactive"`);
+  const meta: MacMeta = { portId, projectId: optString(v, 'project_id'), vpcId: optString(v, 'vpc_id'), state };
+  return { mac: addr === null || addr === '' ? null : parseMacField(addr, `${where}.mac_address`), meta };
+}
+
+/** decodeURIComponent that answers 400 instead of throwing URIError. */
+export function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw bad('invalid_request', `"${part}" is not a valid URL path segment`);
+  }
+}
+
+export function bodyField(body: unknown, key: string): unknown {
+  if (!isObject(body) || !(key in body)) throw bad('invalid_request', `the body must be {"${key}": ...}`);
+  return body[key];
+}
+
+export function parseStates(body: unknown): MacStateInput[] {
+  const list = bodyField(body, 'mac_states');
+  if (!Array.isArray(list)) throw bad('invalid_request', 'mac_states must be an array');
+  return list.map((v, i) => parseMacState(v, `mac_states[${i}]`));
+}
+
+export function parseRange(body: unknown): { id: string; from: number; to: number; state: 'Active' | 'Inactive' } {
+  const r = bodyField(body, 'mac_range');
+  if (!isObject(r)) throw bad('invalid_request', 'mac_range must be an object');
+  const id = optString(r, 'range_id');
+  if (!id) throw bad('invalid_request', 'mac_range.range_id is required');
+  const from = optString(r, 'from');
+  const to = optString(r, 'to');
+  if (from === null || to === null) throw bad('invalid_request', 'mac_range.from and mac_range.to are required');
+  const state = optString(r, 'state') ?? 'Active';
+  if (state !== 'Active' && state !== 'Inactive') throw bad('invalid_request', 'mac_range.state must be "Active" or "Inactive"');
+  return { id, from: parseMacField(from, 'mac_range.from'), to: parseMacField(to, 'mac_range.to'), state };
+}

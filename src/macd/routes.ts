@@ -1,0 +1,138 @@
+// Alcor's MAC manager REST API: which method and path does what, and answers
+// with which status (the transport in http.ts strips the /v4 prefix, reads
+// the body, writes the answer and forwards in replica mode). A new endpoint is
+// one row of the table and one handler.
+
+import { formatMac, parseMac } from '../api/mac.ts';
+import { Json, bad, bodyField, decode, isObject, macStateJson, parseMacField, parseMacState, parseRange, parseStates, rangeJson } from './api-json.ts';
+import { MacdError } from './errors.ts';
+import type { MacdMetrics } from './metrics.ts';
+import type { MacStore } from './store.ts';
+
+export interface ApiRequest {
+  method: string;
+  /** Path segments after /v4, still URL-encoded. */
+  parts: string[];
+  /** The body as JSON; throws 400 malformed_json when it is not. */
+  body(): unknown;
+}
+
+export interface RouteDeps {
+  /** The store; throws 503 while the state is loading. */
+  store(): MacStore;
+  metrics: MacdMetrics;
+}
+
+/** Status and body; a Json body is sent as it is. */
+export type Answer = [status: number, body: Json | Record<string, unknown>];
+
+export interface Route {
+  /** Its label in the latency histogram. */
+  name: string;
+  run(req: ApiRequest, deps: RouteDeps): Promise<Answer> | Answer;
+  /** Replica mode: the MAC the request is about, served by the replica that holds its block. */
+  mac?(req: ApiRequest): number | null;
+  /** Replica mode: an allocation another replica with room may serve when this one is full. */
+  spillover?(req: ApiRequest): { needed: number; rangeId?: string };
+}
+
+const macInPath = (req: ApiRequest): number => parseMacField(decode(req.parts[1]!), 'the MAC in the path');
+const rangeInPath = (req: ApiRequest): string => decode(req.parts[2]!);
+
+/** The MAC an allocation asks for by address, if any (a malformed body names none: the handler refuses it). */
+function askedMac(req: ApiRequest): number | null {
+  try {
+    const b = req.body();
+    const st = isObject(b) ? b['mac_state'] : null;
+    return isObject(st) && typeof st['mac_address'] === 'string' ? (parseMac(st['mac_address']) ?? null) : null;
+  } catch {
+    return null;
+  }
+}
+
+function bulkSize(req: ApiRequest): number {
+  const b = req.body();
+  return isObject(b) && Array.isArray(b['mac_states']) ? b['mac_states'].length : 1;
+}
+
+const allocate = (name: string, inRange: boolean): Route => ({
+  name,
+  async run(req, { store, metrics }) {
+    const input = parseMacState(bodyField(req.body(), 'mac_state'), 'mac_state');
+    const [s] = await store().allocate([input], inRange ? rangeInPath(req) : undefined);
+    metrics.allocations.inc();
+    return [201, new Json(`{"mac_state":${macStateJson(s!)}}`)];
+  },
+  mac: askedMac,
+  spillover: (req) => ({ needed: 1, ...(inRange ? { rangeId: rangeInPath(req) } : {}) }),
+});
+
+const allocateBulk = (name: string, inRange: boolean): Route => ({
+  name,
+  async run(req, { store, metrics }) {
+    const out = await store().allocate(parseStates(req.body()), inRange ? rangeInPath(req) : undefined);
+    metrics.allocations.inc(out.length);
+    return [201, new Json(`{"mac_states":[${out.map(macStateJson).join(',')}]}`)];
+  },
+  spillover: (req) => ({ needed: bulkSize(req), ...(inRange ? { rangeId: rangeInPath(req) } : {}) }),
+});
+
+const getMac: Route = {
+  name: 'get',
+  run: (req, { store }) => [200, new Json(`{"mac_state":${macStateJson(store().get(macInPath(req)))}}`)],
+  mac: (req) => nullIfMalformed(req),
+};
+
+const updateMac: Route = {
+  name: 'update',
+  async run(req, { store }) {
+    const mac = macInPath(req);
+    const input = parseMacState(bodyField(req.body(), 'mac_state'), 'mac_state');
+    if (input.mac !== null && input.mac !== mac) throw bad('invalid_request', `mac_state.mac_address ${formatMac(input.mac)} differs from ${formatMac(mac)} in the path`);
+    return [200, new Json(`{"mac_state":${macStateJson(await store().update(mac, input.meta))}}`)];
+  },
+  mac: (req) => nullIfMalformed(req),
+};
+
+const releaseMac: Route = {
+  name: 'release',
+  async run(req, { store, metrics }) {
+    const [s] = await store().release([macInPath(req)]);
+    metrics.releases.inc();
+    return [200, new Json(`{"mac_state":${macStateJson(s!)}}`)];
+  },
+  mac: (req) => nullIfMalformed(req),
+};
+
+function nullIfMalformed(req: ApiRequest): number | null {
+  try {
+    return macInPath(req);
+  } catch {
+    return null;
+  }
+}
+
+const listRanges: Route = { name: 'ranges_list', run: (_req, { store }) => [200, { mac_ranges: store().allocator.ranges().map(rangeJson) }] };
+const createRange: Route = { name: 'range_create', run: async (req, { store }) => [201, { mac_range: rangeJson(await store().addRange(parseRange(req.body()))) }] };
+const getRange: Route = { name: 'range_get', run: (req, { store }) => [200, { mac_range: rangeJson(store().allocator.range(rangeInPath(req))) }] };
+const updateRange: Route = { name: 'range_update', run: async (req, { store }) => [200, { mac_range: rangeJson(await store().updateRange(rangeInPath(req), parseRange(req.body()))) }] };
+const deleteRange: Route = { name: 'range_delete', run: async (req, { store }) => [200, { mac_range: rangeJson(await store().deleteRange(rangeInPath(req))) }] };
+
+/** Paths and their methods; ":x" matches any one segment. The first path that matches decides. */
+const table: { path: string[]; methods: Record<string, Route> }[] = [
+  { path: ['macs'], methods: { POST: allocate('allocate', false) } },
+  { path: ['macs', 'bulk'], methods: { POST: allocateBulk('allocate_bulk', false) } },
+  { path: ['macs', 'ranges'], methods: { GET: listRanges, POST: createRange } },
+  { path: ['macs', 'ranges', ':range'], methods: { GET: getRange, PUT: updateRange, DELETE: deleteRange } },
+  { path: ['macs', 'range', ':range'], methods: { POST: allocate('allocate_in_range', true) } },
+  { path: ['macs', 'range', ':range', 'bulk'], methods: { POST: allocateBulk('allocate_in_range_bulk', true) } },
+  { path: ['macs', ':mac'], methods: { GET: getMac, PUT: updateMac, DELETE: releaseMac } },
+];
+
+/** The route of a request, or the refusal: 404 for an unknown path, 405 for a method the path lacks. */
+export function findRoute(method: string, parts: readonly string[]): Route | MacdError {
+  const path = `/${parts.join('/')}`;
+  const entry = table.find((e) => e.path.length === parts.length && e.path.every((p, i) => p.startsWith(':') || p === parts[i]));
+  if (!entry) return new MacdError(404, 'not_found', `no such path ${path}`);
+  return entry.methods[method] ?? new MacdError(405, 'method_not_allowed', `${method} is not allowed on ${path}`);
+}
