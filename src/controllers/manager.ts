@@ -154,10 +154,6 @@ export class Manager {
     this.elector.start();
   }
 
-  isLeader(): boolean {
-    return this.leading;
-  }
-
   cachesSynced(): boolean {
     return [...this.informers.values()].every((i) => i.hasSynced());
   }

@@ -4,11 +4,6 @@ export interface RenderSettings {
   /** The operator image; it also runs macd and dhcpd. */
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
-  /**
-   * Namespace the operator runs in. When set, the allocator's NetworkPolicy
-   * also admits it, so the operator can read the pool's figures.
-   */
-  operatorNamespace?: string;
 }
 
 export const defaultRenderSettings: RenderSettings = { image: 'alcor-operator:0.1.0' };

@@ -65,10 +65,6 @@ export function applyReason(desiredWithHash: { metadata: { name: string; annotat
   return drift === undefined ? undefined : `drifted at ${drift || '(root)'}`;
 }
 
-export function needsApply(desiredWithHash: { metadata: { name: string; annotations?: Record<string, string> } }, current: unknown): boolean {
-  return applyReason(desiredWithHash, current) !== undefined;
-}
-
 /** Path of the first field of `want` that `have` lacks or differs in (isSubset's witness). */
 export function firstDifference(want: unknown, have: unknown, path: string): string | undefined {
   if (isSubset(want, have)) return undefined;

@@ -33,10 +33,6 @@ export class LeaderElector {
     this.o = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, ...opts };
   }
 
-  isLeader(): boolean {
-    return this.leading;
-  }
-
   start(): void {
     void this.tick();
   }

@@ -115,8 +115,6 @@ describe('MacPool, engine builtin', () => {
     // /metrics on its own port, open to any scraper; the API is not.
     expect(np.spec.ingress[1]).toEqual({ ports: [{ protocol: 'TCP', port: 9090 }] });
     expect(np.spec.ingress).toHaveLength(2);
-    const withOperator = find(renderMacPool(macPoolExample(), { ...s, operatorNamespace: 'alcor-operator' }), 'NetworkPolicy');
-    expect(withOperator.spec.ingress[0].from).toHaveLength(4);
   });
 
   it('has a PDB only with more than one replica', () => {

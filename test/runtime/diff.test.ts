@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { APPLIED_HASH_ANNOTATION, hashObject, isSubset, needsApply, stableStringify, withAppliedHash } from '../../src/runtime/diff.ts';
+import { APPLIED_HASH_ANNOTATION, applyReason, hashObject, isSubset, stableStringify, withAppliedHash } from '../../src/runtime/diff.ts';
 
 describe('isSubset', () => {
   const cases: [string, unknown, unknown, boolean][] = [
@@ -18,7 +18,7 @@ describe('isSubset', () => {
   }
 });
 
-describe('needsApply', () => {
+describe('applyReason', () => {
   const desired = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'n' }, data: { a: '1' } };
   const applied = withAppliedHash(desired);
 
@@ -26,18 +26,18 @@ describe('needsApply', () => {
     expect(stableStringify({ b: 1, a: { d: 2, c: 3 } })).toBe(stableStringify({ a: { c: 3, d: 2 }, b: 1 }));
     expect(hashObject({ b: 1, a: 2 })).toBe(hashObject({ a: 2, b: 1 }));
   });
-  it('applies a missing child', () => expect(needsApply(applied, undefined)).toBe(true));
+  it('applies a missing child', () => expect(applyReason(applied, undefined)).toBe('missing'));
   it('skips a child that is as we applied it', () => {
     const current = { ...applied, metadata: { ...applied.metadata, uid: 'u', resourceVersion: '5' } };
-    expect(needsApply(applied, current)).toBe(false);
+    expect(applyReason(applied, current)).toBeUndefined();
   });
   it('applies when someone edited a field we own', () => {
     const current = { ...applied, data: { a: 'hand-edited' } };
-    expect(needsApply(applied, current)).toBe(true);
+    expect(applyReason(applied, current)).toBe('drifted at .data.a');
   });
   it('applies when we stopped setting a field (the hash differs)', () => {
     const before = withAppliedHash({ ...desired, data: { a: '1', b: '2' } });
     expect(before.metadata.annotations[APPLIED_HASH_ANNOTATION]).not.toBe(applied.metadata.annotations[APPLIED_HASH_ANNOTATION]);
-    expect(needsApply(applied, before)).toBe(true);
+    expect(applyReason(applied, before)).toBe('desired state changed');
   });
 });

@@ -126,14 +126,13 @@ export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObje
     }),
   ];
   if (allocator.replicas > 1) objects.push(podDisruptionBudget(part, name));
-  objects.push(networkPolicy(pool, part, name, settings));
+  objects.push(networkPolicy(pool, part, name));
   return objects;
 }
 
-/** Only the pool's namespace, the allowed namespaces (and the operator's) reach the API; peers talk to each other. */
-function networkPolicy(pool: MacPool, part: Part, name: string, settings: RenderSettings): KubeObject {
+/** Only the pool's namespace and the allowed namespaces reach the API; peers talk to each other. */
+function networkPolicy(pool: MacPool, part: Part, name: string): KubeObject {
   const namespaces = [namespaceOf(pool), ...(pool.spec.allowedNamespaces ?? [])];
-  if (settings.operatorNamespace) namespaces.push(settings.operatorNamespace);
   const unique = [...new Set(namespaces)];
   return object('networking.k8s.io/v1', 'NetworkPolicy', part, name, {
     spec: {
