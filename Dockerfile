@@ -12,6 +12,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# dhcpd's ICMP echo helper (conflictDetection: ping), statically linked.
+RUN mkdir -p libexec && gcc -O2 -static -s -o libexec/alcor-icmp-probe src/dhcpd/ping/icmp-probe.c
 
 # Production dependencies only.
 FROM node:24 AS deps
@@ -27,6 +29,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/libexec ./libexec
 COPY package.json ./
 COPY bin ./bin
 USER 65532:65532

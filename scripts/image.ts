@@ -17,6 +17,8 @@ import {
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 
+import { compileIcmpHelper } from './icmp-helper.ts';
+
 const root = join(import.meta.dirname, '..');
 
 /** What the image runs; the Dockerfile says the same (checked by test/image/). */
@@ -79,7 +81,7 @@ function inputsKey(): string {
     h.update(relative(root, path) + '\0');
     h.update(readFileSync(path));
   };
-  for (const p of ['src', 'bin', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/image.ts']) add(join(root, p));
+  for (const p of ['src', 'bin', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/image.ts', 'scripts/icmp-helper.ts']) add(join(root, p));
   const node = statSync(nodeBinary());
   h.update(`node ${node.size} ${node.mtimeMs}`);
   return h.digest('hex').slice(0, 16);
@@ -215,6 +217,8 @@ function buildOperatorRootfs(rootfs: string, log: (s: string) => void): void {
   const tsc = join(root, 'node_modules', '.bin', 'tsc');
   execFileSync(tsc, ['-p', join(root, 'tsconfig.build.json'), '--outDir', join(app, 'dist')], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   cpSync(join(root, 'bin'), join(app, 'bin'), { recursive: true });
+  // dhcpd's ICMP echo helper (conflictDetection: ping), static: the image has no libc of its own beyond node's.
+  compileIcmpHelper(join(app, 'libexec', 'alcor-icmp-probe'), { static: true });
   copyFileSync(join(root, 'package.json'), join(app, 'package.json'));
   const modules = productionModules();
   for (const m of modules) cpSync(join(root, m), join(app, m), { recursive: true, verbatimSymlinks: true });

@@ -58,6 +58,24 @@ function networkAddressRules(field: string) {
   ];
 }
 
+/** A Kubernetes duration string (90m, 1h) with a default and CEL-checked bounds. */
+function boundedDuration(field: string, def: string, min: [string, number], max: [string, number], description: string) {
+  return withRules(
+    z.string().max(32).regex(durationPattern, { message: `${field} must be a duration such as 10m or 1h` }).default(def),
+    `${description} A duration (${min[0]} to ${max[0]}). Default ${def}.`,
+    [
+      {
+        rule: `duration(self) >= duration('${min[0]}') && duration(self) <= duration('${max[0]}')`,
+        message: `${field} must be between ${min[0]} and ${max[0]}`,
+        check: (s) => {
+          const seconds = parseDurationSeconds(s);
+          return seconds === undefined || (seconds >= min[1] && seconds <= max[1]);
+        },
+      },
+    ],
+  );
+}
+
 export const DhcpPool = withRules(
   z.object({
     start: ipv4.describe('First address offered (inclusive).'),
@@ -188,6 +206,28 @@ export const DhcpServer = z
       .optional()
       .describe(
         'DHCP relays allowed to obtain addresses of this subnet. A relayed packet (giaddr set) is served only when both its giaddr and its UDP source address (as the server sees it, after any NAT) lie in this list; others are dropped and counted (alcor_dhcpd_drops_total reason untrusted-relay or untrusted-relay-source). Option 82 sub-options (link selection, server identifier override) are honoured only in packets served this way. Left out: every relay is trusted, as ISC dhcpd and Kea do.',
+      ),
+    conflictDetection: z
+      .enum(['none', 'ping'])
+      .default('none')
+      .describe(
+        'ping: before offering an address new to a client, the server pings it (ICMP echo, --ping-timeout, default 500 ms, as ISC dhcpd and Kea do); a reply quarantines the address and another is offered. Reservations and renewals are not pinged. none (default): no check; a client that finds its address in use still DECLINEs it. Relay pods get the net.ipv4.ping_group_range sysctl for this; nodeLocal pods get CAP_NET_RAW when ping is set.',
+      ),
+    quarantineTime: boundedDuration(
+      'server.quarantineTime',
+      '1h',
+      ['1m', 60],
+      ['720h', 2_592_000],
+      'How long an address in conflict (DECLINEd by a client, or answering a ping) stays out of the pool; quarantined addresses show in status.quarantinedAddresses.',
+    ),
+    conflictThreshold: z
+      .object({
+        conflicts: z.number().int().min(1).max(100_000).default(5).describe('More conflicts than this within window set Degraded. Default 5.'),
+        window: boundedDuration('server.conflictThreshold.window', '10m', ['1m', 60], ['24h', 86_400], 'The window over which conflicts are counted.'),
+      })
+      .prefault({})
+      .describe(
+        'When more than `conflicts` address conflicts happen within `window` (summed over the servers), the DhcpSubnet gets Degraded=True with reason AddressConflicts: usually a rogue DHCP server or hosts with static addresses inside the pool.',
       ),
     relayInfoWithoutGiaddr: z
       .enum(['drop', 'accept'])
@@ -366,7 +406,20 @@ export const DhcpSubnetStatus = z
     observedGeneration: observedGenerationField,
     capacity: count.optional().describe('Addresses in the pools minus the excludes (reservations inside pools count).'),
     leased: count.optional().describe('Addresses under an active lease.'),
-    available: count.optional().describe('capacity - leased.'),
+    available: count.optional().describe('capacity - leased - quarantined.'),
+    quarantined: count.optional().describe('Addresses out of the pool because of a conflict (DECLINEd by a client, or answering a ping), as the servers report.'),
+    quarantinedAddresses: z
+      .array(
+        z.object({
+          ip: z.string().max(15).describe('The address.'),
+          reason: z.enum(['decline', 'ping']).describe('decline: a client found it in use (DHCPDECLINE); ping: it answered the server\'s ping before an offer.'),
+          until: z.string().describe('When it returns to the pool (RFC 3339).').meta({ format: 'date-time' }),
+        }),
+      )
+      .max(64)
+      .optional()
+      .describe('The quarantined addresses that return to the pool first (at most 64).'),
+    recentConflicts: count.optional().describe('Address conflicts within server.conflictThreshold.window, summed over the servers.'),
     conditions: conditionsField,
   })
   .describe('Observed state of a DhcpSubnet, rebuilt from its servers on every pass.');

@@ -17,3 +17,5 @@ export const ALLOCATED_ANNOTATION = 'alcor.dev/allocated';
 export const DHCP_SERVER_LABEL = 'alcor.dev/dhcp-server';
 /** On a dhcpd server's status Lease: JSON {"<subnet>": <bound leases>}. */
 export const DHCP_LEASES_ANNOTATION = 'alcor.dev/leases';
+/** On a dhcpd server's status Lease: JSON ConflictReport (dhcp-status.ts), quarantined addresses and recent conflicts per subnet. */
+export const DHCP_CONFLICTS_ANNOTATION = 'alcor.dev/conflicts';

@@ -20,7 +20,8 @@ Flags:
   --metrics-listen H:P     Serve /metrics, /healthz, /readyz on HOST:PORT (default 0.0.0.0:9067; "off" disables).
   --server-id IP           Server identifier for relayed subnets (default: first non-loopback IPv4 address).
   --offer-hold SECONDS     How long an OFFER reserves its address (default 30).
-  --decline-hold SECONDS   How long a DECLINEd address stays out of the pool (default 3600).
+  --icmp-helper PATH       The ICMP echo helper for conflictDetection: ping (default: libexec/alcor-icmp-probe of the package).
+  --ping-timeout MS        How long a ping check waits for a reply before the address counts as free (default 500).
   --log-level LEVEL        pino level: trace, debug, info, warn, error (default info, or $LOG_LEVEL).
   --kubeconfig FILE        Kubernetes client config for the status Lease (default: $KUBECONFIG, in-cluster, ~/.kube/config).
   --status-lease NAME      Name of that Lease (enables status publishing).
@@ -47,7 +48,8 @@ export async function main(argv: string[]): Promise<number> {
         'metrics-listen': { type: 'string', default: '0.0.0.0:9067' },
         'server-id': { type: 'string' },
         'offer-hold': { type: 'string', default: '30' },
-        'decline-hold': { type: 'string', default: '3600' },
+        'icmp-helper': { type: 'string' },
+        'ping-timeout': { type: 'string', default: '500' },
         'log-level': { type: 'string' },
         kubeconfig: { type: 'string' },
         'status-lease': { type: 'string' },
@@ -86,7 +88,8 @@ export async function main(argv: string[]): Promise<number> {
     ...(metricsListen !== undefined ? { metricsListen } : {}),
     ...(values['server-id'] !== undefined ? { serverId: values['server-id'] } : {}),
     offerHoldSeconds: int('offer-hold', values['offer-hold'], 1, 3600),
-    declineHoldSeconds: int('decline-hold', values['decline-hold'], 1, 86_400 * 30),
+    ...(values['icmp-helper'] !== undefined ? { icmpHelper: values['icmp-helper'] } : {}),
+    pingTimeoutMs: int('ping-timeout', values['ping-timeout'], 10, 10_000),
     logger,
   });
   let stopStatus: (() => Promise<void>) | undefined;
@@ -94,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     const { startStatusPublisher } = await import('../dhcpd/status-lease.ts');
     stopStatus = await startStatusPublisher({
       core: daemon.core,
+      prober: daemon.prober,
       leaseName: values['status-lease'],
       ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
       ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),

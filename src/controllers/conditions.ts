@@ -13,6 +13,11 @@ export interface Observation {
   conflict?: { reason: string; message: string };
   /** Applying the children failed. */
   applyError?: string;
+  /**
+   * Something the servers report that needs a look while they keep serving
+   * (e.g. frequent address conflicts): Degraded, Ready unchanged.
+   */
+  warning?: { reason: string; message: string };
   workloads: WorkloadState[];
   /** Since when the resource has been not Ready (the Ready condition's last transition). */
   notReadySince?: Date;
@@ -67,6 +72,7 @@ export function computeConditions(o: Observation): ConditionInput[] {
   };
   const g = o.generation;
   const ready = verdict.ready[0] === 'ReplicasReady';
+  if (!verdict.degraded[0] && o.warning) verdict.degraded = [true, o.warning.reason, o.warning.message];
   return [
     { type: 'Ready', status: ready ? 'True' : 'False', reason: verdict.ready[0], message: verdict.ready[1], observedGeneration: g },
     { type: 'Progressing', status: verdict.progressing[0] ? 'True' : 'False', reason: verdict.progressing[1], message: verdict.progressing[2], observedGeneration: g },

@@ -4,6 +4,7 @@ import { DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
 import { DhcpSubnetType } from './resources.ts';
 import type { KindDefinition, ReconcileContext } from './reconcile.ts';
 import { cidrsOverlap } from '../api/cidr.ts';
+import { conflictStatus, conflictWarning, serverLeases } from './dhcp-reports.ts';
 
 // DhcpSubnet: the DHCP server's objects; leases counted from the status Leases
 // the dhcpd replicas keep (annotation: JSON map subnet name -> active leases).
@@ -51,9 +52,20 @@ export const dhcpSubnetKind: KindDefinition<DhcpSubnet> = {
     }
     return undefined;
   },
+  warning(subnet, ctx) {
+    return conflictWarning(subnet, conflictStatus(serverLeases(ctx.leases(), subnet), subnet.metadata.name));
+  },
   statusFields(subnet, ctx) {
     const capacity = dhcpSubnetCapacity(subnet.spec);
     const leased = leasedFromLeases(ctx, subnet);
-    return { capacity, leased, available: Math.max(0, capacity - leased) };
+    const c = conflictStatus(serverLeases(ctx.leases(), subnet), subnet.metadata.name);
+    return {
+      capacity,
+      leased,
+      available: Math.max(0, capacity - leased - c.quarantined),
+      quarantined: c.quarantined,
+      ...(c.quarantinedAddresses.length > 0 ? { quarantinedAddresses: c.quarantinedAddresses } : {}),
+      recentConflicts: c.recentConflicts,
+    };
   },
 };

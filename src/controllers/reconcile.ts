@@ -38,6 +38,8 @@ export interface KindDefinition<T> {
   render(obj: T, settings: RenderSettings): KubeObject[];
   /** A conflict with other resources that stops this one being served. */
   conflict?(obj: T, ctx: ReconcileContext): { reason: string; message: string } | undefined;
+  /** What the servers report that needs a look while they serve (Degraded, Ready unchanged). */
+  warning?(obj: T, ctx: ReconcileContext): { reason: string; message: string } | undefined;
   /** Status fields besides conditions and observedGeneration (counts, endpoint). */
   statusFields(obj: T, ctx: ReconcileContext, children: Map<string, KubeObject>): Record<string, unknown>;
 }
@@ -73,6 +75,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   const oldStatus = (obj['status'] ?? {}) as { conditions?: Condition[] } & Record<string, unknown>;
   const oldReady = findCondition(oldStatus.conditions, 'Ready');
   const now = ctx.now();
+  const warning = parsed.success && !conflict ? def.warning?.(parsed.data, ctx) : undefined;
   const workloads = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind)).map((c) => workloadState(c as Parameters<typeof workloadState>[0]));
   const conditions = setConditions(
     oldStatus.conditions,
@@ -81,6 +84,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
       ...(invalid !== undefined ? { invalid } : {}),
       ...(conflict ? { conflict } : {}),
       ...(applyError !== undefined ? { applyError } : {}),
+      ...(warning ? { warning } : {}),
       workloads,
       ...(oldReady?.status === 'False' ? { notReadySince: new Date(oldReady.lastTransitionTime) } : {}),
       now,

@@ -9,18 +9,20 @@ import { FLAG_BROADCAST, MessageType, Opt } from './codec/constants.ts';
 import { uint32 } from './codec/encode.ts';
 import { optionIp, optionUint16, serializeReply, tlv, writeIp, type DhcpPacket } from './codec/packet.ts';
 import { parseRelayAgentInfo } from './codec/relay-agent.ts';
-import { Allocator, LeaseStore, type Lease } from './leases.ts';
+import { Allocator, LeaseStore, type ConflictSource, type Lease } from './leases.ts';
 import { compileSubnet, inPool, isExcluded, trustsRelay, type Subnet } from './subnet.ts';
 
 /** A change of lease state to make durable (the persistence log's unit). */
 export interface LeaseRecord {
-  op: 'bind' | 'release' | 'decline';
+  op: 'bind' | 'release' | 'quarantine';
   ip: number;
   subnet: string;
   client: string;
   mac: string;
   expires: number;
   hostname?: string;
+  /** quarantine: what showed the conflict. */
+  reason?: ConflictSource;
 }
 
 export type SilentReason =
@@ -48,7 +50,8 @@ export interface Destination {
 }
 
 export type Outcome =
-  | { kind: 'reply'; messageType: number; subnet: string; packet: Buffer; to: Destination; records: LeaseRecord[] }
+  /** probe: an OFFER of a new address that may leave only after a ping check of that address (conflictDetection: ping). */
+  | { kind: 'reply'; messageType: number; subnet: string; packet: Buffer; to: Destination; records: LeaseRecord[]; probe?: number }
   | { kind: 'done'; messageType: number; subnet: string; records: LeaseRecord[] }
   | { kind: 'silent'; reason: SilentReason; records: LeaseRecord[] };
 
@@ -64,8 +67,12 @@ export interface CoreOptions {
   share: number;
   /** Seconds an OFFER holds its address for the client. */
   offerHoldSeconds?: number;
-  /** Seconds a DECLINEd address is kept out of the pool. */
-  declineHoldSeconds?: number;
+}
+
+/** Conflicts of one subnet: when they happened (the last 1024), and how many of each since start. */
+interface ConflictLog {
+  at: number[];
+  total: Record<ConflictSource, number>;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -99,12 +106,11 @@ export class DhcpCore {
   private takeoverSecs = 10;
   private readonly share: number;
   private readonly offerHoldMs: number;
-  private readonly declineHoldMs: number;
+  private readonly conflicts = new Map<string, ConflictLog>();
 
   constructor(config: DhcpdConfig, opts: CoreOptions) {
     this.share = opts.share;
     this.offerHoldMs = (opts.offerHoldSeconds ?? 30) * 1000;
-    this.declineHoldMs = (opts.declineHoldSeconds ?? 3600) * 1000;
     this.configure(config);
   }
 
@@ -141,33 +147,80 @@ export class DhcpCore {
       if (cur && (r.op === 'release' || cur.expires <= now)) this.leases.remove(r.ip);
       return;
     }
+    const quarantine = r.op === 'quarantine';
     this.leases.put({
       ip: r.ip,
       subnet: r.subnet,
-      client: r.op === 'decline' ? '' : r.client,
+      client: quarantine ? '' : r.client,
       mac: r.mac,
-      state: r.op === 'decline' ? 'declined' : 'bound',
+      state: quarantine ? 'quarantined' : 'bound',
       expires: r.expires,
       ...(r.hostname !== undefined ? { hostname: r.hostname } : {}),
+      ...(quarantine ? { conflict: r.reason ?? 'decline' } : {}),
     });
+    if (quarantine) {
+      // The conflict happened one quarantine time before its end: a restart
+      // must not hide a burst of conflicts from the status report.
+      const s = this.servedByName(r.subnet);
+      if (s) this.noteConflict(r.subnet, r.reason ?? 'decline', r.expires - s.subnet.quarantineMs);
+    }
   }
 
-  /** Everything that must survive a restart: bound and declined leases. */
+  /** Everything that must survive a restart: bound and quarantined leases. */
   snapshot(now: number): LeaseRecord[] {
     const out: LeaseRecord[] = [];
     for (const l of this.leases.byIp.values()) {
       if (l.state === 'offered' || l.expires <= now) continue;
-      out.push({
-        op: l.state === 'bound' ? 'bind' : 'decline',
-        ip: l.ip,
-        subnet: l.subnet,
-        client: l.client,
-        mac: l.mac,
-        expires: l.expires,
-        ...(l.hostname !== undefined ? { hostname: l.hostname } : {}),
-      });
+      out.push(this.record(l.state === 'bound' ? 'bind' : 'quarantine', l));
     }
     return out;
+  }
+
+  /** Conflicts of a subnet within its conflict window before `now`, and since start by source. */
+  conflictsOf(subnet: string, now: number): { recent: number; total: Record<ConflictSource, number> } {
+    const log = this.conflicts.get(subnet);
+    const s = this.servedByName(subnet);
+    if (!log || !s) return { recent: 0, total: { decline: 0, ping: 0 } };
+    const since = now - s.subnet.conflictWindowMs;
+    let recent = 0;
+    for (const t of log.at) if (t > since && t <= now) recent++;
+    return { recent, total: { ...log.total } };
+  }
+
+  private noteConflict(subnet: string, source: ConflictSource, at: number): void {
+    let log = this.conflicts.get(subnet);
+    if (!log) this.conflicts.set(subnet, (log = { at: [], total: { decline: 0, ping: 0 } }));
+    log.at.push(at);
+    if (log.at.length > 1024) log.at.shift();
+    log.total[source]++;
+  }
+
+  /**
+   * Someone answered the ping of an address offered (not yet sent) to a
+   * client: the offer is withdrawn and the address quarantined. Returns the
+   * record to make durable; handling the client's packet again then offers
+   * another address.
+   */
+  quarantineProbed(ip: number, now: number): LeaseRecord[] {
+    const l = this.leases.get(ip);
+    if (!l || l.state !== 'offered' || !l.probe) return [];
+    const s = this.servedByName(l.subnet);
+    if (!s) return [];
+    return [this.quarantine(s, l, 'ping', now)];
+  }
+
+  /** The ping check of an offered address found nobody: the offer may leave. */
+  probeDone(ip: number): void {
+    const l = this.leases.get(ip);
+    if (l && l.state === 'offered') l.probe = false;
+  }
+
+  private quarantine(s: ServedSubnet, l: Lease, source: ConflictSource, now: number): LeaseRecord {
+    this.leases.remove(l.ip);
+    const q: Lease = { ip: l.ip, subnet: l.subnet, client: '', mac: l.mac, state: 'quarantined', expires: now + s.subnet.quarantineMs, conflict: source };
+    this.leases.put(q);
+    this.noteConflict(l.subnet, source, now);
+    return this.record('quarantine', q);
   }
 
   /** Drops expired leases and offers, returning their addresses to the pools. */
@@ -297,10 +350,18 @@ export class DhcpCore {
     }
     if (ip === undefined) return silent('pool-exhausted');
     const held = this.leases.get(ip);
-    if (!(held && held.state === 'bound' && held.client === ctx.client)) {
-      this.put(ctx, ip, 'offered', now + this.offerHoldMs);
+    const mine = held !== undefined && held.client === ctx.client && held.expires > now;
+    let probe = false;
+    if (!(mine && held.state === 'bound')) {
+      // A ping check for an address new to the client (a retransmitted
+      // DISCOVER waits for the check still running); never for a reservation.
+      probe = s.subnet.pingCheck && ip !== reserved && (mine ? held.probe === true : true);
+      const offer = this.put(ctx, ip, 'offered', now + this.offerHoldMs);
+      offer.probe = probe;
     }
-    return this.reply(ctx, MessageType.OFFER, ip, true, []);
+    const out = this.reply(ctx, MessageType.OFFER, ip, true, []);
+    if (probe && out.kind === 'reply') out.probe = ip;
+    return out;
   }
 
   /** A leased address still served after a reload: in a pool (or reserved), not excluded. */
@@ -367,10 +428,8 @@ export class DhcpCore {
     const ip = optionIp(ctx.p, Opt.REQUESTED_IP);
     const lease = ip === undefined ? undefined : this.leases.get(ip);
     if (!lease || lease.client !== ctx.client) return silent('decline-unknown');
-    this.leases.remove(lease.ip);
-    const declined: Lease = { ip: lease.ip, subnet: lease.subnet, client: '', mac: lease.mac, state: 'declined', expires: ctx.now + this.declineHoldMs };
-    this.leases.put(declined);
-    return { kind: 'done', messageType: MessageType.DECLINE, subnet: declined.subnet, records: [this.record('decline', declined)] };
+    const s = this.servedByName(lease.subnet) ?? ctx.s;
+    return { kind: 'done', messageType: MessageType.DECLINE, subnet: lease.subnet, records: [this.quarantine(s, lease, 'decline', ctx.now)] };
   }
 
   private release(ctx: Ctx): Outcome {
@@ -407,7 +466,16 @@ export class DhcpCore {
   }
 
   private record(op: LeaseRecord['op'], l: Lease): LeaseRecord {
-    return { op, ip: l.ip, subnet: l.subnet, client: l.client, mac: l.mac, expires: l.expires, ...(l.hostname !== undefined ? { hostname: l.hostname } : {}) };
+    return {
+      op,
+      ip: l.ip,
+      subnet: l.subnet,
+      client: l.client,
+      mac: l.mac,
+      expires: l.expires,
+      ...(l.hostname !== undefined ? { hostname: l.hostname } : {}),
+      ...(op === 'quarantine' ? { reason: l.conflict ?? 'decline' } : {}),
+    };
   }
 
   private nak(ctx: Ctx, message: string): Outcome {

@@ -8,13 +8,14 @@ import type { Logger } from '../process/log.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
 import { startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { messageTypeNames } from './codec/constants.ts';
-import { parseRequest } from './codec/packet.ts';
+import { parseRequest, type DhcpPacket } from './codec/packet.ts';
 import { DhcpCore, type HostView, type Outcome } from './core.ts';
 import { parseConfigText, readConfig } from './config-file.ts';
 import { formatIPv4, ipv4ToNumber } from '../api/ipv4.ts';
 import { LeaseLog } from './lease-log.ts';
 import { createMetrics, type DhcpMetrics } from './metrics.ts';
 import { Pacer } from './pacer.ts';
+import { defaultIcmpHelper, IcmpProber, type Prober } from './ping/prober.ts';
 
 export interface DaemonOptions {
   configPath: string;
@@ -27,7 +28,9 @@ export interface DaemonOptions {
   /** Server identifier for relayed subnets; default: the first non-loopback IPv4 address. */
   serverId?: string;
   offerHoldSeconds: number;
-  declineHoldSeconds: number;
+  /** conflictDetection: ping: the helper that sends the echoes, and how long to wait for a reply. */
+  icmpHelper?: string;
+  pingTimeoutMs?: number;
   /** Reply pacing: sustained replies per second and burst size (see pacer.ts). */
   replyRate?: number;
   replyBurst?: number;
@@ -36,6 +39,7 @@ export interface DaemonOptions {
 
 export interface Daemon {
   core: DhcpCore;
+  prober: Prober;
   metrics: DhcpMetrics;
   probePort: number | undefined;
   dhcpPort: number;
@@ -58,7 +62,9 @@ export function hostView(serverId: string | undefined): HostView {
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const log = o.logger;
   const { config, text } = await readConfig(o.configPath);
-  const core = new DhcpCore(config, { share: o.share, offerHoldSeconds: o.offerHoldSeconds, declineHoldSeconds: o.declineHoldSeconds });
+  const core = new DhcpCore(config, { share: o.share, offerHoldSeconds: o.offerHoldSeconds });
+  // Started on the first probe: a server without conflictDetection: ping never runs the helper.
+  const prober: Prober = new IcmpProber({ helper: o.icmpHelper ?? defaultIcmpHelper, timeoutMs: o.pingTimeoutMs ?? 500, logger: log });
   const metrics = createMetrics(() => core, o.share);
 
   const opened = await LeaseLog.open({ dir: o.dataDir, snapshot: () => core.snapshot(Date.now()) });
@@ -113,6 +119,53 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     });
   };
 
+  const pingChecks = memo((result) => metrics.pingChecks.labels({ result }));
+  /** Hands a packet to the core; a bug must cost one packet, never the server. */
+  const handle = (packet: DhcpPacket, messageType: number, from: number): Outcome | undefined => {
+    try {
+      return core.handle(packet, messageType, host, Date.now(), from);
+    } catch (err) {
+      dropBy('internal-error').inc();
+      log.error({ err: err instanceof Error ? err.stack : String(err) }, 'handling a packet failed');
+      return undefined;
+    }
+  };
+  /**
+   * conflictDetection: ping. The OFFER leaves once the echo to its address
+   * went unanswered; a reply quarantines the address (made durable) and the
+   * DISCOVER is handled again for another address, three addresses at most.
+   */
+  const probeThenSend = async (out: Extract<Outcome, { kind: 'reply' }>, ip: number, packet: DhcpPacket, messageType: number, from: number, started: bigint, attempt: number): Promise<void> => {
+    const result = await prober.probe(ip);
+    pingChecks(result).inc();
+    if (result !== 'in-use') {
+      core.probeDone(ip);
+      send(out, started, messageType);
+      return;
+    }
+    const records = core.quarantineProbed(ip, Date.now());
+    if (records.length > 0) {
+      metrics.conflicts.inc({ subnet: out.subnet, source: 'ping' });
+      log.warn({ ip: formatIPv4(ip), subnet: out.subnet }, 'address answered a ping before being offered: quarantined');
+      try {
+        await leaseLog.append(records);
+      } catch (err) {
+        dropBy('persist-failed').inc();
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'lease log write failed');
+        return;
+      }
+    }
+    if (attempt >= 2) {
+      dropBy('ping-conflicts').inc();
+      return;
+    }
+    const again = handle(packet, messageType, from);
+    if (!again) return;
+    if (again.kind === 'silent') dropBy(again.reason).inc();
+    else if (again.kind === 'reply' && again.probe !== undefined) await probeThenSend(again, again.probe, packet, messageType, from, started, attempt + 1);
+    else if (again.kind === 'reply') send(again, started, messageType);
+  };
+
   socket.on('message', (msg, rinfo) => {
     const started = process.hrtime.bigint();
     const parsed = parseRequest(msg);
@@ -123,23 +176,22 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       return;
     }
     receivedBy(typeName(parsed.messageType)).inc();
-    let out: Outcome;
-    try {
-      out = core.handle(parsed.packet, parsed.messageType, host, Date.now(), ipv4ToNumber(rinfo.address));
-    } catch (err) {
-      // A bug must cost one packet, never the server.
-      dropBy('internal-error').inc();
-      log.error({ err: err instanceof Error ? err.stack : String(err) }, 'handling a packet failed');
-      return;
-    }
+    const from = ipv4ToNumber(rinfo.address);
+    const out = handle(parsed.packet, parsed.messageType, from);
+    if (!out) return;
     if (out.kind === 'silent') {
       dropBy(out.reason).inc();
+      return;
+    }
+    if (out.kind === 'reply' && out.probe !== undefined) {
+      void probeThenSend(out, out.probe, parsed.packet, parsed.messageType, from, started, 0);
       return;
     }
     if (out.records.length === 0) {
       if (out.kind === 'reply') send(out, started, parsed.messageType);
       return;
     }
+    for (const r of out.records) if (r.op === 'quarantine') metrics.conflicts.inc({ subnet: r.subnet, source: r.reason ?? 'decline' });
     leaseLog.append(out.records).then(
       () => {
         if (leaseLog.syncs !== lastSyncs) {
@@ -182,6 +234,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         core.configure(parseConfigText(newText, o.configPath));
         metrics.reloads.inc({ result: 'ok' });
         log.info({ subnets: core.subnets().map((s) => s.name) }, 'config reloaded');
+        if (core.subnets().some((s) => s.pingCheck)) prober.warmUp();
       } catch (err) {
         metrics.reloads.inc({ result: 'invalid' });
         log.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload rejected; keeping the previous config');
@@ -190,6 +243,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     onError: (err) => log.warn({ err: err.message }, 'config file not readable; keeping the previous config'),
   });
 
+  if (core.subnets().some((s) => s.pingCheck)) prober.warmUp();
   ready = true;
   log.info(
     { address: o.listenAddress, port: dhcpPort, share: o.share, shares: core.shareCount(), subnets: core.subnets().map((s) => s.name), metrics: probes?.port },
@@ -198,6 +252,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
 
   return {
     core,
+    prober,
     metrics,
     probePort: probes?.port,
     dhcpPort,
@@ -207,6 +262,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       clearInterval(hostTimer);
       clearInterval(sweepTimer);
       pacer.stop();
+      prober.close();
       await new Promise<void>((r) => socket.close(() => r()));
       await leaseLog.close();
       await probes?.close();

@@ -31,9 +31,13 @@ export interface LeaseLogOptions {
   compactSlack?: number;
 }
 
+/** Record op to its letter in the log ('d': a quarantine, first written for DECLINEs). */
+const opLetter: Record<LeaseRecord['op'], string> = { bind: 'b', release: 'r', quarantine: 'd' };
+
 export function encodeRecord(r: LeaseRecord): string {
-  const o: Record<string, string | number> = { o: r.op[0] as string, ip: formatIPv4(r.ip), s: r.subnet, c: r.client, m: r.mac, e: r.expires };
+  const o: Record<string, string | number> = { o: opLetter[r.op], ip: formatIPv4(r.ip), s: r.subnet, c: r.client, m: r.mac, e: r.expires };
   if (r.hostname !== undefined) o['h'] = r.hostname;
+  if (r.op === 'quarantine' && r.reason === 'ping') o['q'] = 'ping';
   return JSON.stringify(o);
 }
 
@@ -42,7 +46,7 @@ export function decodeRecord(line: string): LeaseRecord | undefined {
     const o: unknown = JSON.parse(line);
     if (typeof o !== 'object' || o === null) return undefined;
     const r = o as Record<string, unknown>;
-    const op = r['o'] === 'b' ? 'bind' : r['o'] === 'r' ? 'release' : r['o'] === 'd' ? 'decline' : undefined;
+    const op = r['o'] === 'b' ? 'bind' : r['o'] === 'r' ? 'release' : r['o'] === 'd' ? 'quarantine' : undefined;
     if (!op || typeof r['ip'] !== 'string' || typeof r['s'] !== 'string' || typeof r['c'] !== 'string' || typeof r['m'] !== 'string' || typeof r['e'] !== 'number') {
       return undefined;
     }
@@ -50,6 +54,7 @@ export function decodeRecord(line: string): LeaseRecord | undefined {
     if (ip === undefined) return undefined;
     const rec: LeaseRecord = { op, ip, subnet: r['s'], client: r['c'], mac: r['m'], expires: r['e'] };
     if (typeof r['h'] === 'string') rec.hostname = r['h'];
+    if (op === 'quarantine') rec.reason = r['q'] === 'ping' ? 'ping' : 'decline';
     return rec;
   } catch {
     return undefined;

@@ -5,12 +5,14 @@
 
 import { inPool, isExcluded, type Subnet } from './subnet.ts';
 
-export type LeaseState = 'offered' | 'bound' | 'declined';
+export type LeaseState = 'offered' | 'bound' | 'quarantined';
+/** Why an address is quarantined: a client DECLINEd it, or it answered a ping before an offer. */
+export type ConflictSource = 'decline' | 'ping';
 
 export interface Lease {
   ip: number;
   subnet: string;
-  /** Option 61 or hardware address, see clientKey(); '' for declined addresses. */
+  /** Option 61 or hardware address, see clientKey(); '' for quarantined addresses. */
   client: string;
   /** Hardware address, lowercase hex. */
   mac: string;
@@ -18,7 +20,13 @@ export interface Lease {
   /** Milliseconds since the epoch. */
   expires: number;
   hostname?: string;
+  /** Quarantined: what showed the conflict. */
+  conflict?: ConflictSource;
+  /** Offered, but not to be sent before a ping check says the address is free. */
+  probe?: boolean;
 }
+
+export type LeaseCounts = Record<LeaseState, number>;
 
 export class LeaseStore {
   readonly byIp = new Map<number, Lease>();
@@ -73,12 +81,12 @@ export class LeaseStore {
     return gone;
   }
 
-  countBySubnet(now: number): Map<string, { bound: number; offered: number; declined: number }> {
-    const out = new Map<string, { bound: number; offered: number; declined: number }>();
+  countBySubnet(now: number): Map<string, LeaseCounts> {
+    const out = new Map<string, LeaseCounts>();
     for (const l of this.byIp.values()) {
       if (l.expires <= now) continue;
       let c = out.get(l.subnet);
-      if (!c) out.set(l.subnet, (c = { bound: 0, offered: 0, declined: 0 }));
+      if (!c) out.set(l.subnet, (c = { bound: 0, offered: 0, quarantined: 0 }));
       c[l.state]++;
     }
     return out;

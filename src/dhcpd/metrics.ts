@@ -13,6 +13,8 @@ export interface DhcpMetrics {
   reloads: Counter<'result'>;
   syncs: Counter;
   flushSeconds: Histogram;
+  conflicts: Counter<'subnet' | 'source'>;
+  pingChecks: Counter<'result'>;
 }
 
 export function createMetrics(core: () => DhcpCore, share: number): DhcpMetrics {
@@ -43,7 +45,24 @@ export function createMetrics(core: () => DhcpCore, share: number): DhcpMetrics 
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     registers: [registry],
   });
-  const leases = new Gauge({ name: 'alcor_dhcpd_leases', help: 'Leases held, by subnet and state (bound, offered, declined).', labelNames: ['subnet', 'state'], registers: [registry] });
+  const leases = new Gauge({
+    name: 'alcor_dhcpd_leases',
+    help: 'Addresses held, by subnet and state: bound, offered, quarantined (a conflict: DECLINEd, or answered a ping).',
+    labelNames: ['subnet', 'state'],
+    registers: [registry],
+  });
+  const conflicts = new Counter({
+    name: 'alcor_dhcpd_conflicts_total',
+    help: 'Address conflicts, by subnet and what showed them: decline (a client found the address in use) or ping (it answered before an offer).',
+    labelNames: ['subnet', 'source'],
+    registers: [registry],
+  });
+  const pingChecks = new Counter({
+    name: 'alcor_dhcpd_ping_checks_total',
+    help: 'Ping checks before an offer (conflictDetection: ping), by result: free, in-use, unavailable (no ICMP helper or socket, or too many in flight; offered unchecked).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
   const poolSize = new Gauge({ name: 'alcor_dhcpd_pool_addresses', help: "Addresses of this replica's share of the pools (excludes and reservations not counted).", labelNames: ['subnet'], registers: [registry] });
   const utilisation = new Gauge({ name: 'alcor_dhcpd_pool_utilisation_ratio', help: "Bound plus offered leases over the size of this replica's share of the pools.", labelNames: ['subnet'], registers: [registry] });
   // Computed at scrape time from the lease store: always consistent with it.
@@ -58,10 +77,10 @@ export function createMetrics(core: () => DhcpCore, share: number): DhcpMetrics 
       poolSize.reset();
       utilisation.reset();
       for (const s of c.subnets()) {
-        const n = counts.get(s.name) ?? { bound: 0, offered: 0, declined: 0 };
+        const n = counts.get(s.name) ?? { bound: 0, offered: 0, quarantined: 0 };
         leases.set({ subnet: s.name, state: 'bound' }, n.bound);
         leases.set({ subnet: s.name, state: 'offered' }, n.offered);
-        leases.set({ subnet: s.name, state: 'declined' }, n.declined);
+        leases.set({ subnet: s.name, state: 'quarantined' }, n.quarantined);
         const size = shareSize(s, share, c.shareCount());
         poolSize.set({ subnet: s.name }, size);
         utilisation.set({ subnet: s.name }, size === 0 ? 0 : (n.bound + n.offered) / size);
@@ -75,5 +94,5 @@ export function createMetrics(core: () => DhcpCore, share: number): DhcpMetrics 
     collect();
     return origMetrics();
   };
-  return { registry, received, sent, drops, latency, reloads, syncs, flushSeconds };
+  return { registry, received, sent, drops, latency, reloads, syncs, flushSeconds, conflicts, pingChecks };
 }

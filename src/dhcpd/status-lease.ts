@@ -1,18 +1,24 @@
 // The status contract with the operator: a coordination.k8s.io/v1 Lease per
-// server whose annotation alcor.dev/leases holds {"<subnet>": <bound leases>}.
-// Written at most every 5 s and only when the counts change; the operator sums
-// the Leases of a DhcpSubnet's servers into status.leased.
+// server whose annotation alcor.dev/leases holds {"<subnet>": <bound leases>}
+// and alcor.dev/conflicts the quarantined addresses and recent conflicts
+// (src/api/dhcp-status.ts). Written at most every 5 s and only when a value
+// changes; the operator sums the Leases of a DhcpSubnet's servers into its
+// status.
 
 import { readFileSync } from 'node:fs';
-import { DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
+import { DHCP_CONFLICTS_ANNOTATION, DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
 import type { Logger } from '../process/log.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { leasePath, microTime, type Lease } from '../runtime/lease.ts';
 import { loadRestConfig } from '../runtime/restconfig.ts';
 import type { DhcpCore } from './core.ts';
+import type { Prober } from './ping/prober.ts';
+import { conflictReport } from './status-report.ts';
 
 export interface StatusPublisherOptions {
   core: DhcpCore;
+  /** Its reason to report, when conflictDetection: ping cannot work here. */
+  prober?: Prober;
   leaseName: string;
   namespace?: string;
   kubeconfig?: string;
@@ -47,7 +53,12 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<(
     if (running) return;
     running = true;
     try {
-      const value = leaseCounts(o.core, Date.now());
+      const now = Date.now();
+      const annotations = {
+        [DHCP_LEASES_ANNOTATION]: leaseCounts(o.core, now),
+        [DHCP_CONFLICTS_ANNOTATION]: JSON.stringify(conflictReport(o.core, now, o.prober?.unavailable())),
+      };
+      const value = JSON.stringify(annotations);
       if (value === published) return;
       const existing = await client.getOptional<Lease>(path);
       const metadata = {
@@ -55,7 +66,7 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<(
         name: o.leaseName,
         namespace,
         labels: { ...(existing?.metadata.labels ?? {}), [DHCP_SERVER_LABEL]: o.serverName },
-        annotations: { ...(existing?.metadata.annotations ?? {}), [DHCP_LEASES_ANNOTATION]: value },
+        annotations: { ...(existing?.metadata.annotations ?? {}), ...annotations },
       };
       const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec: { ...(existing?.spec ?? {}), holderIdentity: o.serverName, renewTime: microTime(new Date()) } };
       // An update carries the resourceVersion read: a conflict fails it, and the next tick re-reads.

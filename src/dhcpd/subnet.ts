@@ -33,6 +33,11 @@ export interface Subnet {
   trustedRelays: Cidr[] | undefined;
   /** Serve a direct (no giaddr) client packet that carries option 82. */
   acceptRelayInfoWithoutGiaddr: boolean;
+  /** Ping a new address before offering it. */
+  pingCheck: boolean;
+  /** How long a conflicting address stays out of the pool, and the window conflicts are counted over (ms). */
+  quarantineMs: number;
+  conflictWindowMs: number;
 }
 
 /** Whether `ip` may act as a relay for the subnet (as giaddr and as UDP source). */
@@ -118,6 +123,9 @@ export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
       return relays;
     }),
     acceptRelayInfoWithoutGiaddr: c.relayInfoWithoutGiaddr === 'accept',
+    pingCheck: c.conflictDetection === 'ping',
+    quarantineMs: c.quarantineTime * 1000,
+    conflictWindowMs: c.conflictWindow * 1000,
   };
 }
 

@@ -112,7 +112,7 @@ export const rows: Row[] = [
       },
       {
         title: 'DHCP leases by state',
-        description: 'Bound, offered and declined leases per subnet, summed over the replicas.',
+        description: 'Bound, offered and quarantined (conflicting) addresses per subnet, summed over the replicas.',
         type: 'timeseries',
         unit: 'short',
         targets: [{ expr: `sum by (namespace, subnet, state) (alcor_dhcpd_leases{${ns}})`, legend: '{{namespace}}/{{subnet}} {{state}}' }],

@@ -84,7 +84,15 @@ describe('defaults', () => {
   it('fills DhcpSubnet and DataPlaneManager defaults', () => {
     const s = DhcpSubnet.parse(subnet({}));
     expect(s.spec.leaseTime).toBe('24h');
-    expect(s.spec.server).toEqual({ replicas: 2, mode: 'relay', relayInfoWithoutGiaddr: 'drop', storage: { size: '256Mi' } });
+    expect(s.spec.server).toEqual({
+      replicas: 2,
+      mode: 'relay',
+      conflictDetection: 'none',
+      quarantineTime: '1h',
+      conflictThreshold: { conflicts: 5, window: '10m' },
+      relayInfoWithoutGiaddr: 'drop',
+      storage: { size: '256Mi' },
+    });
     const d = DataPlaneManager.parse({ apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: { ignite: { host: 'i' } } });
     expect(d.spec.grpc).toEqual({ port: 50001, topicPort: 50002, minThreads: 100, maxThreads: 200, channelsPerHost: 1 });
     expect(d.spec.pathMode).toBe('GRPC');

@@ -29,6 +29,20 @@ const table: [string, Partial<Observation>, [string, string], [string, string], 
     ['True', 'OverlappingSubnet'],
   ],
   ['apply failed', { applyError: 'forbidden', workloads: [sts(1, 1)] }, ['False', 'ApplyFailed'], ['False', 'ApplyFailed'], ['True', 'ApplyFailed']],
+  [
+    'a warning from the servers while ready',
+    { workloads: [sts(2, 2)], warning: { reason: 'AddressConflicts', message: '9 conflicts' } },
+    ['True', 'ReplicasReady'],
+    ['False', 'RolloutComplete'],
+    ['True', 'AddressConflicts'],
+  ],
+  [
+    'a rollout past its deadline outranks a warning',
+    { workloads: [sts(3, 0)], notReadySince: new Date('2026-01-01T00:30:00Z'), warning: { reason: 'AddressConflicts', message: '9 conflicts' } },
+    ['False', 'ReplicasNotReady'],
+    ['False', 'ProgressDeadlineExceeded'],
+    ['True', 'ProgressDeadlineExceeded'],
+  ],
 ];
 
 describe('computeConditions', () => {

@@ -168,7 +168,7 @@ describe('DhcpCore', () => {
     const ip2 = lease(c, macOf(2));
     expect(ip2).toBe(ip);
     const dec = send(c, { messageType: MessageType.DECLINE, chaddr: macOf(2), options: [[Opt.SERVER_ID, SID], [Opt.REQUESTED_IP, ip4(ip2)]] });
-    expect(dec).toMatchObject({ kind: 'done', records: [{ op: 'decline' }] });
+    expect(dec).toMatchObject({ kind: 'done', records: [{ op: 'quarantine', reason: 'decline' }] });
     const ip3 = lease(c, macOf(2));
     expect(ip3).not.toBe(ip2);
   });

@@ -10,7 +10,7 @@ import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
 import { DhcpCore } from '../../src/dhcpd/core.ts';
 import { ipv4ToNumber } from '../../src/api/ipv4.ts';
 import { createLogger } from '../../src/process/log.ts';
-import { DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../../src/api/leases.ts';
+import { DHCP_CONFLICTS_ANNOTATION, DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../../src/api/leases.ts';
 import { startStatusPublisher } from '../../src/dhcpd/status-lease.ts';
 
 interface Stored {
@@ -90,6 +90,16 @@ current-context: x
       }
       expect(leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[DHCP_LEASES_ANNOTATION]).toBe('{"net":2}');
       expect(writes).toEqual(['POST', 'PUT']);
+
+      // A quarantine (here restored as after a restart) reaches the conflicts annotation.
+      // Quarantined 10 s ago (the default quarantine is 1 h): inside the 10 min window.
+      const until = Math.floor((now + 3_590_000) / 1000) * 1000;
+      core.restore({ op: 'quarantine', reason: 'ping', ip: ipv4ToNumber('10.1.0.12'), subnet: 'net', client: '', mac: '03', expires: until }, now);
+      const conflicts = () => leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[DHCP_CONFLICTS_ANNOTATION];
+      while (!conflicts()?.includes('10.1.0.12') && Date.now() < deadline + 3000) await new Promise((r) => setTimeout(r, 20));
+      expect(JSON.parse(conflicts() ?? '{}')).toEqual({
+        net: { quarantined: 1, recent: 1, windowSeconds: 600, addresses: [{ ip: '10.1.0.12', reason: 'ping', until: new Date(until).toISOString().replace('.000Z', 'Z') }] },
+      });
     } finally {
       await stop();
     }

@@ -203,6 +203,16 @@ describe('DhcpSubnet', () => {
     expect(DhcpdConfig.parse(parse(find(nl, 'ConfigMap').data['config.yaml'])).ha.shares).toBe(1);
   });
 
+  it('conflictDetection ping: nodeLocal pods get NET_RAW (the ping_group_range of the node is not theirs); relay pods always carry the ping sysctl', () => {
+    const ping = nodeLocalExample();
+    ping.spec.server.conflictDetection = 'ping';
+    const pod = podTemplate(find(renderDhcpSubnet(ping, s), 'DaemonSet')).spec;
+    expect(pod.containers[0].securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_BIND_SERVICE', 'NET_RAW'] });
+    const noPing = renderDhcpSubnet(dhcpSubnetExample((spec) => ({ ...spec, server: { ...spec.server, conflictDetection: 'none' } })), s);
+    expect(podTemplate(find(noPing, 'StatefulSet'))).toEqual(podTemplate(find(objects, 'StatefulSet')));
+    expect(podTemplate(find(objects, 'StatefulSet')).spec.securityContext.sysctls).toContainEqual({ name: 'net.ipv4.ping_group_range', value: '65532 65532' });
+  });
+
   it('config changes do not roll the pods (dhcpd reloads live)', () => {
     const changed = renderDhcpSubnet(dhcpSubnetExample((spec) => ({ ...spec, dnsServers: ['10.20.0.9'] })), s);
     expect(find(changed, 'ConfigMap').data).not.toEqual(find(objects, 'ConfigMap').data);

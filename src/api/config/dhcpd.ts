@@ -58,6 +58,12 @@ export const DhcpdSubnetConfig = z.object({
   trustedRelays: z.array(z.string()).min(1).optional(),
   /** A packet with option 82 but no giaddr: dropped, or served as a direct client. */
   relayInfoWithoutGiaddr: z.enum(['drop', 'accept']).default('drop'),
+  /** ping: a new address is offered only after an ICMP echo to it went unanswered. */
+  conflictDetection: z.enum(['none', 'ping']).default('none'),
+  /** Seconds a conflicting address (DECLINEd, or answering a ping) stays out of the pool. */
+  quarantineTime: z.number().int().min(1).max(31_536_000).default(3600),
+  /** Seconds over which conflicts are counted for the status report. */
+  conflictWindow: z.number().int().min(1).max(86_400).default(600),
 });
 export type DhcpdSubnetConfig = z.infer<typeof DhcpdSubnetConfig>;
 

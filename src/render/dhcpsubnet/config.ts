@@ -34,11 +34,16 @@ function excludeRanges(spec: DhcpSubnetSpec): { start: string; end: string }[] {
   });
 }
 
+/** A duration field in whole seconds, as the server takes it. */
+function wholeSeconds(field: string, text: string): number {
+  const seconds = parseDurationSeconds(text);
+  if (seconds === undefined) throw new Error(`malformed ${field} "${text}"`);
+  return Math.floor(seconds);
+}
+
 /** Lease time in whole seconds, as the server takes it. */
 export function leaseSeconds(spec: DhcpSubnetSpec): number {
-  const seconds = parseDurationSeconds(spec.leaseTime);
-  if (seconds === undefined) throw new Error(`malformed leaseTime "${spec.leaseTime}"`);
-  return Math.floor(seconds);
+  return wholeSeconds('leaseTime', spec.leaseTime);
 }
 
 /** Relay mode splits the pools into one share per replica; a node-local server owns its node's whole pool. */
@@ -67,6 +72,9 @@ export function dhcpdConfig(subnet: DhcpSubnet): DhcpdConfigInput {
         options: (s.options ?? []).map(optionValue),
         ...(s.server.trustedRelays ? { trustedRelays: s.server.trustedRelays } : {}),
         relayInfoWithoutGiaddr: s.server.relayInfoWithoutGiaddr,
+        conflictDetection: s.server.conflictDetection,
+        quarantineTime: wholeSeconds('server.quarantineTime', s.server.quarantineTime),
+        conflictWindow: wholeSeconds('server.conflictThreshold.window', s.server.conflictThreshold.window),
       },
     ],
     ha: { shares: shares(s) },

@@ -4,6 +4,7 @@ import type { DhcpSubnet } from '../../api/index.ts';
 import {
   httpProbe,
   labels,
+  NONROOT_UID,
   leaseRbac,
   object,
   dataVolumeClaimTemplate,
@@ -74,7 +75,9 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
           readOnlyRootFilesystem: true,
           runAsNonRoot: false,
           runAsUser: 0,
-          capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
+          // conflictDetection: ping on the host's network namespace, where
+          // ping_group_range is the node's: the ICMP helper opens a raw socket.
+          capabilities: { drop: ['ALL'], add: subnet.spec.server.conflictDetection === 'ping' ? ['NET_BIND_SERVICE', 'NET_RAW'] : ['NET_BIND_SERVICE'] },
         },
     volumeMounts: [
       { name: 'data', mountPath: DATA_DIR },
@@ -108,7 +111,13 @@ function podSpec(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean): 
         ...restrictedPodSecurityContext(),
         // Lets the non-root server bind port 67 in its own network namespace
         // (a "safe" sysctl, allowed by the restricted standard).
-        sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '67' }],
+        sysctls: [
+          { name: 'net.ipv4.ip_unprivileged_port_start', value: '67' },
+          // Lets the server's group open ICMP datagram sockets, for
+          // conflictDetection: ping without CAP_NET_RAW (also a safe sysctl).
+          // Always set, so turning ping on is a live config change.
+          { name: 'net.ipv4.ping_group_range', value: `${NONROOT_UID} ${NONROOT_UID}` },
+        ],
       },
     };
   }

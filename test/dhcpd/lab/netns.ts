@@ -82,7 +82,39 @@ export class Lab {
   private async removeNetns(): Promise<void> {
     await run('ip', ['netns', 'del', this.srv]);
     await run('ip', ['netns', 'del', this.cli]);
+    await run('ip', ['netns', 'del', this.host]);
     await run('ip', ['link', 'del', this.srvIf]);
+  }
+
+  /** The namespace of the third host addHost makes. */
+  get host(): string {
+    return this.srv.replace(/s$/, 'h');
+  }
+
+  /**
+   * A third host on the clients' link (e.g. one squatting on a pool address
+   * with a static address): the server's side becomes a bridge joining the
+   * client's veth and this host's. `serverAddr` moves from the veth to the bridge.
+   */
+  async addHost(serverAddr: string, hostAddr: string): Promise<string> {
+    const br = this.srvIf.replace(/vs$/, 'br');
+    const hostIf = this.srvIf.replace(/vs$/, 'vh');
+    const peer = this.srvIf.replace(/vs$/, 'vp');
+    await must('ip', ['-n', this.srv, 'link', 'add', br, 'type', 'bridge']);
+    await must('ip', ['-n', this.srv, 'addr', 'del', serverAddr, 'dev', this.srvIf]);
+    await must('ip', ['-n', this.srv, 'link', 'set', this.srvIf, 'master', br]);
+    await must('ip', ['-n', this.srv, 'addr', 'add', serverAddr, 'dev', br]);
+    await must('ip', ['-n', this.srv, 'link', 'set', br, 'up']);
+    await must('ip', ['netns', 'add', this.host]);
+    await must('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', peer]);
+    await must('ip', ['link', 'set', hostIf, 'netns', this.host]);
+    await must('ip', ['link', 'set', peer, 'netns', this.srv]);
+    await must('ip', ['-n', this.srv, 'link', 'set', peer, 'master', br]);
+    await must('ip', ['-n', this.srv, 'link', 'set', peer, 'up']);
+    await must('ip', ['-n', this.host, 'addr', 'add', hostAddr, 'dev', hostIf]);
+    await must('ip', ['-n', this.host, 'link', 'set', hostIf, 'up']);
+    await must('ip', ['-n', this.host, 'link', 'set', 'lo', 'up']);
+    return this.host;
   }
 
   exec(ns: string, args: string[], timeoutMs = 20_000): Promise<RunResult> {
