@@ -50,6 +50,11 @@ export function createControllerMetrics(registry = new Registry()): ControllerMe
     leaderStatus,
     queueMetrics(controller: string): QueueMetrics {
       const labels = { name: controller, controller };
+      // Every series from the start (an idle queue hands keys straight to a
+      // waiting worker and would never report its depth of 0).
+      depth.set(labels, 0);
+      adds.inc(labels, 0);
+      retries.inc(labels, 0);
       return {
         depth: (n) => depth.set(labels, n),
         added: () => adds.inc(labels),
