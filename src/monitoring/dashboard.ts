@@ -253,7 +253,7 @@ export function grafanaDashboard(): Record<string, unknown> {
     });
     y += 8;
   }
-  const variable = (name: string, label: string, query: string, allValue: string) => ({
+  const variable = (name: string, label: string, query: string, allValue?: string) => ({
     name,
     label,
     type: 'query',
@@ -263,7 +263,8 @@ export function grafanaDashboard(): Record<string, unknown> {
     refresh: 2,
     includeAll: true,
     multi: true,
-    allValue,
+    // Without allValue, All is the regex of every value found (only the jobs that export our gauges).
+    ...(allValue ? { allValue } : {}),
     current: { selected: true, text: ['All'], value: ['$__all'] },
     sort: 1,
   });
@@ -284,7 +285,7 @@ export function grafanaDashboard(): Record<string, unknown> {
         { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', current: {}, hide: 0 },
         variable('namespace', 'Namespace', 'label_values(alcor_resource_condition, namespace)', '.*'),
         // The operator's scrape job: the one that exports the per-resource gauges.
-        variable('job', 'Operator job', 'label_values(alcor_resource_condition, job)', '.*'),
+        variable('job', 'Operator job', 'label_values(alcor_resource_condition, job)'),
       ],
     },
     annotations: { list: [] },

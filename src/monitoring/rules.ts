@@ -37,6 +37,7 @@ export const DEFAULT_LEADER_ELECTION_ID = 'alcor-operator-leader';
 export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/alcor-dev/alcor-operator/blob/main/docs/runbooks';
 
 export const UTILIZATION_WARNING = 0.85;
+export const FILLING_UP_MIN_UTILIZATION = 0.5;
 /** Drop reasons that are normal operation: another replica or server answers. */
 export const BENIGN_DROP_REASONS = ['ha-other-replica', 'not-selected', 'not-for-this-server', 'server-message'];
 export const DROP_RATE_PER_SECOND = 0.1;
@@ -82,12 +83,14 @@ export function alertRules(leaderElectionId = DEFAULT_LEADER_ELECTION_ID): Alert
     },
     {
       alert: 'AlcorPoolFillingUp',
-      expr: 'predict_linear(resource:alcor_pool_available_addresses:max[6h], 24 * 3600) < 0 and on (kind, namespace, name) resource:alcor_pool_available_addresses:max > 0',
+      // Only once half used: on a new or tiny pool, the first few allocations
+      // extrapolate to "full tomorrow".
+      expr: `predict_linear(resource:alcor_pool_available_addresses:max[6h], 24 * 3600) < 0 and on (kind, namespace, name) resource:alcor_pool_available_addresses:max > 0 and on (kind, namespace, name) resource:alcor_pool_utilization:ratio > ${FILLING_UP_MIN_UTILIZATION}`,
       for: '1h',
       severity: 'warning',
       summary: 'A MacPool or DhcpSubnet will run out of addresses within 24 hours.',
       description: `At the rate of the last 6 hours, ${who} runs out of addresses within 24 hours ({{ $labels.kind }} status.available is falling).`,
-      threshold: 'predict_linear(available over 6 h, +24 h) < 0 for 1 h',
+      threshold: `predict_linear(available over 6 h, +24 h) < 0 and more than ${FILLING_UP_MIN_UTILIZATION * 100} % used, for 1 h`,
     },
     {
       alert: 'AlcorDhcpdDropsHigh',
