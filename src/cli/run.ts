@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   const metrics = createControllerMetrics();
   const client = new KubeClient(await loadRestConfig(values.kubeconfig), {
-    registry: metrics.registry,
+    requests: metrics.restClientRequests,
     qps: integer('kube-api-qps', values['kube-api-qps'], 0),
     burst: positive('kube-api-burst', values['kube-api-burst']),
   });

@@ -1,12 +1,14 @@
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { RestConfig } from './restconfig.ts';
-import { Counter, type Registry } from 'prom-client';
 
-// A small Kubernetes REST client: exactly the requests the operator, macd and
-// dhcpd need (get, list, watch, server-side apply, status apply, merge patch,
-// delete, create, update), over one keep-alive agent, each counted in
-// client-go's `rest_client_requests_total`.
+// A small Kubernetes REST client: exactly the requests the operator, macd,
+// dhcpd and kubectl-alcor need (get, list, watch, server-side apply, status
+// apply, merge patch, delete, create, update, a streamed body), over one
+// keep-alive agent, each counted in client-go's `rest_client_requests_total`
+// when the caller passes that counter (prom-client is not loaded here: the
+// kubectl plugin starts faster without it).
 
 export interface KubeObject {
   apiVersion: string;
@@ -66,8 +68,15 @@ export const FIELD_MANAGER = 'alcor-operator';
 
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** Counts requests by status code, method and host (rest_client_requests_total, see runtime/metrics.ts). */
+export interface RequestCounter {
+  inc(labels: { code: string; method: string; host: string }): void;
+}
+
+const uncounted: RequestCounter = { inc: () => {} };
+
 export interface KubeClientOptions {
-  registry?: Registry;
+  requests?: RequestCounter;
   /** Requests per second shared by all callers (client-go's QPS); 0 = unlimited. */
   qps?: number;
   burst?: number;
@@ -78,7 +87,7 @@ export class KubeClient {
   private readonly config: RestConfig;
   private readonly agent: HttpsAgent | HttpAgent;
   private readonly isHttps: boolean;
-  private readonly requests: Counter<'code' | 'method' | 'host'>;
+  private readonly requests: RequestCounter;
   /** Writes made by this client (tests and benchmarks read it). */
   writes = 0;
   private tokens: number;
@@ -91,12 +100,7 @@ export class KubeClient {
     this.server = config.server.replace(/\/$/, '');
     this.isHttps = this.server.startsWith('https:');
     this.agent = this.isHttps ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
-    this.requests = new Counter({
-      name: 'rest_client_requests_total',
-      help: 'Number of HTTP requests, partitioned by status code, method, and host.',
-      labelNames: ['code', 'method', 'host'],
-      registers: opts.registry ? [opts.registry] : [],
-    });
+    this.requests = opts.requests ?? uncounted;
     this.qps = opts.qps ?? 0;
     this.burst = opts.burst ?? Math.max(1, this.qps * 2);
     this.tokens = this.burst;
@@ -147,6 +151,34 @@ export class KubeClient {
     });
     this.requests.inc({ code: String(res.status), method, host: url.host });
     return res;
+  }
+
+  /**
+   * One request whose answer is read as a stream (a backup of millions of
+   * lines is never held whole); the body may be a stream too. Resolves once
+   * the status line arrived, whatever the status.
+   */
+  async stream(method: string, path: string, body?: string | Buffer | Readable, contentType?: string, timeoutMs = 0): Promise<IncomingMessage> {
+    await this.throttle();
+    const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
+    const { opts, url } = await this.open(method, path, headers, timeoutMs);
+    if (WRITE_VERBS.has(method)) this.writes++;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = (this.isHttps ? httpsRequest : httpRequest)(url, opts, (res: IncomingMessage) => {
+        this.requests.inc({ code: String(res.statusCode ?? 0), method, host: url.host });
+        resolve(res);
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+      req.on('error', (err) => {
+        this.requests.inc({ code: '<error>', method, host: url.host });
+        reject(err);
+      });
+      if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
+      else {
+        body.on('error', (err) => req.destroy(err));
+        body.pipe(req);
+      }
+    });
   }
 
   async json<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {

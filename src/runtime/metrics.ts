@@ -12,6 +12,8 @@ export interface ControllerMetrics {
   activeWorkers: Gauge<'controller'>;
   maxConcurrentReconciles: Gauge<'controller'>;
   leaderStatus: Gauge<'name'>;
+  /** client-go's rest_client_requests_total, for the KubeClient (its `requests` option). */
+  restClientRequests: Counter<'code' | 'method' | 'host'>;
   queueMetrics(controller: string): QueueMetrics;
 }
 
@@ -30,6 +32,12 @@ export function createControllerMetrics(registry = new Registry()): ControllerMe
   const activeWorkers = new Gauge({ name: 'controller_runtime_active_workers', help: 'Number of currently used workers per controller', labelNames: ['controller'], registers: r });
   const maxConcurrentReconciles = new Gauge({ name: 'controller_runtime_max_concurrent_reconciles', help: 'Maximum number of concurrent reconciles per controller', labelNames: ['controller'], registers: r });
   const leaderStatus = new Gauge({ name: 'leader_election_master_status', help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master.', labelNames: ['name'], registers: r });
+  const restClientRequests = new Counter({
+    name: 'rest_client_requests_total',
+    help: 'Number of HTTP requests, partitioned by status code, method, and host.',
+    labelNames: ['code', 'method', 'host'],
+    registers: r,
+  });
   const depth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name', 'controller'], registers: r });
   const adds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name', 'controller'], registers: r });
   const retries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name', 'controller'], registers: r });
@@ -48,6 +56,7 @@ export function createControllerMetrics(registry = new Registry()): ControllerMe
     activeWorkers,
     maxConcurrentReconciles,
     leaderStatus,
+    restClientRequests,
     queueMetrics(controller: string): QueueMetrics {
       const labels = { name: controller, controller };
       // Every series from the start (an idle queue hands keys straight to a

@@ -14,6 +14,8 @@ import { parse, stringify } from 'yaml';
 
 export interface RestConfig {
   server: string;
+  /** The namespace of the context used (kubeconfig), or of the pod (in cluster); undefined when neither says. */
+  namespace?: string;
   /** Adds TLS material and credentials to a request. */
   applyTo(opts: RequestOptions): Promise<void>;
 }
@@ -47,17 +49,22 @@ interface NamedUser {
 }
 interface KubeconfigFile {
   'current-context'?: string;
-  contexts?: { name: string; context: { cluster: string; user: string } }[];
+  contexts?: { name: string; context: { cluster: string; user: string; namespace?: string } }[];
   clusters?: NamedCluster[];
   users?: NamedUser[];
 }
 
-export async function loadRestConfig(file?: string): Promise<RestConfig> {
-  if (file) return fromKubeconfig(readKubeconfig([file]));
+export interface LoadOptions {
+  /** A context of the kubeconfig other than its current-context (kubectl's --context). */
+  context?: string;
+}
+
+export async function loadRestConfig(file?: string, opts: LoadOptions = {}): Promise<RestConfig> {
+  if (file) return fromKubeconfig(readKubeconfig([file]), opts.context);
   const env = process.env['KUBECONFIG'];
-  if (env) return fromKubeconfig(readKubeconfig(env.split(delimiter), { skipMissing: true }));
-  if (process.env['KUBERNETES_SERVICE_HOST']) return inCluster();
-  return fromKubeconfig(readKubeconfig([join(homedir(), '.kube', 'config')]));
+  if (env) return fromKubeconfig(readKubeconfig(env.split(delimiter), { skipMissing: true }), opts.context);
+  if (process.env['KUBERNETES_SERVICE_HOST'] && opts.context === undefined) return inCluster();
+  return fromKubeconfig(readKubeconfig([join(homedir(), '.kube', 'config')]), opts.context);
 }
 
 /** A kubeconfig merged from one or more files, its relative paths made absolute. */
@@ -114,8 +121,15 @@ function inCluster(): RestConfig {
   const host = process.env['KUBERNETES_SERVICE_HOST']!;
   const port = process.env['KUBERNETES_SERVICE_PORT'] ?? '443';
   const ca = readFileSync(join(SA_DIR, 'ca.crt'));
+  let namespace: string | undefined;
+  try {
+    namespace = readFileSync(join(SA_DIR, 'namespace'), 'utf8').trim();
+  } catch {
+    // Not mounted: callers fall back to their default.
+  }
   return {
     server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    ...(namespace ? { namespace } : {}),
     async applyTo(opts) {
       opts.ca = ca;
       // Projected tokens rotate: read the file on every request, as client-go does (it caches for a minute).
@@ -124,21 +138,23 @@ function inCluster(): RestConfig {
   };
 }
 
-function fromKubeconfig(kc: Kubeconfig): RestConfig {
+function fromKubeconfig(kc: Kubeconfig, contextName?: string): RestConfig {
   const where = `kubeconfig ${kc.sources.join(delimiter)}`;
-  const ctxName = kc['current-context'];
+  const ctxName = contextName ?? kc['current-context'];
   const ctx = kc.contexts?.find((c) => c.name === ctxName)?.context;
-  if (!ctx) throw new Error(`${where}: no current context`);
+  if (!ctx) throw new Error(contextName !== undefined ? `${where}: context "${contextName}" not found` : `${where}: no current context`);
+  const namespace = ctx.namespace || undefined;
   const cluster = kc.clusters?.find((c) => c.name === ctx.cluster)?.cluster;
   const user = kc.users?.find((u) => u.name === ctx.user)?.user ?? {};
   if (!cluster) throw new Error(`${where}: cluster ${ctx.cluster} not found`);
-  if (user.exec || user['auth-provider']) return viaClientNode(kc, cluster.server);
+  if (user.exec || user['auth-provider']) return { ...viaClientNode(kc, ctxName!, cluster.server), ...(namespace ? { namespace } : {}) };
   const fileOrData = (file?: string, data?: string): Buffer | undefined => (data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined);
   const ca = fileOrData(cluster['certificate-authority'], cluster['certificate-authority-data']);
   const cert = fileOrData(user['client-certificate'], user['client-certificate-data']);
   const key = fileOrData(user['client-key'], user['client-key-data']);
   return {
     server: cluster.server,
+    ...(namespace ? { namespace } : {}),
     async applyTo(opts) {
       if (ca) opts.ca = ca;
       if (cert) opts.cert = cert;
@@ -153,11 +169,11 @@ function fromKubeconfig(kc: Kubeconfig): RestConfig {
 }
 
 /** Exec and auth-provider users: let client-node run the plugin, on the same merged config. */
-function viaClientNode(config: Kubeconfig, server: string): RestConfig {
+function viaClientNode(config: Kubeconfig, context: string, server: string): RestConfig {
   const { sources: _sources, ...doc } = config;
   const loaded = import('@kubernetes/client-node').then(({ KubeConfig }) => {
     const kc = new KubeConfig();
-    kc.loadFromString(stringify(doc));
+    kc.loadFromString(stringify({ ...doc, 'current-context': context }));
     return kc;
   });
   return { server, applyTo: async (opts) => (await loaded).applyToHTTPSOptions(opts) };

@@ -82,6 +82,20 @@ describe('loadRestConfig', () => {
     await expect(loadRestConfig(path)).rejects.toThrow(/cluster nope not found/);
   });
 
+  it('uses the context --context names instead of the current one, with its namespace (kubectl --context)', async () => {
+    const path = kubeconfig('    token: t');
+    const fs = await import('node:fs');
+    writeFileSync(
+      path,
+      fs.readFileSync(path, 'utf8').replace('- name: other\n  context: {cluster: nope, user: nope}', '- name: other\n  context: {cluster: k, user: u, namespace: team-a}'),
+    );
+    expect((await loadRestConfig(path)).namespace).toBeUndefined();
+    const other = await loadRestConfig(path, { context: 'other' });
+    expect(other.server).toBe('https://127.0.0.1:6443');
+    expect(other.namespace).toBe('team-a');
+    await expect(loadRestConfig(path, { context: 'missing' })).rejects.toThrow(/context "missing" not found/);
+  });
+
   describe('a $KUBECONFIG list, merged as kubectl merges it', () => {
     const saved = process.env['KUBECONFIG'];
     afterEach(() => {
