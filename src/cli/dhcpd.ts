@@ -1,9 +1,13 @@
 // `alcor-operator dhcpd`: the DHCPv4 server of a DhcpSubnet's pods.
 
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { createLogger } from '../process/log.ts';
-import { startDaemon } from '../dhcpd/daemon.ts';
+import { startDaemon, type Daemon } from '../dhcpd/daemon.ts';
+import type { Logger } from '../process/log.ts';
+import type { KubeClient } from '../runtime/client.ts';
+import { DHCPD_API_PORT_NAME } from '../api/services.ts';
 
 const help = `Usage: alcor-operator dhcpd --config FILE --data-dir DIR [flags]
 
@@ -27,6 +31,12 @@ Flags:
   --status-lease NAME      Name of that Lease (enables status publishing).
   --namespace NS           Namespace of that Lease (default: the pod's namespace).
   --server-name NAME       Value of the alcor.dev/dhcp-server label on that Lease.
+  --api-listen H:P         Serve the lease API (list, get, release, export, import) on HOST:PORT (default off).
+  --replica NAME           This server's name in the lease API's answers (default: $POD_NAME, else the host name).
+  --peers-service NAME     The Service whose EndpointSlices list the other replicas of the subnet (in --namespace):
+                           the lease API answers for all of them, whichever one is asked.
+  --peer URL               Instead: the lease API URL of another replica (repeatable; without Kubernetes).
+  --api-max-import-mib N   Largest import body the lease API reads (default 256).
   -h, --help               Show this help.
 `;
 
@@ -55,6 +65,11 @@ export async function main(argv: string[]): Promise<number> {
         'status-lease': { type: 'string' },
         namespace: { type: 'string' },
         'server-name': { type: 'string' },
+        'api-listen': { type: 'string', default: 'off' },
+        replica: { type: 'string' },
+        'peers-service': { type: 'string' },
+        peer: { type: 'string', multiple: true, default: [] },
+        'api-max-import-mib': { type: 'string', default: '256' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -105,6 +120,7 @@ export async function main(argv: string[]): Promise<number> {
       logger,
     });
   }
+  const api = values['api-listen'] === 'off' ? undefined : await startApi(values, daemon, logger, int);
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGTERM', stop);
@@ -112,6 +128,49 @@ export async function main(argv: string[]): Promise<number> {
   });
   logger.info('shutting down');
   await stopStatus?.();
+  await api?.close();
   await daemon.close();
   return 0;
+}
+
+/** The lease API, with its peers from the Service's EndpointSlices or from --peer. */
+async function startApi(
+  values: { 'api-listen': string; replica?: string | undefined; 'peers-service'?: string | undefined; peer: string[]; 'api-max-import-mib': string; share: string; namespace?: string | undefined; kubeconfig?: string | undefined },
+  daemon: Daemon,
+  log: Logger,
+  int: (name: string, v: string, min: number, max: number) => number,
+): Promise<{ close(): Promise<void> }> {
+  const { startLeaseApi } = await import('../dhcpd/api/start.ts');
+  const { endpointSlicePeers, staticPeers } = await import('../dhcpd/api/peers.ts');
+  const name = values.replica ?? process.env['POD_NAME'] ?? hostname();
+  let peers;
+  let client: KubeClient | undefined;
+  if (values['peers-service']) {
+    const { KubeClient } = await import('../runtime/client.ts');
+    const { loadRestConfig } = await import('../runtime/restconfig.ts');
+    const config = await loadRestConfig(values.kubeconfig);
+    client = new KubeClient(config);
+    const namespace = values.namespace ?? config.namespace ?? 'default';
+    peers = endpointSlicePeers({ client, namespace, service: values['peers-service'], portName: DHCPD_API_PORT_NAME, self: name });
+  } else if (values.peer.length > 0) {
+    peers = staticPeers(values.peer);
+  }
+  const api = await startLeaseApi({
+    address: values['api-listen'],
+    core: daemon.core,
+    persist: (records) => daemon.persist(records),
+    name,
+    share: int('share', values.share, 0, 63),
+    ...(peers ? { peers } : {}),
+    registry: daemon.metrics.registry,
+    log,
+    maxImportBytes: int('api-max-import-mib', values['api-max-import-mib'], 1, 4096) * 1024 * 1024,
+  });
+  log.info({ port: api.port, replica: name, peers: values['peers-service'] ?? values.peer }, 'lease API serving');
+  return {
+    close: async () => {
+      await api.close();
+      client?.close();
+    },
+  };
 }

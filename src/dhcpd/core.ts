@@ -230,6 +230,19 @@ export class DhcpCore {
     return gone.length;
   }
 
+  /**
+   * An operator frees an address (the lease API), as if its client had sent
+   * RELEASE: the address goes back to the pool. Returns the record to make
+   * durable, or undefined when nothing live holds the address.
+   */
+  releaseAddress(ip: number, now: number): LeaseRecord | undefined {
+    const lease = this.leases.get(ip);
+    if (!lease || lease.expires <= now) return undefined;
+    this.leases.remove(ip);
+    this.servedByName(lease.subnet)?.allocator.giveBack(ip);
+    return { ...this.record('release', lease), expires: now };
+  }
+
   private isFree(ip: number): boolean {
     const l = this.leases.get(ip);
     return l === undefined || l.expires <= Date.now();

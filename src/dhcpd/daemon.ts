@@ -9,7 +9,7 @@ import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts'
 import { startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { messageTypeNames } from './codec/constants.ts';
 import { parseRequest, type DhcpPacket } from './codec/packet.ts';
-import { DhcpCore, type HostView, type Outcome } from './core.ts';
+import { DhcpCore, type HostView, type LeaseRecord, type Outcome } from './core.ts';
 import { parseConfigText, readConfig } from './config-file.ts';
 import { formatIPv4, ipv4ToNumber } from '../api/ipv4.ts';
 import { LeaseLog } from './lease-log.ts';
@@ -43,6 +43,8 @@ export interface Daemon {
   metrics: DhcpMetrics;
   probePort: number | undefined;
   dhcpPort: number;
+  /** Makes lease records durable (the lease API's releases and imports); resolves once they are. */
+  persist(records: LeaseRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -256,6 +258,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     metrics,
     probePort: probes?.port,
     dhcpPort,
+    persist: (records) => leaseLog.append(records),
     async close() {
       ready = false;
       watcher.close();
