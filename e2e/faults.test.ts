@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
+import { createNamespace, ensureNamespace, EXAMPLE_IGNITE_NAMESPACE, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
 import { startOperator, type OperatorProcess } from './operator.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -52,6 +52,7 @@ async function restartApiServer(compact: boolean): Promise<void> {
 beforeAll(async () => {
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
   ns = await createNamespace('e2e-faults');
+  await ensureNamespace(EXAMPLE_IGNITE_NAMESPACE);
 });
 afterAll(async () => {
   await Promise.all(operators.map((o) => o.stop()));

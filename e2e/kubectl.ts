@@ -60,6 +60,19 @@ export async function createNamespace(prefix: string): Promise<string> {
   return name;
 }
 
+/** Creates a namespace unless it exists (for a fixed name shared by several test files). */
+export async function ensureNamespace(name: string): Promise<void> {
+  const r = await kubectl(['create', 'namespace', name]);
+  if (r.code !== 0 && !/AlreadyExists|already exists/.test(r.stderr)) throw new Error(`kubectl create namespace ${name}: ${r.stderr}`);
+}
+
+/**
+ * Where the DataPlaneManager and engine-alcor MacPool examples expect Ignite's
+ * Service (Alcor's own ignite-alcor): the operator puts a Role there, so the
+ * namespace must exist.
+ */
+export const EXAMPLE_IGNITE_NAMESPACE = 'ignite-alcor';
+
 /**
  * Waits until CRDs are Established. Right after creation a CRD may have no
  * conditions yet, which `kubectl wait` reports as an error: retry until then.

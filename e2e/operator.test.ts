@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { createNamespace, eventually, getJson, kubectl, kubectlOk, waitEstablished } from './kubectl.ts';
+import { createNamespace, ensureNamespace, EXAMPLE_IGNITE_NAMESPACE, eventually, getJson, kubectl, kubectlOk, waitEstablished } from './kubectl.ts';
 import { startOperator, writeCount, type OperatorProcess } from './operator.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -53,6 +53,7 @@ beforeAll(async () => {
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
   await waitEstablished(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev']);
   ns = await createNamespace('e2e-operator');
+  await ensureNamespace(EXAMPLE_IGNITE_NAMESPACE);
   op = await startOperator({ name: 'main' });
   await eventually('operator ready', () => op!.ready(), 30_000);
 });
@@ -157,6 +158,53 @@ describe('operator', () => {
     expect((await childrenOf(pool.metadata.uid)).size).toBeGreaterThan(0);
     await kubectlOk(['-n', ns, 'delete', 'macpool', 'tenant-macs']);
     await eventually('children garbage-collected', async () => (await childrenOf(pool.metadata.uid)).size === 0, 60_000);
+  });
+});
+
+describe("Alcor's services: Ignite discovery and why pods are not ready", () => {
+  const dpm = (name: string, spec: Record<string, unknown>) => JSON.stringify({ apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name }, spec: { replicas: 1, ...spec } });
+  const roles = async (namespace: string, name: string) => {
+    const r = await kubectl(['-n', namespace, 'get', 'role', name, '-o', 'json']);
+    return r.code === 0 ? (JSON.parse(r.stdout) as { metadata: { labels: Record<string, string> }; rules: unknown[] }) : undefined;
+  };
+
+  it("grants the pods get on Ignite's Endpoints in Ignite's namespace, follows a move, and cleans up after deletion", async () => {
+    const [igA, igB] = [await createNamespace('e2e-ignite-a'), await createNamespace('e2e-ignite-b')];
+    try {
+      await kubectlOk(['-n', ns, 'apply', '-f', '-'], dpm('dpm-ig', { ignite: { serviceName: 'ignite-x', namespace: igA } }));
+      const r = await waitReady('dataplanemanager', 'dpm-ig');
+      const name = `${ns}.dpm-ig.ignite-discovery`;
+      const role = await roles(igA, name);
+      expect(role?.rules).toEqual([{ apiGroups: [''], resources: ['endpoints'], resourceNames: ['ignite-x'], verbs: ['get'] }]);
+      expect(role?.metadata.labels['alcor.dev/owner-uid']).toBe(r.metadata.uid);
+      // What the pods' ServiceAccount may do there, asked of the API server's authorizer.
+      const as = `system:serviceaccount:${ns}:dpm-ig`;
+      expect((await kubectl(['auth', 'can-i', 'get', 'endpoints/ignite-x', '-n', igA, '--as', as])).stdout.trim()).toBe('yes');
+      expect((await kubectl(['auth', 'can-i', 'get', 'endpoints/other', '-n', igA, '--as', as])).stdout.trim()).toBe('no');
+      expect((await kubectl(['auth', 'can-i', 'list', 'pods', '-n', igA, '--as', as])).stdout.trim()).toBe('no');
+
+      // Ignite moves: the grant follows, the old one is pruned (no owner reference can do it across namespaces).
+      await kubectlOk(['-n', ns, 'patch', 'dataplanemanager', 'dpm-ig', '--type=merge', '-p', JSON.stringify({ spec: { ignite: { namespace: igB } } })]);
+      await eventually('Role moved to the new namespace', async () => (await roles(igB, name)) !== undefined && (await roles(igA, name)) === undefined, 30_000);
+      expect((await kubectl(['-n', igB, 'get', 'rolebinding', name])).code).toBe(0);
+      expect((await kubectl(['-n', igA, 'get', 'rolebinding', name])).code).not.toBe(0);
+
+      await kubectlOk(['-n', ns, 'delete', 'dataplanemanager', 'dpm-ig']);
+      await eventually('Role and RoleBinding deleted with the resource', async () => (await roles(igB, name)) === undefined && (await kubectl(['-n', igB, 'get', 'rolebinding', name])).code !== 0, 30_000);
+    } finally {
+      await kubectl(['delete', 'namespace', igA, igB, '--wait=false']);
+    }
+  });
+
+  it('says why its pods are not ready, from the pods themselves', async () => {
+    await kubectlOk(['-n', ns, 'apply', '-f', '-'], dpm('dpm-huge', { ignite: { serviceName: 'ignite' }, resources: { requests: { memory: '100Ti' } } }));
+    const r = await eventually('Ready=False with the scheduler\'s reason', async () => {
+      const got = await get('dataplanemanager', 'dpm-huge');
+      return condition(got, 'Ready')?.reason === 'PodUnschedulable' ? got : undefined;
+    }, 60_000);
+    expect(condition(r, 'Ready')?.status).toBe('False');
+    expect(condition(r, 'Ready')?.message).toMatch(/^Deployment dpm-huge: pods not ready: pod cannot be scheduled: 0\/\d+ nodes are available: .*Insufficient memory/);
+    await kubectlOk(['-n', ns, 'delete', 'dataplanemanager', 'dpm-huge']);
   });
 });
 

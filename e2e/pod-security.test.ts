@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
+import { createNamespace, ensureNamespace, EXAMPLE_IGNITE_NAMESPACE, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
 
 const root = join(import.meta.dirname, '..');
 const chartDir = join(root, 'charts/alcor-operator');
@@ -55,12 +55,14 @@ let installed = false;
 const macpool = readExample('macpool');
 const dhcpsubnet = readExample('dhcpsubnet');
 const dataplanemanager = readExample('dataplanemanager');
+const macpoolAlcor = readExample('macpool-alcor');
 function readExample(name: string): string {
   return readFileSync(join(root, 'examples', `${name}.yaml`), 'utf8');
 }
 
 beforeAll(async () => {
   ns = await createNamespace('e2e-psa');
+  await ensureNamespace(EXAMPLE_IGNITE_NAMESPACE);
   for (const mode of ['enforce', 'warn', 'audit']) await kubectlOk(['label', 'namespace', ns, `pod-security.kubernetes.io/${mode}=restricted`, `pod-security.kubernetes.io/${mode}-version=latest`]);
 });
 
@@ -90,11 +92,12 @@ describe('restricted Pod Security Standard', () => {
     expect(failed.items).toHaveLength(0);
   });
 
-  it("a MacPool's macd StatefulSet, relay-mode dhcpd and the Data Plane Manager get their pods there", async () => {
-    const objs = [...render(macpool, ns), ...render(dhcpsubnet, ns), ...render(dataplanemanager, ns)];
+  it("a MacPool's macd StatefulSet, relay-mode dhcpd, the Data Plane Manager and Alcor's MAC manager get their pods there", async () => {
+    const objs = [...render(macpool, ns), ...render(dhcpsubnet, ns), ...render(dataplanemanager, ns), ...render(macpoolAlcor, ns)];
     const workloads = objs.filter((o) => ['StatefulSet', 'Deployment', 'DaemonSet'].includes(o.kind));
-    expect(workloads.map((w) => `${w.kind}/${w.metadata.name}`).sort()).toEqual(['Deployment/dpm', 'StatefulSet/tenant-macs-macd', 'StatefulSet/tenant-net-dhcpd']);
-    await kubectlOk(['-n', ns, 'apply', '--server-side', '-f', '-'], objs.map((o) => `---\n${stringify(o)}`).join(''));
+    expect(workloads.map((w) => `${w.kind}/${w.metadata.name}`).sort()).toEqual(['Deployment/alcor-macs-macmanager', 'Deployment/dpm', 'StatefulSet/tenant-macs-macd', 'StatefulSet/tenant-net-dhcpd']);
+    // Objects carry their namespace (the Role Ignite's discovery needs lives in Ignite's).
+    await kubectlOk(['apply', '--server-side', '-f', '-'], objs.map((o) => `---\n${stringify(o)}`).join(''));
     for (const w of workloads) {
       const replicas = (w.spec as { replicas?: number }).replicas ?? 1;
       const selector = Object.entries((w.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels)

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort } from './cluster/net.ts';
-import { createNamespace, eventually, getJson, kubectl, kubectlOk, waitEstablished } from './kubectl.ts';
+import { createNamespace, ensureNamespace, EXAMPLE_IGNITE_NAMESPACE, eventually, getJson, kubectl, kubectlOk, waitEstablished } from './kubectl.ts';
 
 const root = join(import.meta.dirname, '..');
 const chartDir = join(root, 'charts/alcor-operator');
@@ -95,6 +95,7 @@ beforeAll(async () => {
   await waitEstablished(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev']);
   opNs = await createNamespace('e2e-rbac-op');
   ns = await createNamespace('e2e-rbac');
+  await ensureNamespace(EXAMPLE_IGNITE_NAMESPACE);
   await helm(['install', release, chartDir, '-n', opNs]);
 
   // A kubeconfig holding the chart ServiceAccount's token: server and CA from the admin one.
@@ -192,7 +193,8 @@ describe('operator under the chart ServiceAccount', () => {
     expect(secrets.stderr).toContain(`system:serviceaccount:${opNs}:${sa}`);
     for (const [verb, resource] of [
       ['get', 'secrets'],
-      ['list', 'pods'],
+      ['delete', 'pods'],
+      ['list', 'endpoints'],
       ['delete', 'macpools.alcor.dev'],
       ['create', 'clusterroles.rbac.authorization.k8s.io'],
       ['escalate', 'roles.rbac.authorization.k8s.io'],
@@ -203,7 +205,7 @@ describe('operator under the chart ServiceAccount', () => {
     }
     // And what it must do is allowed (the check itself can say yes).
     expect((await asOperator(['auth', 'can-i', 'patch', 'statefulsets.apps', '-n', ns])).stdout.trim()).toBe('yes');
-    const pods = await asOperator(['-n', ns, 'get', 'pods']);
-    expect(pods.stderr).toMatch(/forbidden/i);
+    const endpoints = await asOperator(['-n', ns, 'get', 'endpoints']);
+    expect(endpoints.stderr).toMatch(/forbidden/i);
   });
 });

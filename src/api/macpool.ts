@@ -13,6 +13,7 @@ import {
 } from './common.ts';
 import { MAX_RANGE_SIZE, macRangeOrdered, macRangeSizeOk, macRangeUnicast, type MacBounds } from './mac-range.ts';
 import { isUnicastMac, macAddressPattern, macPrefixPattern, ouiPattern, parseMac } from './mac.ts';
+import { AlcorIgnite, retiredRule } from './alcor.ts';
 
 // MacPool: a pool of MAC addresses served over Alcor's MAC manager REST API,
 // either by our own allocator (engine builtin: `alcor-operator macd`) or by
@@ -106,19 +107,48 @@ export const MacPoolAllocator = z
   .describe('The pods serving the pool: replicas, image, resources, storage and Service port.');
 export type MacPoolAllocator = z.infer<typeof MacPoolAllocator>;
 
-export const MacPoolAlcor = z
+const windowSize = (level: string, share: string, dflt: number) =>
+  z
+    .number()
+    .int()
+    .min(1)
+    .max(100000)
+    .default(dflt)
+    .describe(`Addresses tried around a random pick while ${share} of the range is in use (macmanager.pool.${level}-request-numbers; Alcor's default ${dflt}).`);
+
+export const MacPoolSearchWindows = z
   .object({
-    image: imageField.default('mac_manager:v1.0').describe("Image of Alcor's MAC manager."),
-    ignite: z
-      .object({
-        host: z.string().min(1).max(253).describe('Host of the Apache Ignite cluster Alcor\'s services share (ignite.host).'),
-        port: portField.default(10800).describe('Ignite thin-client port (ignite.port).'),
-      })
-      .describe('Apache Ignite, where Alcor\'s MAC manager keeps its state.'),
-    poolSize: z.number().int().min(1).max(100000).default(100).describe('MACs pre-generated per allocation batch (macmanager.pool.size).'),
-    retryLimit: z.number().int().min(1).max(1000).default(10).describe('Attempts to find a free MAC before giving up (macmanager.retrylimit).'),
+    low: windowSize('low', '10-25 %', 10),
+    middle: windowSize('middle', '25-50 %', 20),
+    high: windowSize('high', '50-75 %', 60),
+    top: windowSize('top', 'over 75 %', 400),
   })
-  .describe("Engine alcor only: settings of Alcor's upstream Java MAC manager.");
+  .prefault({})
+  .describe(
+    "How Alcor's MAC manager searches for a free MAC: below 10 % use it tries one random address; above, a window of addresses around a random one, wider as the range fills.",
+  );
+
+export const MacPoolAlcor = withRules(
+  z.object({
+    image: imageField.default('mac_manager:v1.0').describe("Image of Alcor's MAC manager."),
+    ignite: AlcorIgnite,
+    retryLimit: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(10)
+      .describe("Searches for a free MAC before an allocation fails (macmanager.retrylimit). Default 10, as in Alcor's kubernetes/services/mac_manager.yaml."),
+    searchWindows: MacPoolSearchWindows,
+    poolSize: z
+      .number()
+      .int()
+      .optional()
+      .describe('Retired: Alcor never reads macmanager.pool.size; searchWindows holds what it reads. Refused unless it is the old default 100.'),
+  }),
+  "Engine alcor only: settings of Alcor's upstream Java MAC manager. Absent: all defaults.",
+  [retiredRule('poolSize', 'Alcor never reads macmanager.pool.size; set searchWindows (macmanager.pool.*-request-numbers) instead', 100)],
+);
 export type MacPoolAlcor = z.infer<typeof MacPoolAlcor>;
 
 const specObject = z.object({
@@ -176,12 +206,6 @@ export const MacPoolSpec = withRules(specObject, 'Desired state of a MacPool.', 
       const rs = s.ranges ?? [];
       return rs.every((a) => rs.every((b) => a.name === b.name || a.to < b.from || b.to < a.from));
     },
-  },
-  {
-    rule: "self.engine != 'alcor' || has(self.alcor)",
-    message: 'alcor (at least alcor.ignite.host) is required when engine is alcor',
-    fieldPath: '.alcor',
-    check: (s) => s.engine !== 'alcor' || s.alcor !== undefined,
   },
   {
     rule: "self.engine != 'alcor' || ((!has(self.ranges) || size(self.ranges) == 0) && (!has(self.exclusions) || size(self.exclusions) == 0))",

@@ -28,41 +28,51 @@ export interface Observation {
 
 type Verdict = { ready: [string, string]; progressing: [boolean, string, string]; degraded: [boolean, string, string] };
 
-const checks: ((o: Observation) => Verdict | undefined)[] = [
-  (o) =>
-    o.invalid === undefined
-      ? undefined
-      : { ready: ['InvalidSpec', o.invalid], progressing: [false, 'InvalidSpec', o.invalid], degraded: [true, 'InvalidSpec', o.invalid] },
-  (o) =>
-    o.conflict === undefined
-      ? undefined
-      : { ready: [o.conflict.reason, o.conflict.message], progressing: [false, o.conflict.reason, o.conflict.message], degraded: [true, o.conflict.reason, o.conflict.message] },
-  (o) =>
-    o.applyError === undefined
-      ? undefined
-      : { ready: ['ApplyFailed', o.applyError], progressing: [false, 'ApplyFailed', o.applyError], degraded: [true, 'ApplyFailed', o.applyError] },
-  (o) => {
-    if (o.workloads.length === 0) {
-      const msg = 'waiting for the workload to be created';
-      return { ready: ['WorkloadMissing', msg], progressing: [true, 'Creating', msg], degraded: [false, 'AsExpected', ''] };
-    }
-    const notReady = o.workloads.filter((w) => !w.observed || w.ready < w.desired || w.updated < w.desired);
-    if (notReady.length === 0) return undefined;
-    // No counts in the message: they change with every pod, and each change
-    // would be one more status write. The workloads show their counts.
-    const msg = notReady.map((w) => `${w.kind} ${w.name} is not ready yet`).join('; ');
-    const stuckSince = o.notReadySince ?? o.now;
-    const overdue = o.now.getTime() - stuckSince.getTime() > o.progressDeadlineSeconds * 1000;
-    const deadline = notReady.some((w) => w.progressDeadlineExceeded) || overdue;
-    return {
-      ready: ['ReplicasNotReady', msg],
-      progressing: [!deadline, deadline ? 'ProgressDeadlineExceeded' : 'RollingOut', msg],
-      degraded: deadline
-        ? [true, 'ProgressDeadlineExceeded', `not ready for over ${o.progressDeadlineSeconds}s: ${notReady.map((w) => `${w.kind} ${w.name}: ${w.ready}/${w.desired} ready`).join('; ')}`]
-        : [false, 'AsExpected', ''],
-    };
-  },
-];
+type Check = (o: Observation) => Verdict | undefined;
+
+const invalidSpec: Check = (o) =>
+  o.invalid === undefined
+    ? undefined
+    : { ready: ['InvalidSpec', o.invalid], progressing: [false, 'InvalidSpec', o.invalid], degraded: [true, 'InvalidSpec', o.invalid] };
+
+const conflicting: Check = (o) =>
+  o.conflict === undefined
+    ? undefined
+    : { ready: [o.conflict.reason, o.conflict.message], progressing: [false, o.conflict.reason, o.conflict.message], degraded: [true, o.conflict.reason, o.conflict.message] };
+
+const applyFailed: Check = (o) =>
+  o.applyError === undefined
+    ? undefined
+    : { ready: ['ApplyFailed', o.applyError], progressing: [false, 'ApplyFailed', o.applyError], degraded: [true, 'ApplyFailed', o.applyError] };
+
+const workloadsNotReady: Check = (o) => {
+  if (o.workloads.length === 0) {
+    const msg = 'waiting for the workload to be created';
+    return { ready: ['WorkloadMissing', msg], progressing: [true, 'Creating', msg], degraded: [false, 'AsExpected', ''] };
+  }
+  const notReady = o.workloads.filter((w) => !w.observed || w.ready < w.desired || w.updated < w.desired);
+  if (notReady.length === 0) return undefined;
+  // No counts in the message: they change with every pod, and each change
+  // would be one more status write. The workloads show their counts. When
+  // the pods say why, the reason and message are theirs.
+  const msg = notReady
+    .map((w) => (w.problems.length ? `${w.kind} ${w.name}: pods not ready: ${w.problems.map((p) => p.message).join('; ')}` : `${w.kind} ${w.name} is not ready yet`))
+    .join('; ');
+  const why = notReady.find((w) => w.problems.length)?.problems[0]?.reason;
+  const stuckSince = o.notReadySince ?? o.now;
+  const overdue = o.now.getTime() - stuckSince.getTime() > o.progressDeadlineSeconds * 1000;
+  const deadline = notReady.some((w) => w.progressDeadlineExceeded) || overdue;
+  return {
+    ready: [why ?? 'ReplicasNotReady', msg],
+    progressing: [!deadline, deadline ? 'ProgressDeadlineExceeded' : 'RollingOut', msg],
+    degraded: deadline
+      ? [true, 'ProgressDeadlineExceeded', `not ready for over ${o.progressDeadlineSeconds}s: ${notReady.map((w) => `${w.kind} ${w.name}: ${w.ready}/${w.desired} ready`).join('; ')}`]
+      : [false, 'AsExpected', ''],
+  };
+};
+
+/** In order: the first that has something to say decides. */
+const checks: Check[] = [invalidSpec, conflicting, applyFailed, workloadsNotReady];
 
 export function computeConditions(o: Observation): ConditionInput[] {
   const verdict = checks.reduce<Verdict | undefined>((found, check) => found ?? check(o), undefined) ?? {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { DHCP_SERVER_LABEL, MAC_POOL_LABEL } from '../api/leases.ts';
-import type { RenderSettings } from '../render/index.ts';
+import { OWNER_ANNOTATION, type RenderSettings } from '../render/index.ts';
 import type { KubeClient, KubeObject } from '../runtime/client.ts';
 import { Controller } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
@@ -11,8 +11,10 @@ import { dataPlaneManagerKind } from './dataplanemanager.ts';
 import { dhcpSubnetKind } from './dhcpsubnet.ts';
 import { macPoolKind } from './macpool.ts';
 import { reconcileKind, type KindDefinition, type ReconcileContext } from './reconcile.ts';
-import { childTypes, LeaseType, MANAGED_BY_SELECTOR } from './resources.ts';
+import { childTypes, LeaseType, MANAGED_BY_SELECTOR, PodType } from './resources.ts';
 import { registerResourceMetrics } from './resource-metrics.ts';
+import { selectedPods } from './pods.ts';
+import { WORKLOAD_KINDS } from './workload.ts';
 
 // Wires informers to controllers: events on our resources enqueue their own
 // key; events on a child enqueue its controller owner's key; events on the
@@ -56,6 +58,8 @@ export class Manager {
     for (const [kind, type] of Object.entries(childTypes)) {
       add(kind, new Informer({ type, client, log, labelSelector: MANAGED_BY_SELECTOR }));
     }
+    // The pods of our workloads, for why they are not ready (they carry the template's managed-by label).
+    add('Pod', new Informer({ type: PodType, client, log, labelSelector: MANAGED_BY_SELECTOR }));
     // Leases of macd and dhcpd: one informer per label (a selector can't OR two labels).
     add('Lease', new Informer({ type: LeaseType, client, log, labelSelector: MAC_POOL_LABEL }));
     add('DhcpLease', new Informer({ type: LeaseType, client, log, labelSelector: DHCP_SERVER_LABEL }));
@@ -107,6 +111,15 @@ export class Manager {
       informer.on('update', handler);
       informer.on('delete', handler);
     }
+    // A pod's readiness or restarts change why its workload is not ready: look at its owner again.
+    const onPod = (pod: KubeObject) => {
+      for (const kind of WORKLOAD_KINDS) {
+        for (const w of this.informers.get(kind)?.list() ?? []) {
+          if (w.metadata.namespace === pod.metadata.namespace && selectedPods(w as Parameters<typeof selectedPods>[0], [pod as Parameters<typeof selectedPods>[1][number]]).length) this.enqueueOwner(w);
+        }
+      }
+    };
+    for (const ev of ['add', 'update', 'delete'] as const) this.informers.get('Pod')!.on(ev, onPod);
     const onMacLease = (obj: KubeObject) => {
       const pool = obj.metadata.labels?.[MAC_POOL_LABEL];
       if (pool) this.controllers.get('MacPool')!.enqueue(`${obj.metadata.namespace}/${pool}`);
@@ -123,8 +136,14 @@ export class Manager {
 
   private enqueueOwner(obj: KubeObject): void {
     const ref = (obj.metadata.ownerReferences ?? []).find((r) => r.controller && r.apiVersion.startsWith('alcor.dev/'));
-    if (!ref) return;
-    this.controllers.get(ref.kind)?.enqueue(`${obj.metadata.namespace}/${ref.name}`);
+    if (ref) {
+      this.controllers.get(ref.kind)?.enqueue(`${obj.metadata.namespace}/${ref.name}`);
+      return;
+    }
+    // A child in another namespace names its owner in an annotation: Kind/namespace/name.
+    const owner = obj.metadata.annotations?.[OWNER_ANNOTATION];
+    const m = owner ? /^([A-Za-z]+)\/([^/]+\/[^/]+)$/.exec(owner) : null;
+    if (m) this.controllers.get(m[1]!)?.enqueue(m[2]!);
   }
 
   /** Starts the caches, then (as leader, when leader election is on) the controllers. */

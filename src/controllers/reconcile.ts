@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { formatIssues } from '../api/index.ts';
-import type { RenderSettings } from '../render/index.ts';
+import { OWNER_ANNOTATION, OWNER_UID_LABEL, type RenderSettings } from '../render/index.ts';
 import { ApiError, apiVersionOf, resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/client.ts';
 import { findCondition, setConditions, type Condition } from '../runtime/conditions.ts';
 import { applyReason, stableStringify, withAppliedHash } from '../runtime/diff.ts';
@@ -11,7 +11,8 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import { conditionEvents } from './condition-events.ts';
 import { computeConditions } from './conditions.ts';
 import { childTypes } from './resources.ts';
-import { WORKLOAD_KINDS, workloadState } from './workload.ts';
+import { podProblems, selectedPods, type PodLike } from './pods.ts';
+import { WORKLOAD_KINDS, workloadState, type WorkloadState } from './workload.ts';
 
 // One reconcile for every kind, level-triggered: read the resource from the
 // cache, render its children, apply those that differ, prune those no longer
@@ -44,12 +45,16 @@ export interface KindDefinition<T> {
   statusFields(obj: T, ctx: ReconcileContext, children: Map<string, KubeObject>): Record<string, unknown>;
 }
 
-const childKey = (kind: string, name: string) => `${kind}/${name}`;
+/** A child's key among its owner's children: kind and name, plus the namespace when it is not the owner's. */
+const childKey = (kind: string, name: string, namespace?: string) => (namespace === undefined ? `${kind}/${name}` : `${kind}/${namespace}/${name}`);
 
 export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileContext, key: string, log: Logger): Promise<ReconcileResult | void> {
   const obj = ctx.informers.get(def.type.kind)?.get(key);
-  // Gone: its children follow through their owner references.
-  if (!obj || obj.metadata.deletionTimestamp) return;
+  // Gone: its children in its namespace follow through their owner
+  // references; those in other namespaces (where no owner reference can
+  // point) are deleted here.
+  if (!obj) return deleteForeignChildren(ctx, `${def.type.kind}/${key}`, log);
+  if (obj.metadata.deletionTimestamp) return;
   const generation = obj.metadata.generation ?? 1;
 
   const parsed = def.schema.safeParse(obj);
@@ -76,7 +81,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   const oldReady = findCondition(oldStatus.conditions, 'Ready');
   const now = ctx.now();
   const warning = parsed.success && !conflict ? def.warning?.(parsed.data, ctx) : undefined;
-  const workloads = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind)).map((c) => workloadState(c as Parameters<typeof workloadState>[0]));
+  const workloads = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind)).map((c) => withPodProblems(ctx, c, now));
   const conditions = setConditions(
     oldStatus.conditions,
     computeConditions({
@@ -105,6 +110,14 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   }
 }
 
+/** A workload's state; when it is not ready, with what its pods say about why. */
+function withPodProblems(ctx: ReconcileContext, child: KubeObject, now: Date): WorkloadState {
+  const state = workloadState(child as Parameters<typeof workloadState>[0]);
+  if (state.observed && state.ready >= state.desired && state.updated >= state.desired) return state;
+  const pods = selectedPods(child as Parameters<typeof selectedPods>[0], (ctx.informers.get('Pod')?.list() ?? []) as (PodLike & KubeObject)[]);
+  return { ...state, problems: [...state.problems, ...podProblems(pods, now)] };
+}
+
 /**
  * Applies the desired children that differ from the cluster, deletes owned
  * children no longer desired, and returns the children as they now are.
@@ -117,20 +130,23 @@ export async function syncChildren(ctx: ReconcileContext, owner: KubeObject, des
     desired.map(async (d) => {
       const type = childTypes[d.kind];
       if (!type) throw new Error(`render produced an unknown kind ${d.kind}`);
-      wanted.add(childKey(d.kind, d.metadata.name));
+      // A child may live in another namespace (the Role Ignite's discovery needs, in Ignite's).
+      const ns = d.metadata.namespace ?? namespace;
+      const ckey = childKey(d.kind, d.metadata.name, ns === namespace ? undefined : ns);
+      wanted.add(ckey);
       const want = withAppliedHash(d);
-      const current = ctx.informers.get(d.kind)?.get(`${namespace}/${d.metadata.name}`);
+      const current = ctx.informers.get(d.kind)?.get(`${ns}/${d.metadata.name}`);
       const reason = applyReason(want, current);
       if (reason === undefined) {
-        result.set(childKey(d.kind, d.metadata.name), current as KubeObject);
+        result.set(ckey, current as KubeObject);
         return;
       }
-      log.info({ kind: d.kind, child: d.metadata.name, reason }, 'applying child');
-      const path = resourcePath(type, namespace, d.metadata.name);
+      log.info({ kind: d.kind, child: d.metadata.name, ...(ns !== namespace ? { childNamespace: ns } : {}), reason }, 'applying child');
+      const path = resourcePath(type, ns, d.metadata.name);
       try {
-        result.set(childKey(d.kind, d.metadata.name), await ctx.client.apply<KubeObject>(path, want));
+        result.set(ckey, await ctx.client.apply<KubeObject>(path, want));
       } catch (err) {
-        if (err instanceof ApiError && err.status === 403 && /because it is being terminated/.test(err.message)) {
+        if (ns === namespace && err instanceof ApiError && err.status === 403 && /because it is being terminated/.test(err.message)) {
           log.info({ kind: d.kind, child: d.metadata.name, err: err.message }, 'not applying child: its namespace is being terminated');
           throw new NamespaceTerminating(err.message);
         }
@@ -145,27 +161,54 @@ export async function syncChildren(ctx: ReconcileContext, owner: KubeObject, des
           if (!(e instanceof ApiError && e.status === 404)) throw e;
         });
         void ctx.recorder.record(owner, { type: 'Warning', reason: 'ChildRecreated', message: `${d.kind} ${d.metadata.name} was edited so that it could not be patched back (${err.message}); recreated it` });
-        result.set(childKey(d.kind, d.metadata.name), await ctx.client.apply<KubeObject>(path, want));
+        result.set(ckey, await ctx.client.apply<KubeObject>(path, want));
       }
     }),
   );
-  // Prune: children we own (controller reference) that render no longer produces.
+  // Prune: children we own that render no longer produces: by controller
+  // reference in the owner's namespace, by the owner-uid label elsewhere.
   const uid = owner.metadata.uid;
   for (const [kind, type] of Object.entries(childTypes)) {
     const informer = ctx.informers.get(kind);
     if (!informer || !uid) continue;
     for (const child of informer.list()) {
-      if (child.metadata.namespace !== namespace || wanted.has(childKey(kind, child.metadata.name))) continue;
-      if (!(child.metadata.ownerReferences ?? []).some((r) => r.uid === uid && r.controller)) continue;
-      log.info({ kind, child: child.metadata.name }, 'deleting child no longer wanted');
-      try {
-        await ctx.client.json('DELETE', `${resourcePath(type, namespace, child.metadata.name)}?propagationPolicy=Background`);
-      } catch (err) {
-        if (!(err instanceof ApiError && err.status === 404)) throw err;
-      }
+      const ns = child.metadata.namespace ?? '';
+      const own = ns === namespace;
+      if (wanted.has(childKey(kind, child.metadata.name, own ? undefined : ns))) continue;
+      const owned = own
+        ? (child.metadata.ownerReferences ?? []).some((r) => r.uid === uid && r.controller)
+        : child.metadata.labels?.[OWNER_UID_LABEL] === uid;
+      if (!owned) continue;
+      log.info({ kind, child: child.metadata.name, ...(own ? {} : { childNamespace: ns }) }, 'deleting child no longer wanted');
+      await deleteChild(ctx, type, ns, child.metadata.name);
     }
   }
   return result;
+}
+
+async function deleteChild(ctx: ReconcileContext, type: ResourceType, namespace: string, name: string): Promise<void> {
+  try {
+    await ctx.client.json('DELETE', `${resourcePath(type, namespace, name)}?propagationPolicy=Background`);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+}
+
+/**
+ * Deletes the children of a resource that no longer exists that live outside
+ * its namespace: they carry its identity in an annotation, as owner
+ * references cannot cross namespaces. (Label-based: nothing else holds the
+ * resource's deletion up, so removing the operator never strands it.)
+ */
+async function deleteForeignChildren(ctx: ReconcileContext, owner: string, log: Logger): Promise<void> {
+  const ownerNamespace = owner.split('/')[1];
+  for (const [kind, type] of Object.entries(childTypes)) {
+    for (const child of ctx.informers.get(kind)?.list() ?? []) {
+      if (child.metadata.annotations?.[OWNER_ANNOTATION] !== owner || child.metadata.namespace === ownerNamespace) continue;
+      log.info({ kind, child: child.metadata.name, childNamespace: child.metadata.namespace }, 'deleting child of a deleted resource');
+      await deleteChild(ctx, type, child.metadata.namespace ?? '', child.metadata.name);
+    }
+  }
 }
 
 async function writeStatus(client: KubeClient, type: ResourceType, obj: KubeObject, status: Record<string, unknown>): Promise<void> {

@@ -23,6 +23,9 @@ export const childTypes: Record<string, ResourceType> = {
   RoleBinding: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true },
 };
 
+/** Pods of the workloads we render (read only: their status says why a workload is not ready). */
+export const PodType: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+
 export { LeaseType } from '../runtime/lease.ts';
 
 /** Label every child carries; child informers watch only these. */

@@ -1,3 +1,5 @@
+import type { PodProblem } from './pods.ts';
+
 // What a user wants to know of a workload child: how many replicas are wanted,
 // ready and up to date, and whether the controller has seen the latest spec.
 // Pure functions over the objects as the API server returns them.
@@ -12,6 +14,8 @@ export interface WorkloadState {
   observed: boolean;
   /** Deployment's own verdict that its rollout is stuck. */
   progressDeadlineExceeded: boolean;
+  /** Why pods are missing or not ready: the Deployment's ReplicaFailure, then what the pods say (src/controllers/pods.ts). */
+  problems: PodProblem[];
 }
 
 interface WorkloadLike {
@@ -27,7 +31,7 @@ interface WorkloadLike {
     desiredNumberScheduled?: number;
     numberReady?: number;
     updatedNumberScheduled?: number;
-    conditions?: { type: string; status: string; reason?: string }[];
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
   };
 }
 
@@ -43,6 +47,7 @@ export function workloadState(obj: WorkloadLike): WorkloadState {
       updated: s.updatedNumberScheduled ?? 0,
       observed,
       progressDeadlineExceeded: false,
+      problems: [],
     };
   }
   const desired = obj.spec?.replicas ?? 1;
@@ -55,6 +60,9 @@ export function workloadState(obj: WorkloadLike): WorkloadState {
     updated: s.updatedReplicas ?? 0,
     observed,
     progressDeadlineExceeded: (s.conditions ?? []).some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded'),
+    problems: (s.conditions ?? [])
+      .filter((c) => c.type === 'ReplicaFailure' && c.status === 'True')
+      .map((c) => ({ reason: 'ReplicaFailure', message: `pods cannot be created: ${c.message ?? c.reason ?? ''}` })),
   };
 }
 

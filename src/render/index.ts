@@ -4,6 +4,8 @@
 export { defaultRenderSettings } from './types.ts';
 export type { KubeObject, OwnerReference, RenderSettings } from './types.ts';
 export { CONFIG_CHECKSUM_ANNOTATION } from './common.ts';
+export { OWNER_ANNOTATION, OWNER_UID_LABEL } from './alcor.ts';
+export { HEALTH_PATH } from './springboot.ts';
 export { renderMacPool, macPoolCapacity, macPoolEndpoint, effectiveRanges, macdConfig, macManagerProperties } from './macpool/index.ts';
 export { renderDhcpSubnet, dhcpSubnetCapacity, dhcpdConfig, dhcpdName, leaseSeconds } from './dhcpsubnet/index.ts';
 export { renderDataPlaneManager, dpmProperties } from './dataplanemanager/index.ts';

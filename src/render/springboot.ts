@@ -9,15 +9,20 @@ import {
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   selectorLabels,
-  tcpProbe,
+  httpProbe,
   type Part,
 } from './common.ts';
+import { igniteDiscoveryRbac } from './alcor.ts';
 import type { KubeObject, RenderSettings } from './types.ts';
 
 // Alcor's Java services (the Data Plane Manager, the upstream MAC manager)
 // are Spring Boot jars run the same way: their application.properties in a
-// ConfigMap, a Deployment of `java -jar`, a Service, and a PDB when there is
-// more than one replica.
+// ConfigMap, a Deployment of `java -jar` probed on /actuator/health, a
+// Service, a PDB when there is more than one replica, and the ServiceAccount
+// with the permission Ignite's Kubernetes discovery needs.
+
+/** Spring Boot Actuator's health endpoint: UP once the application context started. */
+export const HEALTH_PATH = '/actuator/health';
 
 export interface SpringBootApp {
   part: Part;
@@ -27,11 +32,14 @@ export interface SpringBootApp {
   configDir: string;
   container: { name: string; image: string; jar: string; ports: V1ContainerPort[]; resources: V1Container['resources'] };
   servicePorts: { name: string; port: number; targetPort: string; protocol: 'TCP' }[];
+  /** Where Alcor's services find Ignite (its Service's name and namespace). */
+  ignite: { serviceName: string; namespace?: string | undefined };
 }
 
 export function renderSpringBootApp(app: SpringBootApp, settings: RenderSettings): KubeObject[] {
   const { part, name, configDir } = app;
   const objects: KubeObject[] = [
+    ...igniteDiscoveryRbac(part, name, app.ignite),
     object('v1', 'ConfigMap', part, name, { data: { 'application.properties': app.properties } }),
     object('apps/v1', 'Deployment', part, name, {
       spec: {
@@ -45,6 +53,9 @@ export function renderSpringBootApp(app: SpringBootApp, settings: RenderSettings
           },
           spec: {
             securityContext: restrictedPodSecurityContext(),
+            serviceAccountName: name,
+            // Ignite's address finder reads Endpoints with the pod's token.
+            automountServiceAccountToken: true,
             containers: [
               {
                 name: app.container.name,
@@ -53,10 +64,16 @@ export function renderSpringBootApp(app: SpringBootApp, settings: RenderSettings
                 command: ['java', '-jar', app.container.jar, `--spring.config.location=${configDir}/application.properties`],
                 ports: app.container.ports,
                 resources: app.container.resources,
-                // The JVM takes a while to start; the REST port opens when Spring is up.
-                readinessProbe: tcpProbe('http', { initialDelaySeconds: 10, periodSeconds: 5 }),
-                livenessProbe: tcpProbe('http', { initialDelaySeconds: 60, periodSeconds: 10, failureThreshold: 6 }),
+                // The JVM takes 12-40 s to start on a busy node: the startup
+                // probe allows 5 minutes, then readiness and liveness take over.
+                // Health, not an open port: the DPM keeps running without one
+                // when its start fails.
+                startupProbe: httpProbe(HEALTH_PATH, 'http', { periodSeconds: 5, failureThreshold: 60 }),
+                readinessProbe: httpProbe(HEALTH_PATH, 'http', { periodSeconds: 5 }),
+                livenessProbe: httpProbe(HEALTH_PATH, 'http', { periodSeconds: 10, failureThreshold: 6 }),
                 securityContext: restrictedContainerSecurityContext(),
+                // The DPM writes ./timestamp.log: the working directory must be writable.
+                workingDir: '/tmp',
                 volumeMounts: [
                   { name: 'config', mountPath: configDir, readOnly: true },
                   // Read-only root: Spring Boot's embedded Tomcat needs a writable /tmp.

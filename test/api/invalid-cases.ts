@@ -17,7 +17,7 @@ export function loadExample(file: string): Obj {
 
 export interface InvalidCase {
   name: string;
-  example: 'macpool.yaml' | 'dhcpsubnet.yaml' | 'dataplanemanager.yaml';
+  example: 'macpool.yaml' | 'macpool-alcor.yaml' | 'dhcpsubnet.yaml' | 'dataplanemanager.yaml';
   /** Breaks the (deep-copied) example. */
   mutate: (o: Obj) => void;
   /** The field both the zod error and the API server's error name. */
@@ -39,7 +39,10 @@ export const invalidCases: InvalidCase[] = [
   { name: 'overlapping ranges', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[1].from = 'aa:bb:cc:80:00:00'; }, field: 'spec.ranges', zod: 'ranges must not overlap' },
   { name: 'malformed exclusion', example: 'macpool.yaml', mutate: (o) => { o.spec.exclusions[0] = 'fe:16:11:**'; }, field: 'spec.exclusions[0]', zod: 'full MAC', api: 'should match' },
   { name: 'allocator replicas 0', example: 'macpool.yaml', mutate: (o) => { o.spec.allocator.replicas = 0; }, field: 'spec.allocator.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
-  { name: 'engine alcor without its settings', example: 'macpool.yaml', mutate: (o) => { o.spec.engine = 'alcor'; delete o.spec.ranges; delete o.spec.exclusions; }, field: 'spec.alcor', zod: 'alcor (at least alcor.ignite.host) is required' },
+  // MacPool, engine alcor: retired fields get a message saying what to do instead.
+  { name: 'engine alcor with the retired ignite.host', example: 'macpool-alcor.yaml', mutate: (o) => { o.spec.alcor.ignite.host = 'ignite-alcor-service.ignite-alcor.svc'; }, field: 'spec.alcor.ignite.host', zod: "host is retired: Alcor's services find Ignite's pods through the Kubernetes API" },
+  { name: 'engine alcor with a poolSize Alcor never read', example: 'macpool-alcor.yaml', mutate: (o) => { o.spec.alcor.poolSize = 200; }, field: 'spec.alcor.poolSize', zod: 'poolSize is retired: Alcor never reads macmanager.pool.size' },
+  { name: 'engine alcor with an Ignite port other than 10800', example: 'macpool-alcor.yaml', mutate: (o) => { o.spec.alcor.ignite.port = 10900; }, field: 'spec.alcor.ignite.port', zod: 'port is retired' },
   { name: 'name starting with a digit', example: 'macpool.yaml', mutate: (o) => { o.metadata.name = '1-pool'; }, field: 'metadata.name', zod: 'metadata.name must be at most 45 characters' },
   // DhcpSubnet
   { name: 'CIDR with host bits', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.cidr = '10.20.0.1/24'; }, field: 'spec.cidr', zod: 'cidr must be a network address' },
@@ -67,7 +70,16 @@ export const invalidCases: InvalidCase[] = [
   { name: 'gRPC min threads above max', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.grpc.minThreads = 300; }, field: 'spec.grpc.minThreads', zod: 'grpc.minThreads must not exceed grpc.maxThreads' },
   { name: 'VPC size thresholds reversed', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.vpcSizeThresholds = { upper: 10, lower: 100 }; }, field: 'spec.vpcSizeThresholds.lower', zod: 'vpcSizeThresholds.lower must not exceed' },
   { name: 'extra property with a bad key', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.extraProperties = { 'bad key': 'x' }; }, field: 'spec.extraProperties', zod: 'extraProperties keys must be property names' },
-  { name: 'DPM without Ignite', example: 'dataplanemanager.yaml', mutate: (o) => { delete o.spec.ignite; }, field: 'spec.ignite', zod: 'expected object', api: 'Required value' },
+  { name: 'DPM with the retired ignite.host', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.ignite.host = 'ignite-alcor-service.ignite-alcor.svc'; }, field: 'spec.ignite.host', zod: 'host is retired' },
+  { name: 'DPM with the thick Ignite client', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.ignite.thinClient = false; }, field: 'spec.ignite.thinClient', zod: 'thinClient is retired' },
+  { name: 'DPM with RocketMQ', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.messaging.type = 'rocketmq'; }, field: 'spec.messaging.type', zod: "type is retired: Alcor's DPM speaks only Pulsar" },
+  { name: 'DPM with an mq mode Alcor does not wire', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.messaging.mode = 'node'; }, field: 'spec.messaging.mode', zod: 'mode is retired: mq.mode is always vpc' },
+  { name: 'DPM with a multicastTopic Alcor never read', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.messaging.multicastTopic = 'mc-2'; }, field: 'spec.messaging.multicastTopic', zod: 'multicastTopic is retired: Alcor never reads pulsar.multicast.topic' },
+  { name: 'DPM goal-state version 103', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.goalStateVersion = 103; }, field: 'spec.goalStateVersion', zod: 'goalStateVersion must be 101 or 102', api: 'Unsupported value: 103' },
+  { name: 'DPM over MQ without a broker', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.pathMode = 'MQ'; delete o.spec.messaging.url; }, field: 'spec.messaging.url', zod: 'messaging.url is required when pathMode is MQ or AUTO' },
+  { name: 'DPM broker URL not Pulsar', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.messaging.url = 'http://broker:8080'; }, field: 'spec.messaging.url', zod: 'must be a Pulsar service URL', api: 'should match' },
+  { name: 'DPM Zeta gateway without a gateway manager URL', example: 'dataplanemanager.yaml', mutate: (o) => { delete o.spec.gatewayUrl; o.spec.zetaGateway = { nodeMac: 'e0:97:96:02:45:53', managementUrl: 'http://zeta:80' }; }, field: 'spec.gatewayUrl', zod: 'gatewayUrl is required with zetaGateway' },
+  { name: 'DPM monitor host not an address', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.grpc.monitorHosts = ['host-1']; }, field: 'spec.grpc.monitorHosts[0]', zod: 'must be an IPv4 address', api: 'should match' },
 ];
 
 /**

@@ -11,7 +11,7 @@ function errorsOf(o: Obj): string {
 }
 
 describe('examples are valid', () => {
-  it.each(['macpool.yaml', 'dhcpsubnet.yaml', 'dataplanemanager.yaml'])('%s', (file) => {
+  it.each(['macpool.yaml', 'macpool-alcor.yaml', 'dhcpsubnet.yaml', 'dataplanemanager.yaml'])('%s', (file) => {
     expect(errorsOf(loadExample(file))).toBe('');
   });
 });
@@ -38,7 +38,8 @@ describe('more valid objects', () => {
     ['MacPool with only an OUI', macPool({ oui: '02:00:00' })],
     ['MacPool ranges outside the OUI, adjacent', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'a', from: '02:00:00:00:00:00', to: '02:00:00:00:00:ff' }, { name: 'b', from: '02:00:00:00:01:00', to: '02:00:00:ff:ff:ff' }] })],
     ['MacPool single-address range', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'one', from: 'aa:bb:cc:00:00:01', to: 'aa:bb:cc:00:00:01' }] })],
-    ['MacPool engine alcor', macPool({ oui: 'aa:bb:cc', engine: 'alcor', alcor: { ignite: { host: 'ignite' } } })],
+    ['MacPool engine alcor, nothing else', macPool({ oui: 'aa:bb:cc', engine: 'alcor' })],
+    ['MacPool engine alcor as stored before: the old defaults of retired fields', macPool({ oui: 'aa:bb:cc', engine: 'alcor', alcor: { ignite: { serviceName: 'ignite', port: 10800 }, poolSize: 100 } })],
     ['MacPool exclusion prefixes of every length', macPool({ oui: 'aa:bb:cc', exclusions: ['fe', 'fe:16', 'fe:16:11:*', 'fe:16:11:00:00', '60:d7:55:f7:c2:09'] })],
     ['DhcpSubnet minimal', subnet({})],
     ['DhcpSubnet gateway at the edge', subnet({ gateway: '10.0.0.255' })],
@@ -46,7 +47,12 @@ describe('more valid objects', () => {
     ['DhcpSubnet lease bounds', subnet({ leaseTime: '1m' })],
     ['DhcpSubnet lease upper bound', subnet({ leaseTime: '8760h' })],
     ['DhcpSubnet typed options', subnet({ options: [{ code: 150, type: 'ipv4List', value: '10.0.0.1, 10.0.0.2' }, { code: 23, type: 'uint8', value: '64' }, { code: 19, type: 'boolean', value: 'false' }, { code: 43, type: 'hex', value: '0a0B' }] })],
-    ['DataPlaneManager minimal', { apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: { ignite: { host: 'ignite' } } }],
+    ['DataPlaneManager minimal', { apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: {} }],
+    [
+      'DataPlaneManager as stored before: the old defaults of retired fields',
+      { apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: { ignite: { port: 10800, thinClient: true }, messaging: { type: 'pulsar', mode: 'vpc', multicastTopic: 'multicast-topic1' } } },
+    ],
+    ['DataPlaneManager with Zeta on', { apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: { gatewayUrl: 'http://gw:9015/', zetaGateway: { nodeMac: 'e0:97:96:02:45:53', managementUrl: 'http://zeta:80' } } }],
   ];
   it.each(cases)('%s', (_name, o) => {
     expect(errorsOf(o)).toBe('');
@@ -58,7 +64,7 @@ describe('more invalid objects', () => {
     ['duplicate range names', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:00:01' }, { name: 'a', from: 'aa:bb:cc:00:00:02', to: 'aa:bb:cc:00:00:03' }] }), 'spec.ranges[1].name: duplicate range name'],
     ['ranges sharing one address', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:00:10' }, { name: 'b', from: 'aa:bb:cc:00:00:10', to: 'aa:bb:cc:00:00:20' }] }), 'spec.ranges: ranges must not overlap'],
     ['range spanning a multicast first octet', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'a', from: '02:00:00:00:00:00', to: '04:00:00:00:00:00' }] }), 'must be unicast and share their first octet'],
-    ['alcor engine with ranges', macPool({ oui: 'aa:bb:cc', engine: 'alcor', alcor: { ignite: { host: 'i' } }, ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:00:01' }] }), 'spec.engine: ranges and exclusions need engine builtin'],
+    ['alcor engine with ranges', macPool({ oui: 'aa:bb:cc', engine: 'alcor', alcor: {}, ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:00:01' }] }), 'spec.engine: ranges and exclusions need engine builtin'],
     ['service port 0', macPool({ oui: 'aa:bb:cc', allocator: { servicePort: 0 } }), 'spec.allocator.servicePort'],
     ['a lease time in days', subnet({ leaseTime: '1d' }), 'spec.leaseTime: leaseTime must be a duration'],
     ['an IPv4 list with a bad entry', subnet({ options: [{ code: 150, type: 'ipv4List', value: '10.0.0.1,x' }] }), 'spec.options[0].value'],
@@ -67,8 +73,8 @@ describe('more invalid objects', () => {
     ['a /31 subnet', subnet({ cidr: '10.0.0.0/31', pools: [{ start: '10.0.0.0', end: '10.0.0.1' }] }), 'spec.cidr: cidr must be /30 or larger'],
     ['no pools', subnet({ pools: [] }), 'spec.pools'],
     ['duplicate reservation MACs', subnet({ reservations: [{ mac: 'aa:bb:cc:00:00:01', ip: '10.0.0.5' }, { mac: 'aa:bb:cc:00:00:01', ip: '10.0.0.6' }] }), 'spec.reservations[1].mac: duplicate'],
-    ['a lowercase path mode', { apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: { ignite: { host: 'i' }, pathMode: 'grpc' } }, 'spec.pathMode'],
-    ['equal gRPC ports', { apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: { ignite: { host: 'i' }, grpc: { port: 50001, topicPort: 50001 } } }, 'spec.grpc.topicPort: grpc.port and grpc.topicPort must differ'],
+    ['a lowercase path mode', { apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: { pathMode: 'grpc' } }, 'spec.pathMode'],
+    ['equal gRPC ports', { apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: { grpc: { port: 50001, topicPort: 50001 } } }, 'spec.grpc.topicPort: grpc.port and grpc.topicPort must differ'],
   ];
   it.each(cases)('%s', (_name, o, expected) => {
     expect(errorsOf(o)).toContain(expected);
@@ -93,11 +99,16 @@ describe('defaults', () => {
       relayInfoWithoutGiaddr: 'drop',
       storage: { size: '256Mi' },
     });
-    const d = DataPlaneManager.parse({ apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: { ignite: { host: 'i' } } });
+    const d = DataPlaneManager.parse({ apiVersion: 'alcor.dev/v1alpha1', kind: 'DataPlaneManager', metadata: { name: 'd' }, spec: {} });
     expect(d.spec.grpc).toEqual({ port: 50001, topicPort: 50002, minThreads: 100, maxThreads: 200, channelsPerHost: 1 });
     expect(d.spec.pathMode).toBe('GRPC');
     expect(d.spec.image).toBe('data_plane_manager:v1.0');
     expect(d.spec.vpcSizeThresholds).toEqual({ upper: 1000, lower: 100 });
+    expect(d.spec.goalStateVersion).toBe(102);
+    expect(d.spec.ignite).toEqual({ serviceName: 'ignite' });
+    expect(d.spec.messaging).toEqual({ unicastTopic: 'unicast-topic1' });
+    expect(d.spec.networkConfigManagerHost).toBe('netwconfigmanager-service');
+    expect(d.spec.zetaGateway).toBeUndefined();
   });
   it('keeps unknown metadata fields (passthrough)', () => {
     const p = MacPool.parse({ ...macPool({ oui: 'aa:bb:cc' }), metadata: { name: 'p', finalizers: ['x'] } });

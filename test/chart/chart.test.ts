@@ -213,6 +213,8 @@ describe('operator RBAC (least privilege)', () => {
   add('rbac.authorization.k8s.io', ['roles', 'rolebindings'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
   add('coordination.k8s.io', ['leases'], ['get', 'list', 'watch', 'create', 'update', 'patch']);
   add('', ['events'], ['create', 'patch']);
+  add('', ['pods'], ['list', 'watch']);
+  add('', ['endpoints'], ['get']);
 
   const clusterRole = async () => find(await rendered(), 'ClusterRole') as Obj & { rules: Rule[] };
 
@@ -222,7 +224,9 @@ describe('operator RBAC (least privilege)', () => {
     for (const r of role.rules) for (const x of [...(r.apiGroups ?? []), ...(r.resources ?? []), ...r.verbs]) expect(x).not.toContain('*');
     const resources = role.rules.flatMap((r) => r.resources ?? []);
     const verbs = role.rules.flatMap((r) => r.verbs);
-    for (const forbidden of ['secrets', 'pods', 'nodes', 'clusterroles', 'clusterrolebindings']) expect(resources).not.toContain(forbidden);
+    for (const forbidden of ['secrets', 'nodes', 'clusterroles', 'clusterrolebindings']) expect(resources).not.toContain(forbidden);
+    // Pods and Endpoints: read only, and only the verbs used.
+    for (const r of role.rules.filter((x) => (x.resources ?? []).some((res) => res === 'pods' || res === 'endpoints'))) expect(r.verbs.every((v) => ['get', 'list', 'watch'].includes(v))).toBe(true);
     for (const forbidden of ['escalate', 'bind', 'impersonate', 'deletecollection']) expect(verbs).not.toContain(forbidden);
   });
 
@@ -234,11 +238,11 @@ describe('operator RBAC (least privilege)', () => {
     for (const t of Object.values(childTypes)) expect(g.has(`${t.group}/${t.plural} delete`), `${t.group}/${t.plural} delete`).toBe(true);
   });
 
-  it('holds every permission of the Roles the operator renders for macd and dhcpd (RBAC refuses granting more)', async () => {
+  it("holds every permission of the Roles the operator renders for macd, dhcpd and Alcor's services (RBAC refuses granting more)", async () => {
     const g = grants((await clusterRole()).rules);
     const node = process.execPath;
     let roles = 0;
-    for (const example of ['macpool', 'dhcpsubnet', 'dataplanemanager']) {
+    for (const example of ['macpool', 'macpool-alcor', 'dhcpsubnet', 'dataplanemanager']) {
       const out = execFileSync(node, [join(root, 'src/cli/main.ts'), 'render', '-f', join(root, 'examples', `${example}.yaml`)], { encoding: 'utf8' });
       for (const o of objects(out)) {
         if (o.kind !== 'Role') continue;

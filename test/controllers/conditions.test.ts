@@ -6,6 +6,8 @@ const now = new Date('2026-01-01T01:00:00Z');
 const sts = (desired: number, ready: number, updated = ready, observedGeneration = 1) =>
   workloadState({ kind: 'StatefulSet', metadata: { name: 'pool-macd', generation: 1 }, spec: { replicas: desired }, status: { observedGeneration, readyReplicas: ready, updatedReplicas: updated } });
 const base: Observation = { generation: 3, workloads: [], now, progressDeadlineSeconds: 600 };
+const withProblems = (w: ReturnType<typeof sts>, ...problems: [string, string][]) => ({ ...w, problems: problems.map(([reason, message]) => ({ reason, message })) });
+const probeFailing: [string, string] = ['ReadinessProbeFailing', 'readiness probe GET /actuator/health on port http failing (container macmanager)'];
 
 const table: [string, Partial<Observation>, [string, string], [string, string], [string, string]][] = [
   // name, observation, Ready [status, reason], Progressing, Degraded
@@ -43,9 +45,26 @@ const table: [string, Partial<Observation>, [string, string], [string, string], 
     ['False', 'ProgressDeadlineExceeded'],
     ['True', 'ProgressDeadlineExceeded'],
   ],
+  ['pods say why: the reason is theirs', { workloads: [withProblems(sts(2, 0), probeFailing)] }, ['False', 'ReadinessProbeFailing'], ['True', 'RollingOut'], ['False', 'AsExpected']],
+  [
+    'pods say why, past the deadline',
+    { workloads: [withProblems(sts(2, 0), ['ContainerCrashing', 'container macmanager keeps exiting (last exit code 1)'])], notReadySince: new Date('2026-01-01T00:30:00Z') },
+    ['False', 'ContainerCrashing'],
+    ['False', 'ProgressDeadlineExceeded'],
+    ['True', 'ProgressDeadlineExceeded'],
+  ],
+  ['problems of a ready workload do not count', { workloads: [withProblems(sts(2, 2), probeFailing)] }, ['True', 'ReplicasReady'], ['False', 'RolloutComplete'], ['False', 'AsExpected']],
 ];
 
 describe('computeConditions', () => {
+  it('puts what the pods say in the Ready message, without counts', () => {
+    const ready = computeConditions({ ...base, workloads: [withProblems(sts(2, 1), probeFailing, ['ImagePullFailing', 'image x of container y cannot be pulled (ImagePullBackOff)'])] }).find((c) => c.type === 'Ready')!;
+    expect(ready.message).toBe(
+      'StatefulSet pool-macd: pods not ready: readiness probe GET /actuator/health on port http failing (container macmanager); image x of container y cannot be pulled (ImagePullBackOff)',
+    );
+    expect(computeConditions({ ...base, workloads: [sts(2, 1)] }).find((c) => c.type === 'Ready')!.message).toBe('StatefulSet pool-macd is not ready yet');
+  });
+
   for (const [name, obs, ready, progressing, degraded] of table) {
     it(name, () => {
       const got = computeConditions({ ...base, ...obs });

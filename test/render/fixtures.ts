@@ -25,9 +25,10 @@ export function dpmExample(change: (spec: Obj) => Obj = (s) => s): DataPlaneMana
   return DataPlaneManager.parse({ ...o, spec: change(o.spec) });
 }
 
-/** The alcor-engine variant of the MacPool example. */
-export function alcorEngineExample(): MacPool {
-  return macPoolExample((s) => ({ oui: s.oui, engine: 'alcor', alcor: { ignite: { host: 'ignite-alcor-service.ignite-alcor.svc' } }, allocator: { replicas: 3 } }));
+/** examples/macpool-alcor.yaml: a MacPool with engine alcor. */
+export function alcorEngineExample(change: (spec: Obj) => Obj = (s) => s): MacPool {
+  const o = stored(loadExample('macpool-alcor.yaml'));
+  return MacPool.parse({ ...o, spec: change(o.spec) });
 }
 
 /** The nodeLocal variant of the DhcpSubnet example. */

@@ -14,6 +14,7 @@ import {
   type KubeObject,
 } from '../../src/render/index.ts';
 import { toProperties } from '../../src/render/properties.ts';
+import { OWNER_ANNOTATION, OWNER_UID_LABEL } from '../../src/render/alcor.ts';
 import type { Obj } from '../api/invalid-cases.ts';
 import { alcorEngineExample, dhcpSubnetExample, dpmExample, macPoolExample, NAMESPACE, nodeLocalExample, UID } from './fixtures.ts';
 
@@ -35,12 +36,19 @@ const all: [string, () => KubeObject[], string][] = [
 ];
 
 describe('every object', () => {
-  it.each(all)('%s: namespace, labels, controller owner reference', (_name, render, kind) => {
+  it.each(all)('%s: namespace, labels, controller owner reference (or owner label in another namespace)', (_name, render, kind) => {
     for (const o of render()) {
-      expect(o.metadata.namespace).toBe(NAMESPACE);
       expect(o.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'alcor', 'app.kubernetes.io/managed-by': 'alcor-operator' });
       expect(Object.keys(o.metadata.labels ?? {})).toEqual(expect.arrayContaining(['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component']));
-      expect(o.metadata.ownerReferences).toEqual([{ apiVersion: 'alcor.dev/v1alpha1', kind, name: expect.any(String), uid: UID, controller: true, blockOwnerDeletion: true }]);
+      if (o.metadata.namespace === NAMESPACE) {
+        expect(o.metadata.ownerReferences).toEqual([{ apiVersion: 'alcor.dev/v1alpha1', kind, name: expect.any(String), uid: UID, controller: true, blockOwnerDeletion: true }]);
+      } else {
+        // Ignite's namespace: owner references cannot cross namespaces; the reconcile prunes by label.
+        expect(['Role', 'RoleBinding']).toContain(o.kind);
+        expect(o.metadata.ownerReferences).toBeUndefined();
+        expect(o.metadata.labels?.[OWNER_UID_LABEL]).toBe(UID);
+        expect(o.metadata.annotations?.[OWNER_ANNOTATION]).toMatch(new RegExp(`^${kind}/${NAMESPACE}/[a-z-]+$`));
+      }
     }
   });
 
@@ -134,12 +142,46 @@ describe('MacPool, engine builtin', () => {
 describe('MacPool, engine alcor', () => {
   const objects = renderMacPool(alcorEngineExample(), s);
   it('renders the MAC manager like Alcor does', () => {
-    expect(kinds(objects)).toEqual(['ConfigMap/tenant-macs-macmanager', 'Deployment/tenant-macs-macmanager', 'Service/tenant-macs-macmanager', 'PodDisruptionBudget/tenant-macs-macmanager']);
+    const rbacName = `${NAMESPACE}.alcor-macs-macmanager.ignite-discovery`;
+    expect(kinds(objects)).toEqual([
+      'ServiceAccount/alcor-macs-macmanager',
+      `Role/${rbacName}`,
+      `RoleBinding/${rbacName}`,
+      'ConfigMap/alcor-macs-macmanager',
+      'Deployment/alcor-macs-macmanager',
+      'Service/alcor-macs-macmanager',
+      'PodDisruptionBudget/alcor-macs-macmanager',
+    ]);
     const props = find(objects, 'ConfigMap').data['application.properties'] as string;
-    expect(props).toContain('macmanager.oui=aa:bb:cc\n');
+    expect(props).toContain('macmanager.oui=aa:bb:cd\n');
     expect(props).toContain('macmanager.retrylimit=10\n');
-    expect(props).toContain('ignite.port=10800\n');
+    expect(props).toContain('macmanager.pool.top-request-numbers=400\n');
+    expect(props).toContain('ignite.kubeNamespace=ignite-alcor\nignite.kubeServiceName=ignite-alcor-service\n');
+    expect(props).toContain('management.health.redis.enabled=false\n');
+    expect(props).not.toContain('macmanager.pool.size');
     expect(find(objects, 'Service').spec.ports).toEqual([{ name: 'http', port: 9005, targetPort: 'http', protocol: 'TCP' }]);
+  });
+
+  it("lets the pods read Ignite's Endpoints in Ignite's namespace, and nothing else", () => {
+    const role = find(objects, 'Role');
+    expect(role.metadata.namespace).toBe('ignite-alcor');
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['endpoints'], resourceNames: ['ignite-alcor-service'], verbs: ['get'] }]);
+    const binding = find(objects, 'RoleBinding');
+    expect(binding.metadata.namespace).toBe('ignite-alcor');
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'alcor-macs-macmanager', namespace: NAMESPACE }]);
+    const pod = podTemplate(find(objects, 'Deployment')).spec;
+    expect(pod.serviceAccountName).toBe('alcor-macs-macmanager');
+    expect(pod.automountServiceAccountToken).toBe(true);
+    // Ignite in the pool's own namespace: the same objects there, owned the usual way.
+    const local = renderMacPool(alcorEngineExample((spec) => ({ ...spec, alcor: { ignite: { serviceName: 'ignite' } } })), s);
+    expect(find(local, 'Role').metadata.namespace).toBe(NAMESPACE);
+    expect(find(local, 'Role').metadata.ownerReferences).toHaveLength(1);
+  });
+
+  it('probes /actuator/health, not a port', () => {
+    const c = podTemplate(find(objects, 'Deployment')).spec.containers[0];
+    for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(c[probe].httpGet).toEqual({ path: '/actuator/health', port: 'http' });
   });
   it('rolls the Java pods when, and only when, the properties change', () => {
     const annotation = (o: KubeObject[]) => podTemplate(find(o, 'Deployment')).metadata.annotations[CONFIG_CHECKSUM_ANNOTATION];
@@ -153,7 +195,7 @@ describe('MacPool, engine alcor', () => {
     expect(annotation(renderMacPool(retuned, s))).not.toBe(base);
   });
   it('the endpoint points at the engine Service', () => {
-    expect(macPoolEndpoint(alcorEngineExample())).toBe(`http://tenant-macs-macmanager.${NAMESPACE}.svc:9005`);
+    expect(macPoolEndpoint(alcorEngineExample())).toBe(`http://alcor-macs-macmanager.${NAMESPACE}.svc:9005`);
     expect(macPoolEndpoint(macPoolExample())).toBe(`http://tenant-macs-macd.${NAMESPACE}.svc:9005`);
   });
 });
@@ -247,8 +289,10 @@ describe('DataPlaneManager', () => {
   const objects = renderDataPlaneManager(dpmExample(), s);
   const props = () => find(objects, 'ConfigMap').data['application.properties'] as string;
 
-  it('renders ConfigMap, Deployment, Service and PDB named after it', () => {
-    expect(kinds(objects)).toEqual(['ConfigMap/dpm', 'Deployment/dpm', 'Service/dpm', 'PodDisruptionBudget/dpm']);
+  it('renders its ServiceAccount and Ignite discovery RBAC, ConfigMap, Deployment, Service and PDB named after it', () => {
+    const rbac = `${NAMESPACE}.dpm.ignite-discovery`;
+    expect(kinds(objects)).toEqual(['ServiceAccount/dpm', `Role/${rbac}`, `RoleBinding/${rbac}`, 'ConfigMap/dpm', 'Deployment/dpm', 'Service/dpm', 'PodDisruptionBudget/dpm']);
+    expect(find(objects, 'Role').metadata.namespace).toBe('ignite-alcor');
     expect(find(objects, 'Service').spec.ports.map((p: Obj) => [p.port, p.targetPort])).toEqual([[9010, 'http'], [50001, 'grpc'], [50002, 'grpc-topic']]);
     const c = podTemplate(find(objects, 'Deployment')).spec.containers[0];
     expect(c.command).toEqual(['java', '-jar', '/app/AlcorDataPlaneManager-0.1.0.jar', '--spring.config.location=/etc/dpm/application.properties']);
@@ -258,13 +302,37 @@ describe('DataPlaneManager', () => {
   it('writes the keys of Alcor\'s application.properties in a stable order, extras last', () => {
     const keys = props().split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('=')[0]);
     expect(keys).toEqual([
-      'server.port', 'dataplane.grpc.port', 'dataplane.grpc.topic-port', 'dataplane.isovs', 'grpc.min-threads', 'grpc.max-threads',
-      'grpc.number-of-channels-per-host', 'ignite.host', 'ignite.port', 'ignite.thin.client.enable', 'mq.type', 'mq.mode',
-      'pulsar.url', 'pulsar.unicast.topic', 'pulsar.multicast.topic', 'microservices.node.service.url', 'microservices.gateway.service.url',
-      'path.mode', 'path.UPPER_VPC_SIZE', 'path.LOWER_VPC_SIZE', 'opentracing.jaeger.enabled',
+      'server.port', 'management.health.redis.enabled', 'protobuf.goal-state-message.version', 'dataplane.grpc.port', 'dataplane.grpc.topic-port',
+      'dataplane.isovs', 'grpc.min-threads', 'grpc.max-threads', 'grpc.number-of-channels-per-host', 'grpc.monitor-hosts',
+      'microservices.netwconfigmanager.service.url', 'ignite.host', 'ignite.port', 'ignite.kubeNamespace', 'ignite.kubeServiceName',
+      'ignite.thin.client.enable', 'mq.mode', 'pulsar.url', 'pulsar.unicast.topic', 'host.ip.to.group.topic.map', 'group.topic.to.multicast.topic.map',
+      'path.mode', 'path.UPPER_VPC_SIZE', 'path.LOWER_VPC_SIZE', 'microservices.node.service.url', 'microservices.gateway.service.url',
+      'zetaGateway.enabled', 'zetaGateway.node.mac', 'microservices.zeta.management.url', 'zetaGateway.check.timeout', 'zetaGateway.check.interval',
+      'opentracing.jaeger.enabled',
     ]);
     expect(props()).toContain('path.mode=AUTO\n');
     expect(props()).toContain('pulsar.url=pulsar://pulsar-broker.pulsar.svc:6650\n');
+    expect(props()).toContain('host.ip.to.group.topic.map=group-topic1:10.10.10.11,10.10.10.12\n');
+    expect(props()).toContain('group.topic.to.multicast.topic.map=multicast-topic1:group-topic1\n');
+    expect(props()).toContain('zetaGateway.enabled=false\n');
+  });
+
+  it("fills what the spec leaves out with Alcor's own values, and turns Zeta on with its settings", () => {
+    const minimal = find(renderDataPlaneManager(dpmExample(() => ({})), s), 'ConfigMap').data['application.properties'] as string;
+    expect(minimal).toContain('protobuf.goal-state-message.version=102\n');
+    expect(minimal).toContain('grpc.monitor-hosts=0.0.0.0,0.0.0.1\n');
+    expect(minimal).toContain('pulsar.url=pulsar://localhost:6650\n');
+    expect(minimal).toContain(`ignite.host=ignite.${NAMESPACE}.svc\nignite.port=10800\nignite.kubeNamespace=${NAMESPACE}\nignite.kubeServiceName=ignite\n`);
+    const zeta = dpmExample((spec) => ({ ...spec, zetaGateway: { nodeMac: 'e0:97:96:02:45:54', managementUrl: 'http://zeta:80', checkIntervalSeconds: 5 } }));
+    const on = find(renderDataPlaneManager(zeta, s), 'ConfigMap').data['application.properties'] as string;
+    expect(on).toContain('zetaGateway.enabled=true\nzetaGateway.node.mac=e0:97:96:02:45:54\nmicroservices.zeta.management.url=http://zeta:80\nzetaGateway.check.timeout=30\nzetaGateway.check.interval=5\n');
+  });
+
+  it('probes /actuator/health and runs in a writable working directory (the DPM writes ./timestamp.log)', () => {
+    const c = podTemplate(find(objects, 'Deployment')).spec.containers[0];
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/actuator/health', port: 'http' });
+    expect(c.workingDir).toBe('/tmp');
+    expect(c.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
   });
 
   it('rolls the pods when, and only when, the properties change', () => {

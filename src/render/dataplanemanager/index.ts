@@ -37,6 +37,7 @@ export function renderDataPlaneManager(dpm: DataPlaneManager, settings: RenderSe
         { name: 'grpc', port: s.grpc.port, targetPort: 'grpc', protocol: 'TCP' },
         { name: 'grpc-topic', port: s.grpc.topicPort, targetPort: 'grpc-topic', protocol: 'TCP' },
       ],
+      ignite: s.ignite,
     },
     settings,
   );

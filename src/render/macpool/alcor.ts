@@ -1,5 +1,6 @@
-import type { MacPool } from '../../api/index.ts';
-import { resourcesOr } from '../common.ts';
+import { MacPoolAlcor, type MacPool } from '../../api/index.ts';
+import { alcorIgniteEntries, springBootEntries } from '../alcor.ts';
+import { namespaceOf, resourcesOr } from '../common.ts';
 import { renderSpringBootApp } from '../springboot.ts';
 import { toProperties } from '../properties.ts';
 import type { KubeObject, RenderSettings } from '../types.ts';
@@ -15,18 +16,25 @@ export function macManagerName(pool: MacPool): string {
   return `${pool.metadata.name}-macmanager`;
 }
 
+/** spec.alcor with its defaults when the pool leaves it out. */
+export function alcorSettings(pool: MacPool): MacPoolAlcor {
+  return pool.spec.alcor ?? MacPoolAlcor.parse({});
+}
+
+/** Every key Alcor's MAC manager reads without a default, and the ones the spec sets (see test/render/alcor-keys.yaml). */
 export function macManagerProperties(pool: MacPool): string {
-  const alcor = pool.spec.alcor;
-  if (!alcor) throw new Error(`MacPool ${pool.metadata.name}: engine alcor needs spec.alcor`);
+  const alcor = alcorSettings(pool);
+  const w = alcor.searchWindows;
   return toProperties(
     [
-      ['server.port', HTTP_PORT],
+      ...springBootEntries(HTTP_PORT),
       ['macmanager.oui', pool.spec.oui],
-      ['macmanager.pool.size', alcor.poolSize],
       ['macmanager.retrylimit', alcor.retryLimit],
-      ['ignite.host', alcor.ignite.host],
-      ['ignite.port', alcor.ignite.port],
-      ['ignite.thin.client.enable', true],
+      ['macmanager.pool.low-request-numbers', w.low],
+      ['macmanager.pool.middle-request-numbers', w.middle],
+      ['macmanager.pool.high-request-numbers', w.high],
+      ['macmanager.pool.top-request-numbers', w.top],
+      ...alcorIgniteEntries(alcor.ignite, namespaceOf(pool)),
     ],
     `MacPool ${pool.metadata.name}: rendered by alcor-operator`,
   );
@@ -34,7 +42,7 @@ export function macManagerProperties(pool: MacPool): string {
 
 export function renderAlcorEngine(pool: MacPool, settings: RenderSettings): KubeObject[] {
   const { allocator } = pool.spec;
-  const alcor = pool.spec.alcor!;
+  const alcor = alcorSettings(pool);
   return renderSpringBootApp(
     {
       part: { owner: pool, app: 'macmanager', component: 'mac-allocator' },
@@ -50,6 +58,7 @@ export function renderAlcorEngine(pool: MacPool, settings: RenderSettings): Kube
         resources: resourcesOr(allocator.resources, { requests: { cpu: '250m', memory: '512Mi' } }),
       },
       servicePorts: [{ name: 'http', port: allocator.servicePort, targetPort: 'http', protocol: 'TCP' }],
+      ignite: alcor.ignite,
     },
     settings,
   );
