@@ -96,7 +96,8 @@ beforeAll(async () => {
   opNs = await createNamespace('e2e-rbac-op');
   ns = await createNamespace('e2e-rbac');
   await ensureNamespace(EXAMPLE_IGNITE_NAMESPACE);
-  await helm(['install', release, chartDir, '-n', opNs]);
+  // The CRDs are applied above (other test files share them): not the release's.
+  await helm(['install', release, chartDir, '-n', opNs, '--set', 'crds.install=false']);
 
   // A kubeconfig holding the chart ServiceAccount's token: server and CA from the admin one.
   const token = (await kubectlOk(['-n', opNs, 'create', 'token', sa, '--duration=2h'])).trim();
