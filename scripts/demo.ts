@@ -75,6 +75,9 @@ writeFileSync(join(dir, 'operator.pid'), String(operator.pid));
 log(`operator running (pid ${operator.pid}, log: ${opLog})`);
 
 kubectl(['create', 'namespace', namespace]);
+// The DataPlaneManager example finds Ignite's Service in Alcor's namespace
+// ignite-alcor: the operator puts the Role its pods need there.
+kubectl(['create', 'namespace', 'ignite-alcor']);
 for (const f of ['macpool', 'dhcpsubnet', 'dataplanemanager']) kubectl(['-n', namespace, 'apply', '-f', join(root, 'examples', `${f}.yaml`)]);
 log('waiting for the examples to be Ready');
 if (runtime === 'containerd') {
