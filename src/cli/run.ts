@@ -5,7 +5,8 @@ import { defaultRenderSettings } from '../render/index.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { parseDurationMs } from '../api/duration.ts';
 import { loadRestConfig } from '../runtime/restconfig.ts';
-import { createLogger } from '../process/log.ts';
+import { createLogger, type Logger } from '../process/log.ts';
+import { discoverApiServerCidrs, parseCidrList } from '../runtime/apiserver-addresses.ts';
 import { createControllerMetrics } from '../runtime/metrics.ts';
 import { startProbeServer, type ProbeServer } from '../process/probes.ts';
 
@@ -28,6 +29,9 @@ Flags:
   --progress-deadline DURATION         a rollout not Ready after this is Degraded (default 10m)
   --image IMAGE                        image the macd and dhcpd pods run
                                        (default: $ALCOR_OPERATOR_IMAGE, else ${defaultRenderSettings.image})
+  --api-server-cidrs CIDR,...          where the API server connects from: the macd and dhcpd NetworkPolicies
+                                       admit these to the APIs kubectl-alcor reaches through the service proxy
+                                       (default: the endpoints of the kubernetes Service, read at start; "none": no rule)
   --kube-api-qps N                     requests per second to the API server (default 100; 0: no client-side limit)
   --kube-api-burst N                   burst above the QPS (default 200)
   --log-level LEVEL                    trace, debug, info, warn, error (default info, or $LOG_LEVEL)
@@ -48,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       'resync-period': { type: 'string', default: '10m' },
       'progress-deadline': { type: 'string', default: '10m' },
       image: { type: 'string' },
+      'api-server-cidrs': { type: 'string' },
       'kube-api-qps': { type: 'string', default: '100' },
       'kube-api-burst': { type: 'string', default: '200' },
       'log-level': { type: 'string' },
@@ -77,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
     qps: integer('kube-api-qps', values['kube-api-qps'], 0),
     burst: positive('kube-api-burst', values['kube-api-burst']),
   });
+  const apiServerCIDRs = await apiServerSources(values['api-server-cidrs'], client, log);
   const identity = `${process.env['POD_NAME'] ?? hostname()}_${process.pid}`;
   let exitCode = 0;
   let shutdown: (signal: string) => Promise<void> = async () => {};
@@ -84,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     client,
     log,
     metrics,
-    settings: { ...defaultRenderSettings, image: values.image ?? process.env['ALCOR_OPERATOR_IMAGE'] ?? defaultRenderSettings.image },
+    settings: { ...defaultRenderSettings, image: values.image ?? process.env['ALCOR_OPERATOR_IMAGE'] ?? defaultRenderSettings.image, apiServerCIDRs },
     workers: positive('workers', values.workers),
     resyncPeriodMs: durationMs('resync-period', values['resync-period']),
     progressDeadlineSeconds: durationMs('progress-deadline', values['progress-deadline']) / 1000,
@@ -128,4 +134,19 @@ export async function main(argv: string[]): Promise<number> {
   await done;
   log.info('stopped');
   return exitCode;
+}
+
+/** --api-server-cidrs, else the kubernetes Service's endpoints; a failed read is logged and leaves the rule out. */
+async function apiServerSources(flag: string | undefined, client: KubeClient, log: Logger): Promise<string[]> {
+  if (flag === 'none') return [];
+  if (flag !== undefined) return parseCidrList(flag);
+  try {
+    const found = await discoverApiServerCidrs(client);
+    if (found.length === 0) log.warn('the kubernetes Service lists no endpoints: the servers\' NetworkPolicies admit no API server proxy (set --api-server-cidrs)');
+    else log.info({ apiServerCIDRs: found }, 'API server addresses for the servers\' NetworkPolicies');
+    return found;
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reading the API server addresses failed: the servers\' NetworkPolicies admit no API server proxy (set --api-server-cidrs)');
+    return [];
+  }
 }

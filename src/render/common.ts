@@ -139,13 +139,20 @@ export function podIdentityEnv(): NonNullable<V1Container['env']> {
   ];
 }
 
-/** A ServiceAccount with a Role on coordination.k8s.io Leases (the only API our servers call) and its binding. */
-export function leaseRbac(part: Part, name: string, verbs: string[]): KubeObject[] {
+/** A rule of a Role. */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** A ServiceAccount with a Role on coordination.k8s.io Leases (and the other rules given) and its binding. */
+export function leaseRbac(part: Part, name: string, verbs: string[], moreRules: PolicyRule[] = []): KubeObject[] {
   const namespace = namespaceOf(part.owner);
   return [
     object('v1', 'ServiceAccount', part, name, {}),
     object('rbac.authorization.k8s.io/v1', 'Role', part, name, {
-      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs }],
+      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs }, ...moreRules],
     }),
     object('rbac.authorization.k8s.io/v1', 'RoleBinding', part, name, {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
@@ -164,4 +171,12 @@ export function dataVolumeClaimTemplate(part: Part, storage: { size: string | nu
       ...(storage.storageClassName ? { storageClassName: storage.storageClassName } : {}),
     },
   };
+}
+
+/**
+ * The NetworkPolicy peers of the API server (its service proxy): one ipBlock
+ * per CIDR of settings.apiServerCIDRs. Nothing else is admitted by them.
+ */
+export function apiServerPeers(settings: RenderSettings): Array<{ ipBlock: { cidr: string } }> {
+  return (settings.apiServerCIDRs ?? []).map((cidr) => ({ ipBlock: { cidr } }));
 }

@@ -4,6 +4,13 @@ export interface RenderSettings {
   /** The operator image; it also runs macd and dhcpd. */
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * Where the API server's connections come from (CIDRs): the servers'
+   * NetworkPolicies admit them to the APIs kubectl-alcor reaches through the
+   * service proxy. Empty: no such rule (the proxy then works only where
+   * NetworkPolicies are not enforced).
+   */
+  apiServerCIDRs?: readonly string[];
 }
 
 export const defaultRenderSettings: RenderSettings = { image: 'alcor-operator:0.1.0' };

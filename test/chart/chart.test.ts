@@ -55,8 +55,11 @@ async function rendered(...args: string[]): Promise<Obj[]> {
   expect(res.code).toBe(0);
   return objects(res.stdout);
 }
+/** The ClusterRoles for people (fixed names, see templates/user-clusterroles.yaml). */
+const USER_ROLES = ['alcor-viewer', 'alcor-operator-admin'];
+/** The first object of a kind; for ClusterRoles, the operator's own. */
 const find = (objs: Obj[], kind: string) => {
-  const o = objs.find((x) => x.kind === kind);
+  const o = objs.find((x) => x.kind === kind && !(kind === 'ClusterRole' && USER_ROLES.includes(x.metadata.name)));
   if (!o) throw new Error(`no ${kind} among ${objs.map((x) => x.kind).join(', ')}`);
   return o;
 };
@@ -212,6 +215,7 @@ describe('operator RBAC (least privilege)', () => {
   add('networking.k8s.io', ['networkpolicies'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
   add('rbac.authorization.k8s.io', ['roles', 'rolebindings'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
   add('coordination.k8s.io', ['leases'], ['get', 'list', 'watch', 'create', 'update', 'patch']);
+  add('discovery.k8s.io', ['endpointslices'], ['get', 'list']);
   add('', ['events'], ['create', 'patch']);
   add('', ['pods'], ['list', 'watch']);
   add('', ['endpoints'], ['get']);
@@ -251,5 +255,35 @@ describe('operator RBAC (least privilege)', () => {
       }
     }
     expect(roles).toBeGreaterThan(0);
+  });
+});
+
+describe('ClusterRoles for people (kubectl alcor)', () => {
+  const role = async (name: string, ...args: string[]) => (await rendered(...args)).find((o) => o.kind === 'ClusterRole' && o.metadata.name === name) as (Obj & { rules: Rule[] }) | undefined;
+
+  it('alcor-viewer reads the resources and, through the service proxy, the servers (GET only)', async () => {
+    const g = grants((await role('alcor-viewer'))!.rules);
+    expect([...g].filter((x) => x.startsWith('/services/proxy'))).toEqual(['/services/proxy get']);
+    for (const r of ['macpools', 'dhcpsubnets', 'dataplanemanagers']) expect(g.has(`alcor.dev/${r} list`)).toBe(true);
+    expect([...g].some((x) => / (create|update|patch|delete)$/.test(x))).toBe(false);
+  });
+
+  it('alcor-operator-admin also releases, restores and imports (services/proxy writes) and manages the resources', async () => {
+    const g = grants((await role('alcor-operator-admin'))!.rules);
+    for (const v of ['get', 'create', 'delete']) expect(g.has(`/services/proxy ${v}`)).toBe(true);
+    for (const v of ['create', 'patch', 'delete']) expect(g.has(`alcor.dev/macpools ${v}`)).toBe(true);
+    for (const forbidden of ['secrets', 'pods', 'pods/proxy', 'nodes/proxy']) expect([...g].some((x) => x.includes(`/${forbidden} `))).toBe(false);
+  });
+
+  it('userRoles.create=false leaves them out (a second release)', async () => {
+    expect(await role('alcor-viewer', '--set', 'userRoles.create=false')).toBeUndefined();
+  });
+
+  it('apiServerCIDRs reach the operator as --api-server-cidrs; a malformed one is refused', async () => {
+    const dep = find(await rendered('--set', 'apiServerCIDRs={10.0.0.0/28,172.18.0.2}'), 'Deployment') as Obj & { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+    expect(dep.spec.template.spec.containers[0]!.args).toContain('--api-server-cidrs=10.0.0.0/28,172.18.0.2');
+    const bad = await template('--set', 'apiServerCIDRs={10.0.0.0/33}');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('apiServerCIDRs');
   });
 });

@@ -12,10 +12,13 @@ import { alcorEngineExample, dhcpSubnetExample, dpmExample, macPoolExample, node
 
 const goldenDir = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 
+/** As the operator runs on a kind cluster: the API server connects from the control-plane node. */
+const withApiServer = { ...defaultRenderSettings, apiServerCIDRs: ['172.18.0.2/32'] };
+
 const cases: [string, () => KubeObject[]][] = [
-  ['macpool', () => renderMacPool(macPoolExample(), defaultRenderSettings)],
+  ['macpool', () => renderMacPool(macPoolExample(), withApiServer)],
   ['macpool-alcor', () => renderMacPool(alcorEngineExample(), defaultRenderSettings)],
-  ['dhcpsubnet', () => renderDhcpSubnet(dhcpSubnetExample(), defaultRenderSettings)],
+  ['dhcpsubnet', () => renderDhcpSubnet(dhcpSubnetExample(), withApiServer)],
   ['dhcpsubnet-nodelocal', () => renderDhcpSubnet(nodeLocalExample(), defaultRenderSettings)],
   ['dataplanemanager', () => renderDataPlaneManager(dpmExample(), defaultRenderSettings)],
 ];

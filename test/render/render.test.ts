@@ -125,6 +125,14 @@ describe('MacPool, engine builtin', () => {
     expect(np.spec.ingress).toHaveLength(2);
   });
 
+  it("admits the API server's service proxy to the API from its addresses, and nothing else new", () => {
+    const np = find(renderMacPool(macPoolExample(), { ...s, apiServerCIDRs: ['172.18.0.2/32', '10.0.0.0/28'] }), 'NetworkPolicy');
+    expect(np.spec.ingress[0].from.slice(-2)).toEqual([{ ipBlock: { cidr: '172.18.0.2/32' } }, { ipBlock: { cidr: '10.0.0.0/28' } }]);
+    expect(np.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8080 }]);
+    expect(np.spec.ingress[1]).toEqual({ ports: [{ protocol: 'TCP', port: 9090 }] });
+    expect(np.spec.ingress).toHaveLength(2);
+  });
+
   it('has a PDB only with more than one replica', () => {
     const one = renderMacPool(macPoolExample((spec) => ({ ...spec, allocator: { replicas: 1 } })), s);
     expect(one.some((o) => o.kind === 'PodDisruptionBudget')).toBe(false);
@@ -212,15 +220,35 @@ describe('DhcpSubnet', () => {
       'Service/tenant-net-dhcpd',
       'StatefulSet/tenant-net-dhcpd',
       'PodDisruptionBudget/tenant-net-dhcpd',
+      'NetworkPolicy/tenant-net-dhcpd',
     ]);
-    expect(find(objects, 'Service').spec.ports).toEqual([{ name: 'dhcp', port: 67, targetPort: 'dhcp', protocol: 'UDP' }]);
-    expect(find(objects, 'Role').rules[0].verbs).toEqual(['get', 'create', 'update', 'patch']);
+    expect(find(objects, 'Service').spec.ports).toEqual([
+      { name: 'dhcp', port: 67, targetPort: 'dhcp', protocol: 'UDP' },
+      { name: 'api', port: 9068, targetPort: 'api', protocol: 'TCP' },
+    ]);
+    expect(find(objects, 'Role').rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update', 'patch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list'] },
+    ]);
     const config = DhcpdConfig.parse(parse(find(objects, 'ConfigMap').data['config.yaml']));
     expect(config.ha.shares).toBe(2);
     const subnet = config.subnets[0]!;
     expect(subnet).toMatchObject({ name: 'tenant-net', cidr: '10.20.0.0/24', gateway: '10.20.0.1', leaseTime: 43_200, mtu: 1450 });
     expect(subnet.excludes).toEqual([{ start: '10.20.0.150', end: '10.20.0.150' }, { start: '10.20.0.190', end: '10.20.0.199' }]);
     expect(subnet.options).toEqual([{ code: 66, type: 'string', value: 'tftp.tenant.example.internal' }]);
+  });
+
+  it('relay: DHCP and /metrics open as before; the lease API only to its replicas and the API server', () => {
+    const np = find(renderDhcpSubnet(dhcpSubnetExample(), { ...s, apiServerCIDRs: ['172.18.0.2/32'] }), 'NetworkPolicy');
+    expect(np.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'dhcpd', 'app.kubernetes.io/instance': 'tenant-net', 'app.kubernetes.io/component': 'dhcp-server' } });
+    expect(np.spec.ingress).toEqual([
+      { ports: [{ protocol: 'UDP', port: 67 }] },
+      { ports: [{ protocol: 'TCP', port: 9090 }] },
+      { from: [{ podSelector: np.spec.podSelector }, { ipBlock: { cidr: '172.18.0.2/32' } }], ports: [{ protocol: 'TCP', port: 9068 }] },
+    ]);
+    const c = podTemplate(find(objects, 'StatefulSet')).spec.containers[0];
+    expect(c.args.join(' ')).toContain('--api-listen 0.0.0.0:9068 --replica $(POD_NAME) --peers-service tenant-net-dhcpd');
+    expect(c.ports).toContainEqual({ name: 'api', containerPort: 9068, protocol: 'TCP' });
   });
 
   it('relay: each replica takes its share from its pod index, non-root', () => {
@@ -236,7 +264,9 @@ describe('DhcpSubnet', () => {
 
   it('nodeLocal: DaemonSet on host networking with NET_BIND_SERVICE, one share', () => {
     const nl = renderDhcpSubnet(nodeLocalExample(), s);
-    expect(kinds(nl)).toEqual(['ServiceAccount/tenant-net-dhcpd', 'Role/tenant-net-dhcpd', 'RoleBinding/tenant-net-dhcpd', 'ConfigMap/tenant-net-dhcpd', 'DaemonSet/tenant-net-dhcpd']);
+    expect(kinds(nl)).toEqual(['ServiceAccount/tenant-net-dhcpd', 'Role/tenant-net-dhcpd', 'RoleBinding/tenant-net-dhcpd', 'ConfigMap/tenant-net-dhcpd', 'Service/tenant-net-dhcpd', 'DaemonSet/tenant-net-dhcpd']);
+    // The lease API's Service (no NetworkPolicy: host networking is outside their reach).
+    expect(find(nl, 'Service').spec.ports).toEqual([{ name: 'api', port: 9068, targetPort: 'api', protocol: 'TCP' }]);
     const pod = podTemplate(find(nl, 'DaemonSet')).spec;
     expect(pod.hostNetwork).toBe(true);
     expect(pod.nodeSelector).toEqual({ 'alcor.dev/dhcp': 'true' });

@@ -15,8 +15,10 @@ import {
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
   selectorLabels,
+  apiServerPeers,
   type Part,
 } from '../common.ts';
+import { DHCPD_API_PORT, DHCPD_API_PORT_NAME, dhcpdName as dhcpdServiceName } from '../../api/services.ts';
 import type { KubeObject, RenderSettings } from '../types.ts';
 import { dhcpdConfig } from './config.ts';
 
@@ -30,7 +32,7 @@ const DATA_DIR = '/var/lib/dhcpd';
 const CONFIG_DIR = '/etc/dhcpd';
 
 export function dhcpdName(subnet: DhcpSubnet): string {
-  return `${subnet.metadata.name}-dhcpd`;
+  return dhcpdServiceName(subnet.metadata.name);
 }
 
 function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean): V1Container {
@@ -43,6 +45,12 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
     '--status-lease', '$(POD_NAME)',
     '--namespace', '$(POD_NAMESPACE)',
     '--server-name', subnet.metadata.name,
+    // The lease API (kubectl alcor, through the API server's service proxy):
+    // any replica answers for the subnet, asking the others it finds in the
+    // Service's EndpointSlices.
+    '--api-listen', `0.0.0.0:${DHCPD_API_PORT}`,
+    '--replica', '$(POD_NAME)',
+    '--peers-service', dhcpdName(subnet),
   ];
   const env = podIdentityEnv();
   if (relay) {
@@ -59,6 +67,7 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
     ports: [
       { name: 'dhcp', containerPort: 67, protocol: 'UDP' },
       { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+      { name: DHCPD_API_PORT_NAME, containerPort: DHCPD_API_PORT, protocol: 'TCP' },
     ],
     livenessProbe: httpProbe('/healthz', 'metrics'),
     readinessProbe: httpProbe('/readyz', 'metrics', { periodSeconds: 5 }),
@@ -135,8 +144,9 @@ export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings): 
   const { server } = subnet.spec;
   const relay = server.mode === 'relay';
   const objects: KubeObject[] = [
-    // dhcpd publishes its lease count in a Lease per pod: that is all it calls.
-    ...leaseRbac(part, name, ['get', 'create', 'update', 'patch']),
+    // dhcpd publishes its lease count in a Lease per pod, and finds the
+    // other replicas of its lease API in its Service's EndpointSlices.
+    ...leaseRbac(part, name, ['get', 'create', 'update', 'patch'], [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list'] }]),
     object('v1', 'ConfigMap', part, name, { data: { 'config.yaml': stringify(dhcpdConfig(subnet)) } }),
   ];
   const template = { metadata: { labels: labels(part) }, spec: podSpec(subnet, settings, relay) };
@@ -145,7 +155,10 @@ export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings): 
       object('v1', 'Service', part, name, {
         spec: {
           selector: selectorLabels(part),
-          ports: [{ name: 'dhcp', port: 67, targetPort: 'dhcp', protocol: 'UDP' }],
+          ports: [
+            { name: 'dhcp', port: 67, targetPort: 'dhcp', protocol: 'UDP' },
+            { name: DHCPD_API_PORT_NAME, port: DHCPD_API_PORT, targetPort: DHCPD_API_PORT_NAME, protocol: 'TCP' },
+          ],
         },
       }),
       // A StatefulSet, not a Deployment: each replica must serve a different
@@ -164,8 +177,17 @@ export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings): 
       }),
     );
     if (server.replicas > 1) objects.push(podDisruptionBudget(part, name));
+    objects.push(networkPolicy(part, name, settings));
   } else {
     objects.push(
+      // The lease API of the node-local servers (host networking: their
+      // endpoints are the nodes' addresses, which NetworkPolicies don't cover).
+      object('v1', 'Service', part, name, {
+        spec: {
+          selector: selectorLabels(part),
+          ports: [{ name: DHCPD_API_PORT_NAME, port: DHCPD_API_PORT, targetPort: DHCPD_API_PORT_NAME, protocol: 'TCP' }],
+        },
+      }),
       object('apps/v1', 'DaemonSet', part, name, {
         spec: {
           selector: { matchLabels: selectorLabels(part) },
@@ -177,4 +199,28 @@ export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings): 
     );
   }
   return objects;
+}
+
+/**
+ * Relay replicas: DHCP from anywhere (relays, wherever they are) and /metrics
+ * for any scraper, as without a policy; the lease API only from the subnet's
+ * own replicas (they merge each other's answers) and the API server's service
+ * proxy (kubectl alcor), never from other pods: releasing and importing are
+ * for those RBAC lets through the proxy.
+ */
+function networkPolicy(part: Part, name: string, settings: RenderSettings): KubeObject {
+  return object('networking.k8s.io/v1', 'NetworkPolicy', part, name, {
+    spec: {
+      podSelector: { matchLabels: selectorLabels(part) },
+      policyTypes: ['Ingress'],
+      ingress: [
+        { ports: [{ protocol: 'UDP', port: 67 }] },
+        { ports: [{ protocol: 'TCP', port: METRICS_PORT }] },
+        {
+          from: [{ podSelector: { matchLabels: selectorLabels(part) } }, ...apiServerPeers(settings)],
+          ports: [{ protocol: 'TCP', port: DHCPD_API_PORT }],
+        },
+      ],
+    },
+  });
 }

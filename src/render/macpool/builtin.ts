@@ -15,23 +15,25 @@ import {
   restrictedPodSecurityContext,
   selectorLabels,
   httpProbe,
+  apiServerPeers,
   type Part,
 } from '../common.ts';
 import type { KubeObject, RenderSettings } from '../types.ts';
+import { MACD_API_PORT, macdName as macdServiceName } from '../../api/services.ts';
 import { effectiveRanges } from './ranges.ts';
 
 // Engine builtin: `alcor-operator macd` on a StatefulSet. Stable pod names give
 // each replica a stable identity for its block Leases and its own volume for
 // the durable allocation log.
 
-const HTTP_PORT = 8080;
+const HTTP_PORT = MACD_API_PORT;
 /** /metrics and the probes on their own port, which the NetworkPolicy opens to any scraper. */
 const METRICS_PORT = 9090;
 const DATA_DIR = '/var/lib/macd';
 const CONFIG_DIR = '/etc/macd';
 
 export function macdName(pool: MacPool): string {
-  return `${pool.metadata.name}-macd`;
+  return macdServiceName(pool.metadata.name);
 }
 
 export function macdConfig(pool: MacPool): MacdConfigInput {
@@ -126,12 +128,16 @@ export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObje
     }),
   ];
   if (allocator.replicas > 1) objects.push(podDisruptionBudget(part, name));
-  objects.push(networkPolicy(pool, part, name));
+  objects.push(networkPolicy(pool, part, name, settings));
   return objects;
 }
 
-/** Only the pool's namespace and the allowed namespaces reach the API; peers talk to each other. */
-function networkPolicy(pool: MacPool, part: Part, name: string): KubeObject {
+/**
+ * Only the pool's namespace and the allowed namespaces reach the API; peers
+ * talk to each other; the API server's service proxy (kubectl alcor) comes
+ * from its own addresses.
+ */
+function networkPolicy(pool: MacPool, part: Part, name: string, settings: RenderSettings): KubeObject {
   const namespaces = [namespaceOf(pool), ...(pool.spec.allowedNamespaces ?? [])];
   const unique = [...new Set(namespaces)];
   return object('networking.k8s.io/v1', 'NetworkPolicy', part, name, {
@@ -143,6 +149,7 @@ function networkPolicy(pool: MacPool, part: Part, name: string): KubeObject {
           from: [
             { podSelector: { matchLabels: selectorLabels(part) } },
             ...unique.map((ns) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } })),
+            ...apiServerPeers(settings),
           ],
           ports: [{ protocol: 'TCP', port: HTTP_PORT }],
         },
