@@ -58,9 +58,9 @@ async function stop(s: Server, signal: NodeJS.Signals = 'SIGTERM'): Promise<void
   await done;
 }
 
-function send(agent: Agent, port: number, path: string, body: string): Promise<number> {
+function send(agent: Agent, port: number, path: string, body: string, method = 'POST'): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.on('data', () => {});
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -78,13 +78,17 @@ interface LoadResult {
 }
 
 /** `conns` keep-alive connections, each sending requests back to back for `secs`. */
-async function load(port: number, conns: number, secs: number, path: string, makeBody: (i: number) => string): Promise<LoadResult> {
+async function load(port: number, conns: number, secs: number, path: string | ((i: number) => string), makeBody: (i: number) => string): Promise<LoadResult> {
+  const pathOf = typeof path === 'string' ? () => path : path;
   const agent = new Agent({ keepAlive: true, maxSockets: conns });
   let i = 0;
   // Warm-up: open the connections and let the JIT settle.
   const warmEnd = performance.now() + 300;
   await Promise.all(Array.from({ length: conns }, async () => {
-    while (performance.now() < warmEnd) await send(agent, port, path, makeBody(i++));
+    while (performance.now() < warmEnd) {
+      const n = i++;
+      await send(agent, port, pathOf(n), makeBody(n));
+    }
   }));
   const lat: number[] = [];
   let errors = 0;
@@ -93,7 +97,8 @@ async function load(port: number, conns: number, secs: number, path: string, mak
   await Promise.all(Array.from({ length: conns }, async () => {
     while (performance.now() < end) {
       const s = performance.now();
-      const status = await send(agent, port, path, makeBody(i++));
+      const n = i++;
+      const status = await send(agent, port, pathOf(n), makeBody(n));
       lat.push(performance.now() - s);
       if (status >= 300) errors++;
     }
@@ -118,7 +123,7 @@ function bulkBody(n: number, tag: number): string {
 }
 
 /** Allocates `total` MACs with `conc` streams of bulk requests of `size`; returns MACs/s. */
-async function bulk(port: number, total: number, size: number, conc: number): Promise<number> {
+async function bulk(port: number, total: number, size: number, conc: number, path = '/macs/bulk'): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: conc });
   const bodies = Array.from({ length: 4 }, (_, k) => bulkBody(size, k));
   let sent = 0;
@@ -126,7 +131,7 @@ async function bulk(port: number, total: number, size: number, conc: number): Pr
   await Promise.all(Array.from({ length: conc }, async (_, w) => {
     while (sent < total) {
       sent += size;
-      const status = await send(agent, port, '/macs/bulk', bodies[(sent / size + w) % 4]!);
+      const status = await send(agent, port, path, bodies[(sent / size + w) % 4]!);
       if (status !== 201) throw new Error(`bulk answered ${status}`);
     }
   }));
@@ -159,6 +164,10 @@ async function main(): Promise<void> {
   const fsync = fsyncMs(dir);
   const macdArgs = (d: string) => [MAIN, 'macd', '--listen', '127.0.0.1:0', '--data-dir', d];
 
+  /** macd's figures with one range, for the overlap case to compare with. */
+  let oneRange64: LoadResult | null = null;
+  let oneRangeBulk = 0;
+
   // 1. Single-MAC POST against the floor and macd.
   const floor = await start([FLOOR]);
   const macd = await start(macdArgs(join(dir, 'single')));
@@ -172,6 +181,7 @@ async function main(): Promise<void> {
     let m = await load(macd.port, conns, seconds, '/macs', single);
     f = best(f, await load(floor.port, conns, seconds, '/macs', single));
     m = best(m, await load(macd.port, conns, seconds, '/macs', single));
+    if (conns === 64) oneRange64 = m;
     rows.push([`POST /macs, ${conns} conn`, `${fmt(m.rps)}/s`, `${fmt(f.rps)}/s`, `${fmt((100 * m.rps) / f.rps)} %`, `${fmt(m.p50, 2)} / ${fmt(m.p99, 2)} / ${fmt(m.max, 1)} ms`, `${fmt(f.p50, 2)} / ${fmt(f.p99, 2)} / ${fmt(f.max, 1)} ms`, m.errors ? `${m.errors} errors` : '']);
   }
   await stop(floor);
@@ -181,6 +191,7 @@ async function main(): Promise<void> {
   const fillDir = join(dir, 'fill');
   let big = await start(macdArgs(fillDir));
   const bulkRate = await bulk(big.port, quick ? 300_000 : 2_000_000, 10_000, 2);
+  oneRangeBulk = bulkRate;
   rows.push(['POST /macs/bulk (10,000 per request, 2 streams)', `${fmt(bulkRate)} MACs/s`, '', '', '', '', '']);
   const already = quick ? 300_000 : 2_000_000;
   // Fill the rest the way clients do: bulk requests of 1,000.
@@ -207,9 +218,42 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
   rows.push([`RSS, ${fmt(FILL)} allocated, node ${lean.join(' ')}`, `${fmt(rssMiB(big.child.pid!), 1)} MiB`, '', '', `its fill ran at ${fmt(leanRate)} MACs/s (bulk of 1,000)`, '', '']);
   await stop(big);
+
+  // 5. Overlapping ranges: 1,000 tenant ranges inside the 16M range0 (created
+  // through the API, as Alcor's callers do), the same load as above.
+  const TENANTS = 1000;
+  const ov = await start(macdArgs(join(dir, 'overlap')));
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const base = 0xaabbcc000000;
+  const hex = (n: number) => n.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
+  const c0 = performance.now();
+  for (let t = 0; t < TENANTS; t++) {
+    const from = base + t * 4096;
+    const status = await send(agent, ov.port, '/macs/ranges', JSON.stringify({ mac_range: { range_id: `t${t}`, from: hex(from), to: hex(from + 1023), state: 'Active' } }));
+    if (status !== 201) throw new Error(`creating range t${t} answered ${status}`);
+  }
+  const createMs = (performance.now() - c0) / TENANTS;
+  const ovWide = await load(ov.port, 64, seconds, '/macs', single);
+  const ovTenant = await load(ov.port, 64, seconds, (i) => `/macs/range/t${i % TENANTS}`, single);
+  const ovBulk = await bulk(ov.port, quick ? 300_000 : 2_000_000, 10_000, 2);
+  const g: number[] = [];
+  for (let k = 0; k < 20; k++) {
+    const t = performance.now();
+    await send(agent, ov.port, '/macs/ranges', '', 'GET');
+    g.push(performance.now() - t);
+  }
+  g.sort((x, y) => x - y);
+  agent.destroy();
+  const vs = (x: number, ref: number) => `${fmt((100 * x) / ref)} % of the one-range figure above`;
+  rows.push([`overlap: create ${fmt(TENANTS)} ranges inside range0 (POST /macs/ranges)`, `${fmt(createMs, 2)} ms each`, '', '', '', '', '']);
+  rows.push([`overlap: POST /macs (range0 around ${fmt(TENANTS)} sub-ranges), 64 conn`, `${fmt(ovWide.rps)}/s`, '', '', `${fmt(ovWide.p50, 2)} / ${fmt(ovWide.p99, 2)} / ${fmt(ovWide.max, 1)} ms`, '', vs(ovWide.rps, oneRange64!.rps) + (ovWide.errors ? `; ${ovWide.errors} errors` : '')]);
+  rows.push([`overlap: POST /macs/range/t{0..${TENANTS - 1}}, 64 conn`, `${fmt(ovTenant.rps)}/s`, '', '', `${fmt(ovTenant.p50, 2)} / ${fmt(ovTenant.p99, 2)} / ${fmt(ovTenant.max, 1)} ms`, '', vs(ovTenant.rps, oneRange64!.rps) + (ovTenant.errors ? `; ${ovTenant.errors} errors` : '')]);
+  rows.push([`overlap: POST /macs/bulk into range0 (10,000 per request, 2 streams)`, `${fmt(ovBulk)} MACs/s`, '', '', '', '', vs(ovBulk, oneRangeBulk)]);
+  rows.push([`overlap: GET /macs/ranges (${fmt(TENANTS + 1)} ranges with counts)`, `${fmt(g[10]!, 2)} ms median`, '', '', `max ${fmt(g[19]!, 2)} ms`, '', '']);
+  await stop(ov);
   rmSync(dir, { recursive: true, force: true });
 
-  const head = ['measure', 'macd', 'HTTP floor', 'macd/floor', 'macd p50 / p99 / max', 'floor p50 / p99 / max', ''];
+  const head = ['measure', 'macd', 'HTTP floor', 'macd/floor', 'macd p50 / p99 / max', 'floor p50 / p99 / max', 'notes'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) => '| ' + r.map((x, c) => (x ?? '').padEnd(widths[c]!)).join(' | ') + ' |';
   console.log(`\nmacd benchmark${quick ? ' (--quick)' : ''}: node ${process.version}, ${cpus().length} CPUs,  load average ${loadBefore.toFixed(2)} before / ${loadavg()[0]!.toFixed(2)} after, disk write+fdatasync median ${fmt(fsync, 2)} ms, best of 2 runs of ${seconds} s per level; load generator in this process, servers in child processes (compiled JS, default Node flags)\n`);

@@ -1,7 +1,9 @@
 // Three real macd processes serve one pool on the real cluster, coordinating
-// through block Leases: 300,000 MACs allocated concurrently, zero duplicates;
-// the Leases follow the contract the operator reads (holder, labels,
-// annotations, owner reference) and their alcor.dev/allocated sum is true.
+// through block Leases: 300,000 MACs allocated concurrently from range0 and a
+// tenant range inside it, zero duplicates; the Leases follow the contract the
+// operator reads (holder, labels, annotations, owner reference), their
+// alcor.dev/allocated sum is true, and every replica answers the same
+// pool-wide range counts.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,7 +46,7 @@ beforeAll(async () => {
     apiVersion: 'alcor.dev/v1alpha1',
     kind: 'MacPool',
     metadata: { name: 'pool' },
-    spec: { oui: 'aa:bb:cc', ranges: [{ name: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:ff:ff:ff' }] },
+    spec: { oui: 'aa:bb:cc', ranges: [{ name: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:ff:ff:ff' }, { name: 'tenant', from: 'aa:bb:cc:20:00:00', to: 'aa:bb:cc:20:ff:ff' }] },
   }));
   uid = (await getJson<{ metadata: { uid: string } }>(['-n', ns, 'get', 'macpool', 'pool'])).metadata.uid;
 });
@@ -55,12 +57,15 @@ afterAll(async () => {
 });
 
 describe('macd replicas on the cluster', () => {
-  it('three replicas allocate 300,000 MACs concurrently with zero duplicates', async () => {
+  it('three replicas allocate 300,000 MACs concurrently from overlapping ranges with zero duplicates', async () => {
     const dir = tempDir('macd-e2e-');
     const config = join(dir, 'macd.json');
     writeFileSync(config, JSON.stringify({
       oui: 'aa:bb:cc',
-      ranges: [{ id: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:ff:ff:ff' }],
+      ranges: [
+        { id: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:ff:ff:ff' },
+        { id: 'tenant', from: 'aa:bb:cc:20:00:00', to: 'aa:bb:cc:20:ff:ff' },
+      ],
       coordination: { mode: 'kubernetes', pool: { name: 'pool', namespace: ns, uid }, blockSize: 16_384 },
     }));
     for (let i = 0; i < 3; i++) {
@@ -73,36 +78,51 @@ describe('macd replicas on the cluster', () => {
     const macs: string[] = [];
     const owner = new Map<string, number>();
     const failures: string[] = [];
-    const worker = async (r: number): Promise<void> => {
-      while (requested < target) {
+    const tenantMacs: string[] = [];
+    /** The tenant range (65,536) gets 30,000 of them. */
+    let tenantRequested = 0;
+    const worker = async (r: number, tenant: boolean): Promise<void> => {
+      while (requested < target && (!tenant || tenantRequested < 30_000)) {
         requested += bulk;
+        if (tenant) tenantRequested += bulk;
         const states = Array.from({ length: bulk }, (_, i) => ({ project_id: 'p', port_id: `r${r}-${requested}-${i}` }));
-        const res = await call(agent, procs[r]!.url, 'POST', '/v4/macs/bulk', { mac_states: states });
+        const res = await call(agent, procs[r]!.url, 'POST', tenant ? '/v4/macs/range/tenant/bulk' : '/v4/macs/bulk', { mac_states: states });
         if (res.status !== 201) {
           failures.push(`${res.status} ${res.body.slice(0, 200)}`);
           return;
         }
         for (const s of (JSON.parse(res.body) as { mac_states: { mac_address: string }[] }).mac_states) {
           macs.push(s.mac_address);
+          if (tenant) tenantMacs.push(s.mac_address);
           owner.set(s.mac_address, r);
         }
       }
     };
-    // Four concurrent bulk streams per replica.
-    await Promise.all([0, 1, 2].flatMap((r) => [r, r, r, r].map(() => worker(r))));
+    // Four concurrent bulk streams per replica: three from range0, one from the tenant range inside it.
+    await Promise.all([0, 1, 2].flatMap((r) => [false, false, false, true].map((tenant) => worker(r, tenant))));
     expect(failures).toEqual([]);
     expect(macs).toHaveLength(target);
     expect(new Set(macs).size).toBe(target);
+    expect(tenantMacs).toHaveLength(30_000);
+    expect(tenantMacs.every((m) => m.startsWith('aa:bb:cc:20:'))).toBe(true);
+    // range0's own requests kept off the tenant's addresses while range0 had room elsewhere.
+    expect(macs.filter((m) => m.startsWith('aa:bb:cc:20:')).length).toBe(tenantMacs.length);
+    // The same pool-wide counts from every replica, at once.
+    for (const p of procs) {
+      const ranges = (JSON.parse((await call(agent, p.url, 'GET', '/macs/ranges')).body) as { mac_ranges: { range_id: string; used: number; available: number }[] }).mac_ranges;
+      expect(Object.fromEntries(ranges.map((r) => [r.range_id, [r.used, r.available]]))).toEqual({ range0: [target, 2 ** 24 - target], tenant: [tenantMacs.length, 65_536 - tenantMacs.length] });
+    }
 
     // The Leases: one holder each, the contract's labels and annotations, owned by the MacPool.
     const leases = (await getJson<{ items: Lease[] }>(['-n', ns, 'get', 'leases', '-l', 'alcor.dev/mac-pool=pool'])).items;
     expect(leases.length).toBeGreaterThanOrEqual(Math.ceil(target / 16_384));
     for (const l of leases) {
-      expect(l.metadata.name).toMatch(/^pool-block-range0-\d+$/);
-      expect(l.metadata.labels?.['alcor.dev/mac-range']).toBe('range0');
+      // Blocks of the address space (ranges overlap): named by their first MAC.
+      const start = l.metadata.annotations?.['alcor.dev/block-start'] ?? '';
+      expect(start).toMatch(/^aa:bb:cc:[0-9a-f]{2}:[0-9a-f]{2}:00$/);
+      expect(l.metadata.name).toBe(`pool-block-${start.replaceAll(':', '')}`);
       expect(['macd-0', 'macd-1', 'macd-2']).toContain(l.spec.holderIdentity);
       expect(l.metadata.annotations?.['alcor.dev/block-size']).toBe('16384');
-      expect(l.metadata.annotations?.['alcor.dev/block-start']).toMatch(/^aa:bb:cc:[0-9a-f]{2}:[0-9a-f]{2}:00$/);
       expect(l.metadata.annotations?.['alcor.dev/endpoint']).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(l.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'MacPool', name: 'pool', uid });
     }
@@ -110,7 +130,11 @@ describe('macd replicas on the cluster', () => {
     // The operator sums alcor.dev/allocated: it must be true within 10 s.
     await eventually('allocated annotations sum to 300,000', async () => {
       const ls = (await getJson<{ items: Lease[] }>(['-n', ns, 'get', 'leases', '-l', 'alcor.dev/mac-pool=pool'])).items;
-      return ls.reduce((n, l) => n + Number(l.metadata.annotations?.['alcor.dev/allocated'] ?? 0), 0) === target;
+      const byRange = ls.map((l) => JSON.parse(l.metadata.annotations?.['alcor.dev/allocated-by-range'] ?? '{}') as Record<string, number>);
+      return (
+        ls.reduce((n, l) => n + Number(l.metadata.annotations?.['alcor.dev/allocated'] ?? 0), 0) === target &&
+        byRange.reduce((n, b) => n + (b['tenant'] ?? 0), 0) === tenantMacs.length
+      );
     }, 10_000);
 
     // A MAC is readable and releasable through any replica (forwarded to its holder).

@@ -3,8 +3,6 @@
 
 /** On every Lease of a MacPool's allocator replicas (block Leases): the pool's name. */
 export const MAC_POOL_LABEL = 'alcor.dev/mac-pool';
-/** On a block Lease: the id of the range the block belongs to. */
-export const MAC_RANGE_LABEL = 'alcor.dev/mac-range';
 /** On a block Lease: its first MAC and how many addresses it spans. */
 export const BLOCK_START_ANNOTATION = 'alcor.dev/block-start';
 export const BLOCK_SIZE_ANNOTATION = 'alcor.dev/block-size';
@@ -12,6 +10,8 @@ export const BLOCK_SIZE_ANNOTATION = 'alcor.dev/block-size';
 export const ENDPOINT_ANNOTATION = 'alcor.dev/endpoint';
 /** On a block Lease: how many of the block's MACs are allocated. */
 export const ALLOCATED_ANNOTATION = 'alcor.dev/allocated';
+/** On a block Lease: JSON {"<range id>": <allocated MACs of the block inside that range>}; ranges may overlap. */
+export const ALLOCATED_BY_RANGE_ANNOTATION = 'alcor.dev/allocated-by-range';
 
 /** On a dhcpd server's status Lease: the DhcpSubnet it serves. */
 export const DHCP_SERVER_LABEL = 'alcor.dev/dhcp-server';

@@ -170,7 +170,9 @@ const specObject = z.object({
     .array(MacRange)
     .max(64)
     .optional()
-    .describe('Named ranges handed out; the first is the default. Empty: one range range0 = oui:00:00:00 to oui:ff:ff:ff.')
+    .describe(
+      'Named ranges handed out; the first is the default. Empty: one range range0 = oui:00:00:00 to oui:ff:ff:ff. Ranges may overlap (a tenant range inside range0, as Alcor allows): a MAC is handed out once whichever range it is asked through, and a request naming no range uses addresses of a narrower range last.',
+    )
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
   exclusions: z
     .array(
@@ -198,15 +200,6 @@ const specObject = z.object({
 });
 
 export const MacPoolSpec = withRules(specObject, 'Desired state of a MacPool.', [
-  {
-    rule: '!has(self.ranges) || self.ranges.all(a, self.ranges.all(b, a.name == b.name || a.to < b.from || b.to < a.from))',
-    message: 'ranges must not overlap one another',
-    fieldPath: '.ranges',
-    check: (s) => {
-      const rs = s.ranges ?? [];
-      return rs.every((a) => rs.every((b) => a.name === b.name || a.to < b.from || b.to < a.from));
-    },
-  },
   {
     rule: "self.engine != 'alcor' || ((!has(self.ranges) || size(self.ranges) == 0) && (!has(self.exclusions) || size(self.exclusions) == 0))",
     message: "ranges and exclusions need engine builtin: Alcor's MAC manager takes only an oui",

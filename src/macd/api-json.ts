@@ -4,6 +4,7 @@
 
 import { formatMac, parseMac } from '../api/mac.ts';
 import { MacdError } from './errors.ts';
+import type { RangeStats } from './layout.ts';
 import type { MacMeta } from './meta.ts';
 import type { MacRange } from './range.ts';
 import type { MacStateInput, MacStateOut } from './store.ts';
@@ -27,15 +28,15 @@ export class Json {
   }
 }
 
-export function rangeJson(r: MacRange): Record<string, unknown> {
+export function rangeJson(r: MacRange, s: RangeStats): Record<string, unknown> {
   return {
     range_id: r.id,
     from: formatMac(r.from),
     to: formatMac(r.to),
     state: r.state,
-    capacity: r.capacity,
-    used: r.allocated,
-    available: r.available,
+    capacity: s.capacity,
+    used: s.used,
+    available: s.available,
     source: r.source,
   };
 }

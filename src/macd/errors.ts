@@ -9,7 +9,6 @@ export type ErrorReason =
   | 'outside_ranges'
   | 'unknown_range'
   | 'range_exists'
-  | 'range_overlap'
   | 'range_protected'
   | 'range_in_use'
   | 'range_inactive'

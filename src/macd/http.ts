@@ -12,7 +12,9 @@ import type { ProbeHandler } from '../process/probes.ts';
 import { Json } from './api-json.ts';
 import { MacdError } from './errors.ts';
 import type { MacdMetrics } from './metrics.ts';
-import { findRoute, type ApiRequest, type Route, type RouteDeps } from './routes.ts';
+import { findRoute, type ApiRequest, type OthersCounts, type Route, type RouteDeps } from './routes.ts';
+
+export type { OthersCounts } from './routes.ts';
 import type { MacStore } from './store.ts';
 
 const MAX_BODY = 64 * 1024 * 1024;
@@ -33,6 +35,8 @@ export interface ApiOptions {
    * claim, the base URL of a replica with at least `needed` free MACs, or null.
    */
   spillover?: (needed: number, rangeId?: string) => Promise<string | null>;
+  /** Replica mode: the other replicas' counts per range id (see routes.ts). */
+  othersRanges?: () => Promise<Map<string, OthersCounts>>;
 }
 
 export interface ApiServer {
@@ -55,10 +59,11 @@ function apiPath(url: string): string {
 }
 
 /** A request whose body parses (once) on first use. */
-function apiRequest(method: string, path: string, raw: Buffer): ApiRequest {
+function apiRequest(method: string, path: string, raw: Buffer, forwarded: boolean): ApiRequest {
   let parsed: { value: unknown } | undefined;
   return {
     method,
+    forwarded,
     parts: path.split('/').filter((x) => x !== ''),
     body: () => {
       if (!parsed) {
@@ -84,6 +89,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   };
   const deps: RouteDeps = {
     metrics,
+    ...(opts.othersRanges ? { othersRanges: opts.othersRanges } : {}),
     store: () => {
       const store = opts.store();
       if (!store) throw new MacdError(503, 'internal', 'state is still loading');
@@ -128,10 +134,10 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const handle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, t0: number): Promise<void> => {
     const path = apiPath(req.url ?? '/');
     if (opts.probes?.(req, res, path)) return;
-    const request = apiRequest(req.method ?? 'GET', path, raw);
+    const forwarded = req.headers['x-macd-forwarded'] !== undefined;
+    const request = apiRequest(req.method ?? 'GET', path, raw, forwarded);
     const route = findRoute(request.method, request.parts);
     if (route instanceof MacdError) return sendError(res, path, route);
-    const forwarded = req.headers['x-macd-forwarded'] !== undefined;
     try {
       const base = forwarded ? null : await owner(route, request);
       if (base) return forward(req, res, base, raw);

@@ -1,23 +1,24 @@
 // The block Leases through which replicas share a pool: the contract with the
 // operator (which sums alcor.dev/allocated over the pool's Leases) and the
-// Kubernetes implementation of the small API the coordinator needs.
+// Kubernetes implementation of the small API the coordinator needs. A block
+// is a span of the MAC address space, not of a range: where ranges overlap,
+// one block (one holder) serves them all.
 
-import { ALLOCATED_ANNOTATION, BLOCK_SIZE_ANNOTATION, BLOCK_START_ANNOTATION, ENDPOINT_ANNOTATION, MAC_POOL_LABEL, MAC_RANGE_LABEL } from '../api/leases.ts';
+import { ALLOCATED_ANNOTATION, ALLOCATED_BY_RANGE_ANNOTATION, BLOCK_SIZE_ANNOTATION, BLOCK_START_ANNOTATION, ENDPOINT_ANNOTATION, MAC_POOL_LABEL } from '../api/leases.ts';
+import { formatMac, parseMac } from '../api/mac.ts';
 import { ApiError, type KubeClient, type ObjectList } from '../runtime/client.ts';
 import { leasePath, microTime, type Lease } from '../runtime/lease.ts';
 
 export interface BlockLease {
   name: string;
-  rangeId: string;
-  block: number;
+  /** First and last MAC of the block (its block-start and block-size annotations). */
+  from: number;
+  to: number;
   holder: string;
   endpoint: string;
   allocated: number;
-}
-
-export interface NewBlockLease extends BlockLease {
-  blockStart: string;
-  blockSize: number;
+  /** Allocated MACs of the block per range id (ranges may overlap: each counts its own). */
+  byRange: Record<string, number>;
 }
 
 /** What the coordinator needs from the Lease API (faked in unit tests). */
@@ -25,14 +26,36 @@ export interface LeaseApi {
   /** Every block Lease of the pool. */
   list(): Promise<BlockLease[]>;
   /** Creates the Lease; 'exists' when another replica (or we, earlier) created it first. */
-  create(lease: NewBlockLease): Promise<'created' | 'exists'>;
+  create(lease: BlockLease): Promise<'created' | 'exists'>;
   /** Merge-patches the annotations of a Lease. */
   annotate(name: string, annotations: Record<string, string>): Promise<void>;
 }
 
-/** `<pool>-block-<rangeId>-<index>`, lower-case, characters outside a DNS name replaced by "-". */
-export function blockLeaseName(pool: string, rangeId: string, block: number): string {
-  return `${pool}-block-${rangeId}-${block}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+/** `<pool>-block-<first MAC as 12 hex digits>`, e.g. pool-block-aabbcc200000. */
+export function blockLeaseName(pool: string, from: number): string {
+  return `${pool}-block-${from.toString(16).padStart(12, '0')}`;
+}
+
+/** The annotations that publish a block's counts. */
+export function countAnnotations(allocated: number, byRange: Record<string, number>): Record<string, string> {
+  return { [ALLOCATED_ANNOTATION]: String(allocated), [ALLOCATED_BY_RANGE_ANNOTATION]: JSON.stringify(byRange) };
+}
+
+/** Reads a block Lease's annotations; null when it is not one (no block bounds). */
+export function blockFromAnnotations(name: string, holder: string, ann: Record<string, string>): BlockLease | null {
+  const from = parseMac(ann[BLOCK_START_ANNOTATION] ?? '');
+  const size = Number(ann[BLOCK_SIZE_ANNOTATION]);
+  if (from === undefined || !Number.isSafeInteger(size) || size < 1) return null;
+  let byRange: Record<string, number> = {};
+  try {
+    const parsed: unknown = JSON.parse(ann[ALLOCATED_BY_RANGE_ANNOTATION] ?? '{}');
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      byRange = Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === 'number'));
+    }
+  } catch {
+    // A hand-edited annotation: counts by range unknown.
+  }
+  return { name, from, to: from + size - 1, holder, endpoint: ann[ENDPOINT_ANNOTATION] ?? '', allocated: Number(ann[ALLOCATED_ANNOTATION] ?? '0') || 0, byRange };
 }
 
 export interface PoolRef {
@@ -42,21 +65,7 @@ export interface PoolRef {
 }
 
 export function kubernetesLeaseApi(client: KubeClient, pool: PoolRef): LeaseApi {
-  const toBlock = (l: Lease): BlockLease | null => {
-    const labels = l.metadata.labels ?? {};
-    const ann = l.metadata.annotations ?? {};
-    const m = /-(\d+)$/.exec(l.metadata.name);
-    const rangeId = labels[MAC_RANGE_LABEL];
-    if (!m || !rangeId) return null;
-    return {
-      name: l.metadata.name,
-      rangeId,
-      block: Number(m[1]),
-      holder: l.spec?.holderIdentity ?? '',
-      endpoint: ann[ENDPOINT_ANNOTATION] ?? '',
-      allocated: Number(ann[ALLOCATED_ANNOTATION] ?? '0'),
-    };
-  };
+  const toBlock = (l: Lease): BlockLease | null => blockFromAnnotations(l.metadata.name, l.spec?.holderIdentity ?? '', l.metadata.annotations ?? {});
   return {
     async list() {
       const out: BlockLease[] = [];
@@ -79,8 +88,13 @@ export function kubernetesLeaseApi(client: KubeClient, pool: PoolRef): LeaseApi 
         metadata: {
           name: l.name,
           namespace: pool.namespace,
-          labels: { [MAC_POOL_LABEL]: pool.name, [MAC_RANGE_LABEL]: l.rangeId },
-          annotations: { [BLOCK_START_ANNOTATION]: l.blockStart, [BLOCK_SIZE_ANNOTATION]: String(l.blockSize), [ENDPOINT_ANNOTATION]: l.endpoint, [ALLOCATED_ANNOTATION]: String(l.allocated) },
+          labels: { [MAC_POOL_LABEL]: pool.name },
+          annotations: {
+            [BLOCK_START_ANNOTATION]: formatMac(l.from),
+            [BLOCK_SIZE_ANNOTATION]: String(l.to - l.from + 1),
+            [ENDPOINT_ANNOTATION]: l.endpoint,
+            ...countAnnotations(l.allocated, l.byRange),
+          },
           ownerReferences: [{ apiVersion: 'alcor.dev/v1alpha1', kind: 'MacPool', name: pool.name, uid: pool.uid }],
         },
         // Blocks never expire: their allocations live on the holder's disk.

@@ -8,6 +8,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Allocator } from './allocator.ts';
+import type { RangeStats } from './layout.ts';
 
 export interface MacdMetrics {
   registry: Registry;
@@ -38,7 +39,7 @@ export function createMetrics(allocator: () => Allocator | null): MacdMetrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
-  const perRange = (name: string, help: string, value: (r: ReturnType<Allocator['ranges']>[number]) => number): void => {
+  const perRange = (name: string, help: string, value: (r: RangeStats) => number): void => {
     new Gauge({
       name,
       help,
@@ -46,11 +47,12 @@ export function createMetrics(allocator: () => Allocator | null): MacdMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const r of allocator()?.ranges() ?? []) this.set({ range: r.id }, value(r));
+        const a = allocator();
+        for (const r of a?.ranges() ?? []) this.set({ range: r.id }, value(a!.stats(r)));
       },
     });
   };
   perRange('alcor_macd_range_capacity', 'Addresses of a range that may be handed out (size minus exclusions); the same on every replica', (r) => r.capacity);
-  perRange('alcor_macd_range_allocated', 'MACs this replica has allocated in a range (sum over replicas for the pool)', (r) => r.allocated);
+  perRange('alcor_macd_range_allocated', 'MACs this replica has allocated in a range, through whichever range they were asked for (sum over replicas for the pool)', (r) => r.used);
   return { registry, allocations, releases, errors, latency, logFlush };
 }

@@ -1,21 +1,25 @@
 // Several macd replicas serving one pool without a consensus protocol of our
-// own: each replica claims blocks of the ranges as coordination.k8s.io Leases
-// (create is atomic in the API server: 409 AlreadyExists means another
-// replica won, so we pick another block), the way Calico's IPAM claims
-// address blocks. A replica allocates only inside its blocks, so no MAC can
-// be handed out twice. Blocks never expire: their allocations live on the
-// holder's disk, and a replica restarting under the same name takes its
-// blocks back. Requests for a MAC in another replica's block are forwarded to
-// the endpoint on that block's Lease.
+// own: each replica claims blocks of the MAC address space as
+// coordination.k8s.io Leases (create is atomic in the API server: 409
+// AlreadyExists means another replica won, so we pick another block), the way
+// Calico's IPAM claims address blocks. Blocks are aligned spans of the
+// address space, not of a range, so where ranges overlap one block has one
+// holder. A replica allocates only inside its blocks, so no MAC can be handed
+// out twice. Blocks never expire: their allocations live on the holder's
+// disk, and a replica restarting under the same name takes its blocks back.
+// Requests for a MAC in another replica's block are forwarded to the endpoint
+// on that block's Lease; range counts add the other replicas' (asked over
+// HTTP, or read from their Leases when they do not answer).
 
 import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { MacdError } from './errors.ts';
-import { ALLOCATED_ANNOTATION, ENDPOINT_ANNOTATION } from '../api/leases.ts';
-import { blockLeaseName, kubernetesLeaseApi, type BlockLease, type LeaseApi } from './leases.ts';
+import { ENDPOINT_ANNOTATION } from '../api/leases.ts';
+import type { OthersCounts } from './routes.ts';
+import { blockLeaseName, countAnnotations, kubernetesLeaseApi, type BlockLease, type LeaseApi } from './leases.ts';
 import { formatMac } from '../api/mac.ts';
-import type { MacRange } from './range.ts';
+import { firstEndingAtOrAfter, mergeIntervals, type Interval } from './range.ts';
 import type { Coordination } from './server.ts';
 import type { MacStore } from './store.ts';
 
@@ -32,9 +36,11 @@ export interface CoordinatorOptions {
 
 export class BlockCoordinator {
   private readonly o: CoordinatorOptions;
-  /** Lease cache by name (refreshed by list). */
+  /** Lease cache by name (refreshed by list), and the same sorted by first MAC (blocks never overlap). */
   private leases = new Map<string, BlockLease>();
-  private readonly published = new Map<string, number>();
+  private sorted: BlockLease[] = [];
+  /** What was last published per held Lease (allocated and counts by range). */
+  private readonly published = new Map<string, string>();
   private claiming: Promise<boolean> | null = null;
   private refreshing: Promise<void> | null = null;
   private lastRefresh = 0;
@@ -49,47 +55,36 @@ export class BlockCoordinator {
     return this.o.store;
   }
 
-  private name(rangeId: string, block: number): string {
-    return blockLeaseName(this.o.pool, rangeId, block);
-  }
-
-  private owned(rangeId: string): number[] {
-    return this.store.ownedBlocks.get(rangeId) ?? [];
+  private get blockSize(): number {
+    return this.store.allocator.blockSize;
   }
 
   /** Takes back this replica's blocks (from its Leases and its disk) and starts publishing counts. */
   async start(): Promise<void> {
     await this.refresh(true);
-    const a = this.store.allocator;
-    const mine = new Map<string, Set<number>>();
-    for (const [id, blocks] of this.store.ownedBlocks) mine.set(id, new Set(blocks));
-    for (const l of this.leases.values()) {
+    const keep: Interval[] = [];
+    for (const l of this.sorted) {
       if (l.holder !== this.o.replica) continue;
-      if (!mine.has(l.rangeId)) mine.set(l.rangeId, new Set());
-      mine.get(l.rangeId)!.add(l.block);
+      if (l.endpoint !== this.o.endpoint) await this.o.api.annotate(l.name, { [ENDPOINT_ANNOTATION]: this.o.endpoint });
+      keep.push({ from: l.from, to: l.to });
     }
-    for (const [rangeId, blocks] of mine) {
-      if (!a.hasRange(rangeId)) continue;
-      const range = a.range(rangeId);
-      const keep: number[] = [];
-      for (const b of blocks) {
-        const lease = this.leases.get(this.name(rangeId, b));
-        if (!lease) {
-          // On our disk but its Lease is gone (deleted by hand): claim it again.
-          if ((await this.create(range, b)) === 'created') keep.push(b);
-          else this.o.log.error({ range: rangeId, block: b }, 'a block on this replica’s disk is now held by another replica; not allocating from it');
+    // Blocks on our disk whose Lease is gone (deleted by hand): claim them again.
+    const bs = this.blockSize;
+    for (const h of this.store.held) {
+      for (let g = Math.floor(h.from / bs); g <= Math.floor(h.to / bs); g++) {
+        const from = Math.max(h.from, g * bs);
+        const to = Math.min(h.to, g * bs + bs - 1);
+        if (covered(keep, from, to)) continue;
+        const other = this.leaseIn(from, to);
+        if (other || (await this.create(g)) !== 'created') {
+          this.o.log.error({ block: formatMac(from), holder: other?.holder }, 'a block on this replica’s disk is now held by another replica; not allocating from it');
           continue;
         }
-        if (lease.holder !== this.o.replica) {
-          this.o.log.error({ range: rangeId, block: b, holder: lease.holder }, 'a block on this replica’s disk is held by another replica; not allocating from it');
-          continue;
-        }
-        if (lease.endpoint !== this.o.endpoint) await this.o.api.annotate(lease.name, { [ENDPOINT_ANNOTATION]: this.o.endpoint });
-        keep.push(b);
+        keep.push({ from: g * bs, to: g * bs + bs - 1 });
       }
-      await this.store.setOwnedBlocks(rangeId, keep.sort((x, y) => x - y));
     }
-    this.store.onExhausted = (ids, needed) => this.onExhausted(ids, needed);
+    await this.store.setHeld(keep);
+    this.store.onExhausted = (ids, needed, preferredOnly) => this.onExhausted(ids, needed, preferredOnly);
     this.store.beforeSpecific = (macs) => this.ensureOwned(macs);
     const every = this.o.publishMs ?? 2000;
     this.timer = setInterval(() => void this.publish(), every);
@@ -107,13 +102,12 @@ export class BlockCoordinator {
 
   /** The endpoint of the replica holding `mac`'s block, or null when it is this one (or nobody). */
   async ownerOf(mac: number): Promise<string | null> {
-    const l = this.store.allocator.locate(mac);
-    if (!l) return null;
-    const b = Math.floor(l.off / l.range.blockSize);
-    if (this.owned(l.range.id).includes(b)) return null;
-    const name = this.name(l.range.id, b);
-    if (!this.leases.has(name)) await this.refresh(true);
-    const lease = this.leases.get(name);
+    if (this.store.holds(mac)) return null;
+    let lease = this.leaseIn(mac, mac);
+    if (!lease) {
+      await this.refresh(true);
+      lease = this.leaseIn(mac, mac);
+    }
     return lease && lease.holder !== this.o.replica && lease.endpoint ? lease.endpoint : null;
   }
 
@@ -123,13 +117,13 @@ export class BlockCoordinator {
    */
   async spillover(needed: number, rangeId?: string): Promise<string | null> {
     await this.refresh(true);
+    const a = this.store.allocator;
+    if (rangeId !== undefined && !a.hasRange(rangeId)) return null;
     const free = new Map<string, number>();
-    for (const l of this.leases.values()) {
-      if (l.holder === this.o.replica || !l.endpoint || (rangeId !== undefined && l.rangeId !== rangeId)) continue;
-      if (!this.store.allocator.hasRange(l.rangeId)) continue;
-      const r = this.store.allocator.range(l.rangeId);
-      const size = Math.min(r.blockSize, r.size - l.block * r.blockSize);
-      free.set(l.endpoint, (free.get(l.endpoint) ?? 0) + Math.max(0, size - l.allocated));
+    for (const l of this.sorted) {
+      if (l.holder === this.o.replica || !l.endpoint) continue;
+      const used = rangeId !== undefined ? (l.byRange[rangeId] ?? l.allocated) : l.allocated;
+      free.set(l.endpoint, (free.get(l.endpoint) ?? 0) + Math.max(0, a.allowedIn(l.from, l.to, rangeId) - used));
     }
     let best: string | null = null;
     let most = needed - 1;
@@ -142,61 +136,112 @@ export class BlockCoordinator {
     return best;
   }
 
+  /**
+   * The other replicas' counts per range: each is asked over HTTP for its own
+   * (its answer is exact at that moment); one that does not answer within a
+   * second counts what its Leases last published.
+   */
+  async othersRanges(): Promise<Map<string, OthersCounts>> {
+    await this.refresh(true);
+    const byHolder = new Map<string, BlockLease[]>();
+    for (const l of this.sorted) {
+      if (l.holder === this.o.replica) continue;
+      byHolder.set(l.holder, [...(byHolder.get(l.holder) ?? []), l]);
+    }
+    const out = new Map<string, OthersCounts>();
+    const add = (id: string, used: number, usedAllowed: number): void => {
+      const c = out.get(id) ?? { used: 0, usedAllowed: 0 };
+      c.used += used;
+      c.usedAllowed += usedAllowed;
+      out.set(id, c);
+    };
+    await Promise.all(
+      [...byHolder.values()].map(async (leases) => {
+        const endpoint = leases.find((l) => l.endpoint)?.endpoint;
+        try {
+          if (!endpoint) throw new Error('no endpoint');
+          const res = await fetch(`${endpoint}/macs/ranges`, { headers: { 'x-macd-forwarded': '1' }, signal: AbortSignal.timeout(1000) });
+          if (res.status !== 200) throw new Error(`answered ${res.status}`);
+          const body = (await res.json()) as { mac_ranges?: { range_id: string; capacity: number; used: number; available: number }[] };
+          for (const r of body.mac_ranges ?? []) add(r.range_id, r.used, r.capacity - r.available);
+        } catch (e) {
+          this.o.log.debug({ err: e, endpoint }, 'a replica did not answer for its counts; using its Leases');
+          for (const l of leases) for (const [id, n] of Object.entries(l.byRange)) add(id, n, n);
+        }
+      }),
+    );
+    return out;
+  }
+
   /** Claims the blocks of MACs asked for by address, or refuses those another replica holds. */
   async ensureOwned(macs: readonly number[]): Promise<void> {
+    const bs = this.blockSize;
     for (const mac of macs) {
-      const l = this.store.allocator.locate(mac);
-      if (!l) continue; // the allocator refuses it
-      const b = Math.floor(l.off / l.range.blockSize);
-      if (this.owned(l.range.id).includes(b)) continue;
-      let lease = this.leases.get(this.name(l.range.id, b));
-      if (!lease && (await this.create(l.range, b)) === 'created') {
-        await this.store.setOwnedBlocks(l.range.id, [...this.owned(l.range.id), b].sort((x, y) => x - y));
+      if (this.store.holds(mac)) continue;
+      let lease = this.leaseIn(mac, mac);
+      const g = Math.floor(mac / bs);
+      if (!lease && !this.leaseIn(g * bs, g * bs + bs - 1) && (await this.create(g)) === 'created') {
+        await this.store.setHeld([...this.store.held, { from: g * bs, to: g * bs + bs - 1 }]);
         continue;
       }
       await this.refresh(true);
-      lease = this.leases.get(this.name(l.range.id, b));
+      lease = this.leaseIn(mac, mac);
       if (lease?.holder === this.o.replica) {
-        await this.store.setOwnedBlocks(l.range.id, [...this.owned(l.range.id), b].sort((x, y) => x - y));
+        await this.store.setHeld([...this.store.held, { from: lease.from, to: lease.to }]);
         continue;
       }
-      throw new MacdError(409, 'owned_elsewhere', `${formatMac(mac)} is in a block held by replica "${lease?.holder ?? '?'}" (${lease?.endpoint ?? '?'}); ask it`);
+      const holder = lease ?? this.leaseIn(g * bs, g * bs + bs - 1);
+      throw new MacdError(409, 'owned_elsewhere', `${formatMac(mac)} is in a block held by replica "${holder?.holder ?? '?'}" (${holder?.endpoint ?? '?'}); ask it`);
     }
   }
 
-  /** Own blocks are full: claim more. Concurrent callers share one claim. */
-  private async onExhausted(rangeIds: string[], needed: number): Promise<boolean> {
+  /** Held blocks are full: claim more. Concurrent callers share one claim. */
+  private async onExhausted(rangeIds: string[], needed: number, preferredOnly: boolean): Promise<boolean> {
     if (this.claiming) {
       await this.claiming;
       return true;
     }
-    this.claiming = this.claim(rangeIds, needed).finally(() => {
+    this.claiming = this.claim(rangeIds, needed, preferredOnly).finally(() => {
       this.claiming = null;
     });
     return this.claiming;
   }
 
-  private async claim(rangeIds: string[], needed: number): Promise<boolean> {
+  /**
+   * Claims free blocks where the ranges allocate (with `preferredOnly`: where
+   * they allocate first, away from narrower ranges). A block nobody holds has
+   * no allocated MAC, so any block it can reach has room.
+   */
+  private async claim(rangeIds: string[], needed: number, preferredOnly: boolean): Promise<boolean> {
+    const a = this.store.allocator;
+    const bs = this.blockSize;
     for (let attempt = 0; attempt < 20; attempt++) {
       await this.refresh(true);
       let anyFree = false;
       for (const id of rangeIds) {
-        if (!this.store.allocator.hasRange(id)) continue;
-        const range = this.store.allocator.range(id);
+        if (!a.hasRange(id)) continue;
+        const where = a.claimable(id)[preferredOnly ? 'preferred' : 'all'];
         const free: number[] = [];
-        for (let b = 0; b < range.blockCount; b++) if (!this.leases.has(this.name(id, b))) free.push(b);
+        const seen = new Set<number>();
+        for (const iv of where) {
+          for (let g = Math.floor(iv.from / bs); g <= Math.floor(iv.to / bs); g++) {
+            if (seen.has(g)) continue;
+            seen.add(g);
+            if (!this.leaseIn(g * bs, g * bs + bs - 1)) free.push(g);
+          }
+        }
         if (free.length === 0) continue;
         anyFree = true;
-        const want = Math.min(free.length, Math.max(1, Math.ceil(needed / range.blockSize)));
+        const want = Math.min(free.length, Math.max(1, Math.ceil(needed / bs)));
         const got: number[] = [];
         // A random free block: replicas claiming at once rarely collide.
         while (got.length < want && free.length > 0) {
-          const b = free.splice(Math.floor(Math.random() * free.length), 1)[0]!;
-          if ((await this.create(range, b)) === 'created') got.push(b);
+          const g = free.splice(Math.floor(Math.random() * free.length), 1)[0]!;
+          if ((await this.create(g)) === 'created') got.push(g);
         }
         if (got.length > 0) {
-          await this.store.setOwnedBlocks(id, [...this.owned(id), ...got].sort((x, y) => x - y));
-          this.o.log.info({ range: id, blocks: got }, 'claimed blocks');
+          await this.store.setHeld([...this.store.held, ...got.map((g) => ({ from: g * bs, to: g * bs + bs - 1 }))]);
+          this.o.log.info({ range: id, blocks: got.map((g) => formatMac(g * bs)) }, 'claimed blocks');
           return true;
         }
       }
@@ -205,16 +250,38 @@ export class BlockCoordinator {
     return false;
   }
 
-  private async create(range: MacRange, b: number): Promise<'created' | 'exists'> {
-    const name = this.name(range.id, b);
-    const allocated = range.blockAllocated[b] ?? 0;
-    const lease: BlockLease = { name, rangeId: range.id, block: b, holder: this.o.replica, endpoint: this.o.endpoint, allocated };
-    const r = await this.o.api.create({ ...lease, blockStart: formatMac(range.from + b * range.blockSize), blockSize: Math.min(range.blockSize, range.size - b * range.blockSize) });
+  private async create(g: number): Promise<'created' | 'exists'> {
+    const bs = this.blockSize;
+    const from = g * bs;
+    const to = from + bs - 1;
+    const allocated = this.store.allocator.space.count(from, to);
+    const byRange = this.countsByRange(from, to);
+    const lease: BlockLease = { name: blockLeaseName(this.o.pool, from), from, to, holder: this.o.replica, endpoint: this.o.endpoint, allocated, byRange };
+    const r = await this.o.api.create(lease);
     if (r === 'created') {
-      this.leases.set(name, lease);
-      this.published.set(name, allocated);
+      this.cache([...this.leases.values(), lease]);
+      this.published.set(lease.name, JSON.stringify([allocated, byRange]));
     }
     return r;
+  }
+
+  /** Allocated MACs of [from, to] per range id that intersects it. */
+  private countsByRange(from: number, to: number): Record<string, number> {
+    const a = this.store.allocator;
+    const out: Record<string, number> = {};
+    for (const r of a.ranges()) if (r.from <= to && r.to >= from) out[r.id] = a.space.count(Math.max(from, r.from), Math.min(to, r.to));
+    return out;
+  }
+
+  /** The Lease intersecting [from, to] (the first by address), or undefined. */
+  private leaseIn(from: number, to: number): BlockLease | undefined {
+    const l = this.sorted[firstEndingAtOrAfter(this.sorted, from)];
+    return l && l.from <= to ? l : undefined;
+  }
+
+  private cache(list: BlockLease[]): void {
+    this.leases = new Map(list.map((l) => [l.name, l]));
+    this.sorted = [...this.leases.values()].sort((x, y) => x.from - y.from);
   }
 
   /** Re-lists the pool's Leases (at most every 250 ms unless forced; concurrent callers share one list). */
@@ -224,7 +291,7 @@ export class BlockCoordinator {
     this.refreshing = this.o.api
       .list()
       .then((list) => {
-        this.leases = new Map(list.map((l) => [l.name, l]));
+        this.cache(list);
         this.lastRefresh = Date.now();
       })
       .finally(() => {
@@ -233,20 +300,18 @@ export class BlockCoordinator {
     return this.refreshing;
   }
 
-  /** Publishes `alcor.dev/allocated` of each held block whose count changed; refreshes the cache. */
+  /** Publishes the counts of each held block whose counts changed; refreshes the cache. */
   private publish(): Promise<void> {
     if (this.publishing) return this.publishing;
     const run = async (): Promise<void> => {
-      for (const [rangeId, blocks] of this.store.ownedBlocks) {
-        if (!this.store.allocator.hasRange(rangeId)) continue;
-        const range = this.store.allocator.range(rangeId);
-        for (const b of blocks) {
-          const name = this.name(rangeId, b);
-          const n = range.blockAllocated[b] ?? 0;
-          if (this.published.get(name) === n) continue;
-          await this.o.api.annotate(name, { [ALLOCATED_ANNOTATION]: String(n) });
-          this.published.set(name, n);
-        }
+      for (const l of this.sorted) {
+        if (l.holder !== this.o.replica) continue;
+        const n = this.store.allocator.space.count(l.from, l.to);
+        const byRange = this.countsByRange(l.from, l.to);
+        const key = JSON.stringify([n, byRange]);
+        if (this.published.get(l.name) === key) continue;
+        await this.o.api.annotate(l.name, countAnnotations(n, byRange));
+        this.published.set(l.name, key);
       }
       await this.refresh(false);
     };
@@ -257,6 +322,13 @@ export class BlockCoordinator {
       });
     return this.publishing;
   }
+}
+
+/** True when the sorted, merged `list` covers [from, to] whole. */
+function covered(list: readonly Interval[], from: number, to: number): boolean {
+  const merged = mergeIntervals(list);
+  const i = merged[firstEndingAtOrAfter(merged, from)];
+  return i !== undefined && i.from <= from && i.to >= to;
 }
 
 export interface ReplicaOptions {
@@ -278,6 +350,7 @@ export async function startReplica(o: ReplicaOptions): Promise<Coordination> {
   return {
     ownerOf: (mac) => c.ownerOf(mac),
     spillover: (needed, rangeId) => c.spillover(needed, rangeId),
+    othersRanges: () => c.othersRanges(),
     close: () => c.close(),
   };
 }

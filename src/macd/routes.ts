@@ -7,6 +7,7 @@ import { formatMac, parseMac } from '../api/mac.ts';
 import { Json, bad, bodyField, decode, isObject, macStateJson, parseMacField, parseMacState, parseRange, parseStates, rangeJson } from './api-json.ts';
 import { MacdError } from './errors.ts';
 import type { MacdMetrics } from './metrics.ts';
+import type { MacRange } from './range.ts';
 import type { MacStore } from './store.ts';
 
 export interface ApiRequest {
@@ -15,12 +16,22 @@ export interface ApiRequest {
   parts: string[];
   /** The body as JSON; throws 400 malformed_json when it is not. */
   body(): unknown;
+  /** Replica mode: sent by another replica, to be answered from this one's state alone. */
+  forwarded: boolean;
+}
+
+/** What the other replicas hold in one range: MACs allocated, and those of them not excluded. */
+export interface OthersCounts {
+  used: number;
+  usedAllowed: number;
 }
 
 export interface RouteDeps {
   /** The store; throws 503 while the state is loading. */
   store(): MacStore;
   metrics: MacdMetrics;
+  /** Replica mode: the other replicas' counts per range id, so range counts are the pool's whichever replica answers. */
+  othersRanges?: () => Promise<Map<string, OthersCounts>>;
 }
 
 /** Status and body; a Json body is sent as it is. */
@@ -112,11 +123,31 @@ function nullIfMalformed(req: ApiRequest): number | null {
   }
 }
 
-const listRanges: Route = { name: 'ranges_list', run: (_req, { store }) => [200, { mac_ranges: store().allocator.ranges().map(rangeJson) }] };
-const createRange: Route = { name: 'range_create', run: async (req, { store }) => [201, { mac_range: rangeJson(await store().addRange(parseRange(req.body()))) }] };
-const getRange: Route = { name: 'range_get', run: (req, { store }) => [200, { mac_range: rangeJson(store().allocator.range(rangeInPath(req))) }] };
-const updateRange: Route = { name: 'range_update', run: async (req, { store }) => [200, { mac_range: rangeJson(await store().updateRange(rangeInPath(req), parseRange(req.body()))) }] };
-const deleteRange: Route = { name: 'range_delete', run: async (req, { store }) => [200, { mac_range: rangeJson(await store().deleteRange(rangeInPath(req))) }] };
+/** Ranges with their counts: in replica mode the pool's (this replica's plus the others'), unless another replica asks. */
+async function withCounts(req: ApiRequest, deps: RouteDeps, ranges: MacRange[]): Promise<Record<string, unknown>[]> {
+  const a = deps.store().allocator;
+  const others = deps.othersRanges && !req.forwarded ? await deps.othersRanges() : null;
+  return ranges.map((r) => {
+    const s = a.stats(r);
+    const o = others?.get(r.id);
+    return rangeJson(r, o ? { ...s, used: s.used + o.used, available: Math.max(0, s.available - o.usedAllowed) } : s);
+  });
+}
+
+const listRanges: Route = { name: 'ranges_list', run: async (req, deps) => [200, { mac_ranges: await withCounts(req, deps, deps.store().allocator.ranges()) }] };
+const createRange: Route = { name: 'range_create', run: async (req, deps) => [201, { mac_range: (await withCounts(req, deps, [await deps.store().addRange(parseRange(req.body()))]))[0] }] };
+const getRange: Route = { name: 'range_get', run: async (req, deps) => [200, { mac_range: (await withCounts(req, deps, [deps.store().allocator.range(rangeInPath(req))]))[0] }] };
+const updateRange: Route = { name: 'range_update', run: async (req, deps) => [200, { mac_range: (await withCounts(req, deps, [await deps.store().updateRange(rangeInPath(req), parseRange(req.body()))]))[0] }] };
+const deleteRange: Route = {
+  name: 'range_delete',
+  async run(req, { store }) {
+    const r = store().allocator.range(rangeInPath(req));
+    // Its counts as it goes.
+    const stats = store().allocator.stats(r);
+    await store().deleteRange(r.id);
+    return [200, { mac_range: rangeJson(r, stats) }];
+  },
+};
 
 /** Paths and their methods; ":x" matches any one segment. The first path that matches decides. */
 const table: { path: string[]; methods: Record<string, Route> }[] = [

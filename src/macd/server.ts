@@ -7,7 +7,7 @@ import type { MacdConfig } from '../api/config/macd.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
 import { probeHandler, startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { parseConfig } from './config.ts';
-import { startApi, type ApiServer } from './http.ts';
+import { startApi, type ApiServer, type OthersCounts } from './http.ts';
 import { createMetrics, type MacdMetrics } from './metrics.ts';
 import { MacStore } from './store.ts';
 
@@ -29,6 +29,8 @@ export interface Coordination {
   ownerOf(mac: number): Promise<string | null> | string | null;
   /** The base URL of a replica with at least `needed` free MACs, or null. */
   spillover?(needed: number, rangeId?: string): Promise<string | null>;
+  /** The other replicas' counts per range (range counts are the pool's whichever replica answers). */
+  othersRanges?(): Promise<Map<string, OthersCounts>>;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     log,
     ownerOf: opts.coordinate && config.coordination.mode === 'kubernetes' ? ownerOf : undefined,
     spillover: opts.coordinate && config.coordination.mode === 'kubernetes' ? async (n, id) => (coord?.spillover ? coord.spillover(n, id) : null) : undefined,
+    othersRanges: opts.coordinate && config.coordination.mode === 'kubernetes' ? async () => (coord?.othersRanges ? coord.othersRanges() : new Map()) : undefined,
     probes: probeHandler({ registry: metrics.registry, ready: () => ready, healthy: () => healthy }),
   });
   if (opts.coordinate) coord = await opts.coordinate(loaded, config, { port: api.port });

@@ -1,17 +1,24 @@
 // Metadata of allocated MACs lives on disk, not in memory: one sparse file per
-// range with a fixed 128-byte slot per address (offset = (mac - from) * 128).
-// Memory stays the bitmap; reads are one pread from the page cache. Slots are
-// written only after the log record that carries the same data is durable, so
-// a slot never shows what the log might lose; the log (replayed on start) and
-// the snapshot (which fsyncs the slot files first) make them crash-safe.
-// Records too long for a slot go to a small in-memory overflow map that the
-// snapshot persists.
+// 16,777,216 addresses (an OUI's worth, whatever ranges overlap there) with a
+// fixed 128-byte slot per address (`slots-<first MAC>.bin`, offset =
+// (mac - first) * 128). Memory stays the bitmap; reads are one pread from
+// the page cache. Slots are written only after the log record that carries
+// the same data is durable, so a slot never shows what the log might lose;
+// the log (replayed on start) and the snapshot (which fsyncs the slot files
+// first) make them crash-safe. Records too long for a slot go to a small
+// in-memory overflow map that the snapshot persists.
+//
+// Before ranges could overlap, a file belonged to a range and started at its
+// first MAC; for a range starting on a 16M boundary (range0) that is the same
+// file. The others are copied over once (`migrateLegacy`).
 
-import { closeSync, fsync, openSync, readSync, writeSync, constants } from 'node:fs';
+import { closeSync, existsSync, fsync, openSync, readdirSync, readSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { MacMeta } from './meta.ts';
 
 export const SLOT = 128;
+/** Addresses per slot file. */
+const FILE_SPAN = 16_777_216;
 const PRESENT = 0xa1;
 const OVERFLOW = 0xa2;
 const NULL_LEN = 255;
@@ -39,18 +46,19 @@ export class SlotStore {
     this.dir = dir;
   }
 
-  private fdFor(rangeFrom: number): number {
-    let fd = this.fds.get(rangeFrom);
+  private fdFor(first: number): number {
+    let fd = this.fds.get(first);
     if (fd === undefined) {
-      fd = openSync(join(this.dir, `slots-${rangeFrom.toString(16).padStart(12, '0')}.bin`), constants.O_RDWR | constants.O_CREAT, 0o644);
-      this.fds.set(rangeFrom, fd);
+      fd = openSync(join(this.dir, slotFileName(first)), constants.O_RDWR | constants.O_CREAT, 0o644);
+      this.fds.set(first, fd);
     }
     return fd;
   }
 
   /** Stages a slot write; `flush` performs the staged writes, coalescing neighbours. */
-  stage(rangeFrom: number, off: number, meta: MacMeta, mac: number): void {
-    this.staged.push({ fd: this.fdFor(rangeFrom), off: off * SLOT, meta, mac });
+  stage(mac: number, meta: MacMeta): void {
+    const first = mac - (mac % FILE_SPAN);
+    this.staged.push({ fd: this.fdFor(first), off: (mac - first) * SLOT, meta, mac });
   }
 
   get stagedCount(): number {
@@ -91,8 +99,9 @@ export class SlotStore {
     }
   }
 
-  read(rangeFrom: number, off: number, mac: number): MacMeta | null {
-    const n = readSync(this.fdFor(rangeFrom), this.readBuf, 0, SLOT, off * SLOT);
+  read(mac: number): MacMeta | null {
+    const first = mac - (mac % FILE_SPAN);
+    const n = readSync(this.fdFor(first), this.readBuf, 0, SLOT, (mac - first) * SLOT);
     if (n < SLOT) return null;
     if (this.readBuf[0] === OVERFLOW) return this.overflow.get(mac) ?? null;
     return decode(this.readBuf);
@@ -101,6 +110,43 @@ export class SlotStore {
   /** fsyncs every slot file (before a snapshot lets the log go). */
   async sync(): Promise<void> {
     await Promise.all([...this.fds.values()].map((fd) => new Promise<void>((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())))));
+  }
+
+  /**
+   * Copies the slots of `macs` from the file of a version-1 range starting at
+   * `rangeFrom` (when it is not also the new file) into the new layout.
+   * Returns false when there was nothing to copy.
+   */
+  migrateLegacy(rangeFrom: number, macs: (fn: (mac: number) => void) => void): boolean {
+    const path = join(this.dir, slotFileName(rangeFrom));
+    if (rangeFrom % FILE_SPAN === 0 || !existsSync(path)) return false;
+    const fd = openSync(path, 'r');
+    const buf = Buffer.alloc(SLOT);
+    try {
+      macs((mac) => {
+        if (readSync(fd, buf, 0, SLOT, (mac - rangeFrom) * SLOT) < SLOT) return;
+        const first = mac - (mac % FILE_SPAN);
+        writeSync(this.fdFor(first), buf, 0, SLOT, (mac - first) * SLOT);
+      });
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  }
+
+  /** Slot files of version 1 that today's layout does not use (not starting on a 16M boundary). */
+  legacyFiles(): string[] {
+    return readdirSync(this.dir).filter((f) => {
+      const m = /^slots-([0-9a-f]{12})\.bin$/.exec(f);
+      return m !== null && parseInt(m[1]!, 16) % FILE_SPAN !== 0;
+    });
+  }
+
+  /** Deletes the version 1 slot files; call once a snapshot covers their data. */
+  removeLegacy(): string[] {
+    const gone = this.legacyFiles();
+    for (const f of gone) unlinkSync(join(this.dir, f));
+    return gone;
   }
 
   close(): void {
@@ -141,4 +187,8 @@ function decode(buf: Buffer): MacMeta | null {
     }
   }
   return { portId: out[0] ?? '', projectId: out[1] ?? null, vpcId: out[2] ?? null, state: out[3] ?? 'Active' };
+}
+
+function slotFileName(first: number): string {
+  return `slots-${first.toString(16).padStart(12, '0')}.bin`;
 }

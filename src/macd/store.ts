@@ -13,9 +13,9 @@ import { Journal, listGenerations, logFileName, readLog } from './journal.ts';
 import { formatMac, parseMac } from '../api/mac.ts';
 import { range0 } from '../api/mac-range.ts';
 import { fromTuple, toTuple, type MacMeta, type MetaTuple } from './meta.ts';
-import type { MacRange, RangeSource, RangeSpec } from './range.ts';
+import { firstEndingAtOrAfter, mergeIntervals, type Interval, type MacRange, type RangeSource, type RangeSpec } from './range.ts';
 import { SlotStore } from './slots.ts';
-import { readSnapshot, writeSnapshot, type SnapshotHeader } from './snapshot.ts';
+import { legacyBlock, readSnapshot, writeSnapshot, type SnapshotHeader } from './snapshot.ts';
 
 export interface MacStateInput {
   mac: number | null;
@@ -35,6 +35,9 @@ type LogRecord =
   | { t: 'R'; r: RangeSpec }
   | { t: 'D'; id: string }
   | { t: 'F'; id: string }
+  /** Held block intervals (replica mode), the full list. */
+  | { t: 'H'; h: [number, number][] }
+  /** Version 1: blocks held in one range, counted from its first MAC. */
   | { t: 'B'; id: string; b: number[] };
 
 /**
@@ -44,6 +47,8 @@ type LogRecord =
 interface AllocRecord {
   t: 'a';
   m: number[];
+  /** Cursors the allocation moved, by range id (absent in version 1 records). */
+  k?: Record<string, number>;
   s?: MetaTuple[];
   p?: string[];
   j?: (string | null)[];
@@ -51,7 +56,7 @@ interface AllocRecord {
   st?: string[];
 }
 
-function allocRecord(out: readonly MacStateOut[]): AllocRecord {
+function allocRecord(out: readonly MacStateOut[], cursors: Record<string, number>): AllocRecord {
   const n = out.length;
   const m = new Array<number>(n);
   const p = new Array<string>(n);
@@ -66,7 +71,7 @@ function allocRecord(out: readonly MacStateOut[]): AllocRecord {
     v[i] = o.meta.vpcId;
     st[i] = o.meta.state;
   }
-  return { t: 'a', m, p, j, v, st };
+  return { t: 'a', m, k: cursors, p, j, v, st };
 }
 
 function recordMeta(rec: AllocRecord | { s: MetaTuple[] }, i: number): MacMeta {
@@ -94,10 +99,12 @@ export interface StoreOptions {
 }
 
 /**
- * Hook for replica mode: called when the owned blocks cannot satisfy a
- * request; resolves true when it claimed more space (the request is retried).
+ * Hook for replica mode: called when the held blocks cannot satisfy a
+ * request; resolves true when it claimed more space (the request is
+ * retried). `preferredOnly`: claim only blocks with room that no narrower
+ * range claims.
  */
-export type ExhaustedHook = (rangeIds: string[], needed: number) => Promise<boolean>;
+export type ExhaustedHook = (rangeIds: string[], needed: number, preferredOnly: boolean) => Promise<boolean>;
 
 export class MacStore {
   readonly allocator: Allocator;
@@ -112,8 +119,10 @@ export class MacStore {
   onExhausted: ExhaustedHook | null = null;
   /** Replica mode: makes sure the blocks of MACs asked for by address are held here (claims them), or throws. */
   beforeSpecific: ((macs: number[]) => Promise<void>) | null = null;
-  /** Blocks held per range in replica mode (persisted so a restart knows them). */
-  readonly ownedBlocks = new Map<string, number[]>();
+  /** Intervals of the block Leases held in replica mode (persisted so a restart knows them). */
+  held: Interval[] = [];
+  /** Version 1 blocks by range, while replaying a version 1 log. */
+  private readonly legacyHeld = new Map<string, Interval[]>();
 
   private constructor(opts: StoreOptions) {
     this.opts = opts;
@@ -127,17 +136,17 @@ export class MacStore {
     mkdirSync(opts.dataDir, { recursive: true });
     const s = new MacStore(opts);
     const t0 = performance.now();
-    const snap = readSnapshot(opts.dataDir);
+    const snap = readSnapshot(opts.dataDir, opts.blockSize ?? s.allocator.blockSize);
     let firstGen = 1;
     if (snap) {
       firstGen = snap.header.nextGeneration;
-      snap.header.ranges.forEach((r, i) => {
-        const range = s.allocator.addRange(r, r.source, snap.bitmaps[i]);
-        range.cursor = r.cursor;
-      });
+      // Pages first: laying out the ranges counts their MACs.
+      snap.header.pages.forEach((index, i) => s.allocator.space.loadPage(index, snap.pages[i]!));
+      for (const r of snap.header.ranges) s.allocator.addRange(r, r.source).cursor = r.cursor;
       if (snap.header.defaultRangeId && s.allocator.hasRange(snap.header.defaultRangeId)) s.allocator.setDefaultRange(snap.header.defaultRangeId);
       for (const [mac, t] of snap.header.overflow) s.slots.overflow.set(mac, fromTuple(t));
-      for (const [id, blocks] of Object.entries(snap.header.ownedBlocks ?? {})) s.ownedBlocks.set(id, blocks);
+      s.held = snap.header.held.map(([from, to]) => ({ from, to }));
+      for (const r of snap.v1?.ranges ?? []) s.slots.migrateLegacy(r.from, (fn) => s.allocator.space.forEach(r.from, r.to, fn));
     }
     const gens = listGenerations(opts.dataDir).filter((g) => g >= firstGen);
     let records = 0;
@@ -159,6 +168,12 @@ export class MacStore {
       onFatal: (err) => opts.onFatal(err),
       ...(opts.onLogFlush ? { onFlush: opts.onLogFlush } : {}),
     });
+    if (s.slots.legacyFiles().length > 0) {
+      // Slot files of the version before overlapping ranges: their data is in
+      // today's files now; once a snapshot makes that durable they can go.
+      await s.snapshot();
+      opts.log.info({ removed: s.slots.removeLegacy() }, 'slot files converted from the format before overlapping ranges');
+    }
     opts.log.info({ snapshot: snap !== null, generations: gens.length, records, ms: Math.round(performance.now() - t0) }, 'state loaded');
     const interval = opts.snapshotIntervalMs ?? 60_000;
     s.timer = setInterval(() => {
@@ -175,17 +190,7 @@ export class MacStore {
     for (const i of inputs) if (i.mac !== null) specific.push(i.mac);
     const count = inputs.length - specific.length;
     if (specific.length > 0 && this.beforeSpecific) await this.beforeSpecific(specific);
-    let macs: number[];
-    for (let attempt = 0; ; attempt++) {
-      try {
-        macs = this.allocator.allocate({ rangeId, specific, count });
-        break;
-      } catch (e) {
-        if (!(e instanceof MacdError) || e.reason !== 'pool_full' || !this.onExhausted || attempt >= 64) throw e;
-        const ids = rangeId !== undefined ? [rangeId] : this.allocator.ranges().filter((r) => r.state === 'Active').map((r) => r.id);
-        if (!(await this.onExhausted(ids, count))) throw e;
-      }
-    }
+    const macs = await this.pick(specific, count, rangeId);
     const out: MacStateOut[] = [];
     let k = specific.length;
     let j = 0;
@@ -194,16 +199,46 @@ export class MacStore {
       out.push({ mac, meta: i.meta });
       this.pending.set(mac, i.meta);
     }
-    await this.write(allocRecord(out), () => this.settle(out));
+    await this.write(allocRecord(out, count > 0 ? this.allocator.movedCursors() : {}), () => this.settle(out));
     return out;
   }
 
-  get(mac: number): MacStateOut {
-    const l = this.allocator.locate(mac);
-    if (!l) throw new MacdError(404, 'outside_ranges', `${formatMac(mac)} is outside every range`);
-    if (!l.range.isAllocated(l.off)) throw new MacdError(404, 'not_allocated', `${formatMac(mac)} is not allocated`);
-    const meta = this.pending.get(mac) ?? this.slots.read(l.range.from, l.off, mac) ?? { portId: '', projectId: null, vpcId: null, state: 'Active' };
+  /**
+   * Allocates in memory. Replica mode: first only addresses no narrower range
+   * claims, claiming fresh blocks for them; then any address of the held
+   * blocks, claiming blocks again when those are full.
+   */
+  private async pick(specific: number[], count: number, rangeId: string | undefined): Promise<number[]> {
+    const a = this.allocator;
+    if (!this.onExhausted || count === 0) return a.allocate({ rangeId, specific, count });
+    const ids = (): string[] => (rangeId !== undefined ? [rangeId] : a.ranges().filter((r) => r.state === 'Active').map((r) => r.id));
+    for (const preferredOnly of [true, false]) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return a.allocate({ rangeId, specific, count, preferredOnly });
+        } catch (e) {
+          if (!(e instanceof MacdError) || e.reason !== 'pool_full' || attempt >= 64) throw e;
+          if (!(await this.onExhausted(ids(), count, preferredOnly))) {
+            if (preferredOnly) break;
+            throw e;
+          }
+        }
+      }
+    }
+    throw new Error('unreachable');
+  }
+
+  /** The state of an allocated MAC, or null when it is free. */
+  find(mac: number): MacStateOut | null {
+    if (!this.allocator.isAllocated(mac)) return null;
+    const meta = this.pending.get(mac) ?? this.slots.read(mac) ?? { portId: '', projectId: null, vpcId: null, state: 'Active' };
     return { mac, meta };
+  }
+
+  get(mac: number): MacStateOut {
+    const s = this.find(mac);
+    if (!s) throw new MacdError(404, 'not_allocated', `${formatMac(mac)} is not allocated`);
+    return s;
   }
 
   async update(mac: number, meta: MacMeta): Promise<MacStateOut> {
@@ -250,11 +285,17 @@ export class MacStore {
     return r;
   }
 
-  /** Records the blocks this replica holds in a range (replica mode). */
-  async setOwnedBlocks(rangeId: string, blocks: number[]): Promise<void> {
-    this.ownedBlocks.set(rangeId, blocks);
-    if (this.allocator.hasRange(rangeId)) this.allocator.range(rangeId).setOwnedBlocks(blocks);
-    await this.write({ t: 'B', id: rangeId, b: blocks });
+  /** Records the block intervals this replica holds (replica mode). */
+  async setHeld(held: readonly Interval[]): Promise<void> {
+    this.held = mergeIntervals(held);
+    this.applyOwnership();
+    await this.write({ t: 'H', h: this.held.map((i) => [i.from, i.to]) });
+  }
+
+  /** True when `mac` lies in a block this replica holds. */
+  holds(mac: number): boolean {
+    const i = this.held[firstEndingAtOrAfter(this.held, mac)];
+    return i !== undefined && i.from <= mac;
   }
 
   /**
@@ -278,11 +319,12 @@ export class MacStore {
     const ids = new Set(desired.map((d) => d.id));
     for (const r of a.ranges()) {
       if (r.source === 'api' || ids.has(r.id)) continue;
-      if (r.allocated === 0) {
+      const orphans = a.orphans(r);
+      if (orphans === 0) {
         a.removeRange(r.id);
         writes.push(this.write({ t: 'D', id: r.id }));
       } else {
-        warnings.push(`range "${r.id}" left the configuration but has ${r.allocated} allocated MACs: kept as Inactive until they are released`);
+        warnings.push(`range "${r.id}" left the configuration but has ${orphans} allocated MACs that no other range holds: kept as Inactive until they are released`);
         const kept = a.replaceRange(r.id, { ...r.spec(), state: 'Inactive' }, 'api');
         writes.push(this.write({ t: 'R', r: kept.spec() }));
       }
@@ -292,8 +334,9 @@ export class MacStore {
         if (a.hasRange(d.id)) {
           const r = a.range(d.id);
           if (r.from === d.from && r.to === d.to && r.state === d.state && r.source === d.source) continue;
-          if ((r.from !== d.from || r.to !== d.to) && r.allocated > 0) {
-            warnings.push(`range "${d.id}" changed bounds but has ${r.allocated} allocated MACs: bounds kept`);
+          const orphans = r.from !== d.from || r.to !== d.to ? a.orphans(r, d) : 0;
+          if (orphans > 0) {
+            warnings.push(`range "${d.id}" changed bounds but ${orphans} allocated MACs would be outside every range: bounds kept`);
             continue;
           }
           if (r.from !== d.from || r.to !== d.to) a.checkNewRange(d, r);
@@ -315,10 +358,9 @@ export class MacStore {
     return warnings;
   }
 
-  /** Replica mode: every range allocates only from the blocks held here. */
+  /** Replica mode: next-free allocation only from the blocks held here. */
   private applyOwnership(): void {
-    if (!this.opts.coordinated) return;
-    for (const r of this.allocator.ranges()) r.setOwnedBlocks(this.ownedBlocks.get(r.id) ?? []);
+    if (this.opts.coordinated) this.allocator.setOwned(this.held);
   }
 
   private checkRangesWritable(): void {
@@ -337,11 +379,8 @@ export class MacStore {
 
   /** Durable: write the slots of these states and drop them from `pending` if unchanged since. */
   private settle(states: readonly MacStateOut[]): void {
-    let range: MacRange | null = null;
     for (const s of states) {
-      // Consecutive MACs share a range: look it up only when leaving it.
-      if (!range || !range.contains(s.mac)) range = this.allocator.locate(s.mac)?.range ?? null;
-      if (range) this.slots.stage(range.from, s.mac - range.from, s.meta, s.mac);
+      this.slots.stage(s.mac, s.meta);
       if (this.pending.get(s.mac) === s.meta) this.pending.delete(s.mac);
     }
   }
@@ -351,14 +390,16 @@ export class MacStore {
     try {
       switch (rec.t) {
         case 'a':
-        case 'u':
           rec.m.forEach((mac, i) => {
-            if (rec.t === 'a') a.forceAllocate(mac);
-            const l = a.locate(mac);
-            if (!l) return;
-            this.slots.stage(l.range.from, l.off, recordMeta(rec as AllocRecord, i), mac);
-            if (rec.t === 'a') l.range.cursor = l.off + 1 === l.range.size ? 0 : l.off + 1;
+            a.forceAllocate(mac);
+            this.slots.stage(mac, recordMeta(rec, i));
+            // Version 1 records carry no cursors; its ranges did not overlap.
+            if (!rec.k) for (const r of a.rangesAt(mac)) r.advance(mac);
           });
+          for (const [id, cursor] of Object.entries(rec.k ?? {})) if (a.hasRange(id) && a.range(id).contains(cursor)) a.range(id).cursor = cursor;
+          break;
+        case 'u':
+          rec.m.forEach((mac, i) => this.slots.stage(mac, recordMeta(rec, i)));
           break;
         case 'r':
           for (const mac of rec.m) a.forceRelease(mac);
@@ -373,9 +414,16 @@ export class MacStore {
         case 'F':
           if (a.hasRange(rec.id)) a.setDefaultRange(rec.id);
           break;
-        case 'B':
-          this.ownedBlocks.set(rec.id, rec.b);
+        case 'H':
+          this.held = rec.h.map(([from, to]) => ({ from, to }));
+          this.legacyHeld.clear();
           break;
+        case 'B': {
+          const r = a.hasRange(rec.id) ? a.range(rec.id) : null;
+          if (r) this.legacyHeld.set(rec.id, rec.b.map((b) => legacyBlock(r, b, a.blockSize)).map(([from, to]) => ({ from, to })));
+          this.held = mergeIntervals([...this.held, ...[...this.legacyHeld.values()].flat()]);
+          break;
+        }
       }
     } catch (e) {
       this.log.warn({ err: e, record: rec.t }, 'log record could not be replayed; skipped');
@@ -389,22 +437,23 @@ export class MacStore {
       const t0 = performance.now();
       // Bits and ranges change when a request is accepted, before its record
       // is logged: copy them now, at the cut.
-      const ranges = this.allocator.ranges();
-      const bitmaps = ranges.map((r) => r.bits.words.slice());
+      const pages = this.allocator.space.pagesInUse();
       const header: SnapshotHeader = {
         nextGeneration: 0,
         defaultRangeId: this.allocator.defaultRangeId,
-        ranges: ranges.map((r) => ({ ...r.spec(), cursor: r.cursor })),
+        ranges: this.allocator.ranges().map((r) => ({ ...r.spec(), cursor: r.cursor })),
         overflow: [],
-        ownedBlocks: Object.fromEntries(this.ownedBlocks),
+        held: this.held.map((i) => [i.from, i.to]),
+        pages: pages.map(([i]) => i),
       };
+      const words = pages.map(([, w]) => w.slice());
       // Overflow metadata changes when a record is applied (after its fsync):
       // copy it when everything before the cut has been applied.
       header.nextGeneration = await this.journal.rotate(() => {
         header.overflow = [...this.slots.overflow].map(([mac, m]) => [mac, toTuple(m)]);
       });
       await this.slots.sync();
-      await writeSnapshot(this.opts.dataDir, { header, bitmaps });
+      await writeSnapshot(this.opts.dataDir, { header, pages: words });
       for (const g of listGenerations(this.opts.dataDir)) {
         if (g < header.nextGeneration) unlinkSync(join(this.opts.dataDir, logFileName(g)));
       }

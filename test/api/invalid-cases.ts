@@ -36,7 +36,6 @@ export const invalidCases: InvalidCase[] = [
   { name: 'multicast OUI', example: 'macpool.yaml', mutate: (o) => { o.spec.oui = 'ab:bb:cc'; }, field: 'spec.oui', zod: 'oui must be unicast' },
   { name: 'range from after to', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[0].from = 'aa:bb:cc:ff:00:00'; o.spec.ranges[0].to = 'aa:bb:cc:00:00:00'; }, field: 'spec.ranges[0].from', zod: 'range from must not be after to' },
   { name: 'multicast range', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[0].from = '01:00:5e:00:00:00'; o.spec.ranges[0].to = '01:00:5e:ff:ff:ff'; }, field: 'spec.ranges[0].to', zod: 'must be unicast and share their first octet' },
-  { name: 'overlapping ranges', example: 'macpool.yaml', mutate: (o) => { o.spec.ranges[1].from = 'aa:bb:cc:80:00:00'; }, field: 'spec.ranges', zod: 'ranges must not overlap' },
   { name: 'malformed exclusion', example: 'macpool.yaml', mutate: (o) => { o.spec.exclusions[0] = 'fe:16:11:**'; }, field: 'spec.exclusions[0]', zod: 'full MAC', api: 'should match' },
   { name: 'allocator replicas 0', example: 'macpool.yaml', mutate: (o) => { o.spec.allocator.replicas = 0; }, field: 'spec.allocator.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
   // MacPool, engine alcor: retired fields get a message saying what to do instead.

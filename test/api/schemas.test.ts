@@ -37,6 +37,7 @@ describe('more valid objects', () => {
   const cases: [string, Obj][] = [
     ['MacPool with only an OUI', macPool({ oui: '02:00:00' })],
     ['MacPool ranges outside the OUI, adjacent', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'a', from: '02:00:00:00:00:00', to: '02:00:00:00:00:ff' }, { name: 'b', from: '02:00:00:00:01:00', to: '02:00:00:ff:ff:ff' }] })],
+    ['MacPool ranges overlapping and nested (as Alcor allows)', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:ff:ff:ff' }, { name: 'tenant', from: 'aa:bb:cc:20:00:00', to: 'aa:bb:cc:20:ff:ff' }, { name: 'same', from: 'aa:bb:cc:20:00:00', to: 'aa:bb:cc:20:ff:ff' }] })],
     ['MacPool single-address range', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'one', from: 'aa:bb:cc:00:00:01', to: 'aa:bb:cc:00:00:01' }] })],
     ['MacPool engine alcor, nothing else', macPool({ oui: 'aa:bb:cc', engine: 'alcor' })],
     ['MacPool engine alcor as stored before: the old defaults of retired fields', macPool({ oui: 'aa:bb:cc', engine: 'alcor', alcor: { ignite: { serviceName: 'ignite', port: 10800 }, poolSize: 100 } })],
@@ -62,7 +63,6 @@ describe('more valid objects', () => {
 describe('more invalid objects', () => {
   const cases: [string, Obj, string][] = [
     ['duplicate range names', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:00:01' }, { name: 'a', from: 'aa:bb:cc:00:00:02', to: 'aa:bb:cc:00:00:03' }] }), 'spec.ranges[1].name: duplicate range name'],
-    ['ranges sharing one address', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:00:10' }, { name: 'b', from: 'aa:bb:cc:00:00:10', to: 'aa:bb:cc:00:00:20' }] }), 'spec.ranges: ranges must not overlap'],
     ['range spanning a multicast first octet', macPool({ oui: 'aa:bb:cc', ranges: [{ name: 'a', from: '02:00:00:00:00:00', to: '04:00:00:00:00:00' }] }), 'must be unicast and share their first octet'],
     ['alcor engine with ranges', macPool({ oui: 'aa:bb:cc', engine: 'alcor', alcor: {}, ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:00:01' }] }), 'spec.engine: ranges and exclusions need engine builtin'],
     ['service port 0', macPool({ oui: 'aa:bb:cc', allocator: { servicePort: 0 } }), 'spec.allocator.servicePort'],

@@ -1,6 +1,9 @@
 // Real macd processes under concurrent load, killed with SIGKILL at random
 // moments; after each restart every acknowledged allocation must still be
-// there (with its port_id) and no MAC may have been handed out twice.
+// there (with its port_id) and no MAC may have been handed out twice. A tenant
+// range created through the API lies inside range0, and both are allocated
+// from at once (next free through the tenant range, exact MACs of the tenant
+// range through range0).
 
 import { Agent, request } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,18 +41,24 @@ async function lost(agent: Agent, port: number, held: Map<string, string>): Prom
   return bad;
 }
 
+/** A tenant range inside range0 (aa:bb:cc:00:00:00-aa:bb:cc:ff:ff:ff). */
+const TENANT_FROM = 'aa:bb:cc:00:10:00';
+const TENANT_TO = 'aa:bb:cc:00:13:ff';
+
 let current: MacdProcess | null = null;
 afterAll(async () => {
   if (current) await kill(current);
 });
 
 describe('crash safety', () => {
-  it('loses no acknowledged MAC and hands out none twice across SIGKILLs', async () => {
+  it('loses no acknowledged MAC and hands out none twice across SIGKILLs, with overlapping ranges', async () => {
     const dir = tempDir('macd-crash-');
     const args = ['--listen', '127.0.0.1:0', '--data-dir', dir, '--snapshot-mib', '1'];
     /** MAC -> port_id of acknowledged, not (possibly) released allocations. */
     const held = new Map<string, string>();
     const duplicates: string[] = [];
+    /** MACs from the tenant range's requests that lie outside it. */
+    const outside: string[] = [];
     let acked = 0;
     let seq = 0;
     const rounds = 5;
@@ -59,6 +68,9 @@ describe('crash safety', () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 32 });
       // Every acknowledged MAC of earlier rounds is still allocated, with its state.
       expect(await lost(agent, p.port, held)).toEqual([]);
+      const tenant = await post(agent, p.port, 'POST', '/macs/ranges', { mac_range: { range_id: 'tenant', from: TENANT_FROM, to: TENANT_TO, state: 'Active' } });
+      // Created once (201), and still there after every SIGKILL (409 range_exists).
+      expect(tenant.status).toBe(round === 0 ? 201 : 409);
       let stop = false;
       const take = (mac: string, port: string): void => {
         if (held.has(mac)) duplicates.push(mac);
@@ -70,11 +82,20 @@ describe('crash safety', () => {
           const n = seq++;
           const kind = n % 10;
           try {
-            if (kind < 6) {
+            if (kind === 6 || kind === 7) {
+              const port = `port-${n}`;
+              const specific = kind === 7 ? { mac_address: `aa:bb:cc:00:10:${((n * 7) & 0xff).toString(16).padStart(2, '0')}` } : {};
+              const r = await post(agent, p.port, 'POST', kind === 6 ? '/macs/range/tenant' : '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: port, ...specific } });
+              if (r.status === 201) {
+                const mac = (JSON.parse(r.body) as { mac_state: { mac_address: string } }).mac_state.mac_address;
+                if (mac < TENANT_FROM || mac > TENANT_TO) outside.push(mac);
+                take(mac, port);
+              } else expect([409]).toContain(r.status);
+            } else if (kind < 6) {
               const port = `port-${n}`;
               const r = await post(agent, p.port, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: port } });
               if (r.status === 201) take((JSON.parse(r.body) as { mac_state: { mac_address: string } }).mac_state.mac_address, port);
-            } else if (kind < 8) {
+            } else if (kind === 8) {
               const states = Array.from({ length: 20 }, (_, i) => ({ port_id: `port-${n}-${i}` }));
               const r = await post(agent, p.port, 'POST', '/v4/macs/bulk', { mac_states: states });
               if (r.status === 201) for (const s of (JSON.parse(r.body) as { mac_states: { mac_address: string; port_id: string }[] }).mac_states) take(s.mac_address, s.port_id);
@@ -105,15 +126,18 @@ describe('crash safety', () => {
     current = await spawnMacd(args);
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
     const missing = (await lost(agent, current.port, held)).length;
-    const ranges = JSON.parse((await post(agent, current.port, 'GET', '/macs/ranges')).body) as { mac_ranges: { used: number }[] };
+    const ranges = JSON.parse((await post(agent, current.port, 'GET', '/macs/ranges')).body) as { mac_ranges: { range_id: string; used: number }[] };
     agent.destroy();
     await kill(current);
     current = null;
     expect(duplicates).toEqual([]);
+    expect(outside).toEqual([]);
     expect(missing).toBe(0);
     expect(acked).toBeGreaterThan(200);
     console.log(`crash test: ${acked} MACs acknowledged over ${rounds} SIGKILLs, ${held.size} held and verified`);
     // Allocated = acknowledged and held, plus at most what was in flight at the kills.
-    expect(ranges.mac_ranges[0]!.used).toBeGreaterThanOrEqual(held.size);
+    const used = Object.fromEntries(ranges.mac_ranges.map((r) => [r.range_id, r.used]));
+    expect(used['range0']).toBeGreaterThanOrEqual(held.size);
+    expect(used['tenant']).toBeGreaterThanOrEqual([...held.keys()].filter((m) => m >= TENANT_FROM && m <= TENANT_TO).length);
   }, 120_000);
 });

@@ -1,18 +1,18 @@
-import { ALLOCATED_ANNOTATION, ENDPOINT_ANNOTATION } from '../../src/api/leases.ts';
-import { type BlockLease, type LeaseApi, type NewBlockLease } from '../../src/macd/leases.ts';
+import { ALLOCATED_ANNOTATION, ALLOCATED_BY_RANGE_ANNOTATION, ENDPOINT_ANNOTATION } from '../../src/api/leases.ts';
+import { type BlockLease, type LeaseApi } from '../../src/macd/leases.ts';
 
 /** An in-memory Lease API with the API server's create semantics (409 on an existing name). */
 export class FakeLeases implements LeaseApi {
-  readonly items = new Map<string, NewBlockLease>();
+  readonly items = new Map<string, BlockLease>();
   annotations: { name: string; annotations: Record<string, string> }[] = [];
   async list(): Promise<BlockLease[]> {
     await Promise.resolve();
-    return [...this.items.values()].map((l) => ({ ...l }));
+    return [...this.items.values()].map((l) => ({ ...l, byRange: { ...l.byRange } }));
   }
-  async create(l: NewBlockLease): Promise<'created' | 'exists'> {
+  async create(l: BlockLease): Promise<'created' | 'exists'> {
     await Promise.resolve();
     if (this.items.has(l.name)) return 'exists';
-    this.items.set(l.name, { ...l });
+    this.items.set(l.name, { ...l, byRange: { ...l.byRange } });
     return 'created';
   }
   async annotate(name: string, annotations: Record<string, string>): Promise<void> {
@@ -21,6 +21,7 @@ export class FakeLeases implements LeaseApi {
     if (!l) throw new Error(`no lease ${name}`);
     this.annotations.push({ name, annotations });
     if (annotations[ALLOCATED_ANNOTATION] !== undefined) l.allocated = Number(annotations[ALLOCATED_ANNOTATION]);
+    if (annotations[ALLOCATED_BY_RANGE_ANNOTATION] !== undefined) l.byRange = JSON.parse(annotations[ALLOCATED_BY_RANGE_ANNOTATION]) as Record<string, number>;
     if (annotations[ENDPOINT_ANNOTATION] !== undefined) l.endpoint = annotations[ENDPOINT_ANNOTATION];
   }
 }

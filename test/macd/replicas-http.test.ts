@@ -1,6 +1,7 @@
 // Two in-process replicas with their HTTP APIs and a fake Lease API: requests
-// for another replica's MACs are forwarded, and a full replica hands an
-// allocation to one with room.
+// for another replica's MACs are forwarded, a full replica hands an
+// allocation to one with room, and range counts are the pool's whichever
+// replica answers.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ afterAll(async () => {
   for (const m of started) await m.close();
 });
 
-async function replica(name: string, config: string): Promise<string> {
+async function replica(name: string, config: string, leases = api): Promise<string> {
   const m = await startMacd({
     host: '127.0.0.1',
     port: 0,
@@ -24,9 +25,9 @@ async function replica(name: string, config: string): Promise<string> {
     configFile: config,
     log: quietLog,
     coordinate: async (store, _c, port) => {
-      const c = new BlockCoordinator({ store, api, pool: 'pool', replica: name, endpoint: `http://127.0.0.1:${port.port}`, log: quietLog, publishMs: 100 });
+      const c = new BlockCoordinator({ store, api: leases, pool: 'pool', replica: name, endpoint: `http://127.0.0.1:${port.port}`, log: quietLog, publishMs: 100 });
       await c.start();
-      return { ownerOf: (mac) => c.ownerOf(mac), spillover: (n, id) => c.spillover(n, id), close: () => c.close() };
+      return { ownerOf: (mac) => c.ownerOf(mac), spillover: (n, id) => c.spillover(n, id), othersRanges: () => c.othersRanges(), close: () => c.close() };
     },
   });
   started.push(m);
@@ -63,5 +64,46 @@ describe('replicas over HTTP (fake Lease API)', () => {
     // Release through the other replica.
     expect((await call(b, 'DELETE', `/macs/${mac}`)).status).toBe(200);
     expect((await call(a, 'GET', `/macs/${mac}`)).status).toBe(404);
+  });
+
+  it('answers pool-wide range counts from either replica at once, and fills an overlapping tenant range with no MAC twice', async () => {
+    const dir = tempDir('macd-rh-');
+    const config = join(dir, 'macd.json');
+    writeFileSync(config, JSON.stringify({
+      ranges: [
+        { id: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:0f:ff' },
+        { id: 'tenant', from: 'aa:bb:cc:00:02:00', to: 'aa:bb:cc:00:03:ff' },
+      ],
+      coordination: { mode: 'kubernetes', pool: { name: 'pool2', namespace: 'ns', uid: 'u' }, blockSize: 256 },
+    }));
+    const leases = new FakeLeases();
+    const a = await replica('c', config, leases);
+    const b = await replica('d', config, leases);
+    const used = async (base: string, id: string) => {
+      const r = (await call(base, 'GET', `/macs/ranges/${id}`)).body['mac_range'] as { used: number; available: number };
+      return { used: r.used, available: r.available };
+    };
+    // One MAC through a: both replicas count it right away (no wait for a Lease update).
+    expect((await call(a, 'POST', '/macs', { mac_state: { port_id: 'one' } })).status).toBe(201);
+    for (const base of [a, b, a, b]) expect(await used(base, 'range0')).toEqual({ used: 1, available: 4095 });
+    // The tenant range through both replicas until it is full: 512 MACs, none twice.
+    const macs: string[] = [];
+    await Promise.all([a, b, a, b].map(async (base, w) => {
+      for (let i = 0; i < 200; i++) {
+        const r = await call(base, 'POST', '/macs/range/tenant', { mac_state: { port_id: `t${w}-${i}` } });
+        if (r.status === 201) macs.push((r.body['mac_state'] as { mac_address: string }).mac_address);
+        else expect(r.body['reason']).toBe('pool_full');
+      }
+    }));
+    expect(macs).toHaveLength(512);
+    expect(new Set(macs).size).toBe(512);
+    expect(macs.every((x) => x >= 'aa:bb:cc:00:02:00' && x <= 'aa:bb:cc:00:03:ff')).toBe(true);
+    // Counts per range, overlapping: the same from either replica.
+    for (const base of [a, b]) {
+      expect(await used(base, 'tenant')).toEqual({ used: 512, available: 0 });
+      expect(await used(base, 'range0')).toEqual({ used: 513, available: 4096 - 513 });
+      const list = (await call(base, 'GET', '/macs/ranges')).body['mac_ranges'] as { range_id: string; used: number }[];
+      expect(Object.fromEntries(list.map((r) => [r.range_id, r.used]))).toEqual({ range0: 513, tenant: 512 });
+    }
   });
 });

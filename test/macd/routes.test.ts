@@ -36,7 +36,7 @@ describe('findRoute', () => {
   }
 
   it('routes that name a MAC say which, so replica mode can forward them', () => {
-    const req = (parts: string[], body: unknown = {}) => ({ method: 'GET', parts, body: () => body });
+    const req = (parts: string[], body: unknown = {}) => ({ method: 'GET', parts, body: () => body, forwarded: false });
     const get = findRoute('GET', ['macs', 'aa:bb:cc:00:00:01']) as Exclude<ReturnType<typeof findRoute>, MacdError>;
     expect(get.mac?.(req(['macs', 'aa:bb:cc:00:00:01']))).toBe(0xaabbcc000001);
     expect(get.mac?.(req(['macs', 'not-a-mac']))).toBeNull();

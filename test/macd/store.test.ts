@@ -28,7 +28,7 @@ describe('durable store', () => {
 
     const r = await open(crashed);
     await r.applyConfig(MacdConfig.parse({}));
-    expect(r.allocator.range('range0').allocated).toBe(49);
+    expect(r.allocator.stats(r.allocator.range('range0')).used).toBe(49);
     expect(() => r.get(got[3]!.mac)).toThrow(/not allocated/);
     expect(r.get(got[4]!.mac).meta).toEqual({ ...meta('renamed'), state: 'Inactive' });
     expect(r.get(got[10]!.mac).meta).toEqual(meta('port-10'));
@@ -57,7 +57,7 @@ describe('durable store', () => {
     cpSync(crashed, again, { recursive: true });
     await r.close();
     const q = await open(again);
-    expect(q.allocator.range('range0').allocated).toBe(2);
+    expect(q.allocator.stats(q.allocator.range('range0')).used).toBe(2);
     await q.close();
   });
 
@@ -76,7 +76,7 @@ describe('durable store', () => {
     expect(new Set(macs).size).toBe(1000);
     expect(macs.map(formatMac)).not.toContain('aa:bb:cc:00:00:01');
     const r = await open(crashed);
-    expect(r.allocator.range('range0').allocated).toBe(1001);
+    expect(r.allocator.stats(r.allocator.range('range0')).used).toBe(1001);
     expect(r.get(macs[999]!).meta.portId).toBe('p39-24');
     await r.close();
   });

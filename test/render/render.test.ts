@@ -390,6 +390,7 @@ describe('capacity', () => {
     ['overlapping exclusions count once', { exclusions: ['aa:bb:cc:00:*', 'aa:bb:cc:00:00:*', 'aa:bb:cc:00:00:01'] }, 2 ** 24 - 2 ** 16],
     ['one-address range', { ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:01', to: 'aa:bb:cc:00:00:01' }] }, 1],
     ['two OUIs outside the pool OUI', { ranges: [{ name: 'a', from: '02:00:00:00:00:00', to: '02:00:00:ff:ff:ff' }, { name: 'b', from: '02:00:01:00:00:00', to: '02:00:01:ff:ff:ff' }] }, 2 ** 25],
+    ['a range inside another counts once', { ranges: [{ name: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:ff:ff:ff' }, { name: 't', from: 'aa:bb:cc:20:00:00', to: 'aa:bb:cc:20:ff:ff' }], exclusions: ['aa:bb:cc:20:00:*'] }, 2 ** 24 - 256],
   ] as [string, Obj | undefined, number][])('MacPool: %s', (_name, spec, expected) => {
     expect(macPoolCapacity(spec ? pool(spec) : macPoolExample().spec)).toBe(expected);
   });
