@@ -124,7 +124,7 @@ describe('the servers never load @kubernetes/client-node', () => {
     const { child: macd, line } = await spawnWithHook(['macd', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'macd'), '--config', config, '--kubeconfig', kubeconfig, '--replica', 'r0'], /"macd listening"/);
     const { port } = JSON.parse(line) as { port: number };
     const status = await new Promise<number>((done, fail) => {
-      const body = JSON.stringify({ mac_state: { port_id: 'p1' } });
+      const body = JSON.stringify({ mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'p1' } });
       const req = request({ host: '127.0.0.1', port, path: '/macs', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
         res.resume();
         done(res.statusCode ?? 0);
@@ -134,7 +134,8 @@ describe('the servers never load @kubernetes/client-node', () => {
     });
     expect(status).toBe(201);
     const lease = await until('the block Lease with its count', () => [...api.leases.values()].find((l) => l.metadata.annotations?.['alcor.dev/allocated'] === '1'));
-    expect(lease.metadata.labels).toEqual({ 'alcor.dev/mac-pool': 'pool', 'alcor.dev/mac-range': 'range0' });
+    expect(lease.metadata.labels).toEqual({ 'alcor.dev/mac-pool': 'pool' });
+    expect(lease.metadata.annotations?.['alcor.dev/allocated-by-range']).toBe('{"range0":1}');
     expect(lease.metadata['ownerReferences']).toEqual([{ apiVersion: 'alcor.dev/v1alpha1', kind: 'MacPool', name: 'pool', uid: 'u1' }]);
     expect((lease['spec'] as { holderIdentity: string; acquireTime: string }).holderIdentity).toBe('r0');
     expect((lease['spec'] as { acquireTime: string }).acquireTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
