@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds prometheus and promtool from the Go module github.com/prometheus/prometheus
 # and caches them by version under ${XDG_CACHE_HOME:-~/.cache}/alcor-operator/bin,
-# as build.sh does for the cluster. Only static and file service discovery are
-# compiled in (tag remove_all_sd): the tests scrape loopback targets.
+# as build.sh does for the cluster. Of the service discoveries only static,
+# file, http and kubernetes are compiled in (the tests scrape loopback targets;
+# promtool checks the documented Kubernetes scrape config).
 # Usage: build-prometheus.sh    build what is missing, print the bin directory
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -10,7 +11,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/alcor-operator"
 # Prometheus v3.X.Y is published as Go module version v0.3XX.Y.
-bin="$cache/bin/prometheus-$PROMETHEUS_VERSION"
+tags=remove_all_sd,enable_kubernetes_sd
+bin="$cache/bin/prometheus-$PROMETHEUS_VERSION-sd-kubernetes"
 mkdir -p "$bin"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
@@ -30,7 +32,7 @@ for name in promtool prometheus; do
   start=$SECONDS
   tmp="$(mktemp -d "$bin/.build-$name.XXXXXX")"
   log "building $name ($module $release) ..."
-  if ! GOBIN="$tmp" go install -tags remove_all_sd -ldflags "$ldflags" "$module/cmd/$name@$release" >"$tmp/log" 2>&1; then
+  if ! GOBIN="$tmp" go install -tags "$tags" -ldflags "$ldflags" "$module/cmd/$name@$release" >"$tmp/log" 2>&1; then
     cat "$tmp/log" >&2; rm -rf "$tmp"; log "building $name failed"; exit 1
   fi
   mv "$tmp/$name" "$bin/$name"; rm -rf "$tmp"

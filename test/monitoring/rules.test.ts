@@ -53,6 +53,12 @@ describe('alert rules', () => {
     expect(res.code).toBe(0);
   });
 
+  it('promtool check config: the documented Kubernetes scrape jobs, with the rules file', async () => {
+    const res = await run(promtool, ['check', 'config', join(root, 'monitoring/prometheus-scrape.example.yaml')]);
+    expect(res.code, res.out).toBe(0);
+    expect(res.out).toContain('SUCCESS: 1 rule files found');
+  });
+
   it('promtool test rules: every case passes', async () => {
     const res = await run(promtool, ['test', 'rules', promtoolTests]);
     expect(res.out).toContain('SUCCESS');
