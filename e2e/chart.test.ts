@@ -42,8 +42,10 @@ beforeAll(async () => {
 afterAll(async () => {
   if (installed) await helm(['uninstall', release, '-n', ns]).catch(() => undefined);
   if (bundleApplied) {
-    // Everything of the bundle but the CRDs, which other test files use.
-    await kubectl(['delete', 'clusterrolebinding,clusterrole', 'alcor-operator', '--ignore-not-found']);
+    // Everything of the bundle but the CRDs, which other test files use: the
+    // operator's ClusterRole and binding and the users' ClusterRoles, whose
+    // fixed names a later helm install would otherwise refuse to adopt.
+    await kubectl(['delete', 'clusterrolebinding,clusterrole', '-l', 'app.kubernetes.io/instance=alcor-operator', '--ignore-not-found']);
     await kubectl(['delete', 'namespace', 'alcor-system', '--wait=false']);
   }
   await kubectl(['delete', 'namespace', ns, '--wait=false']);

@@ -31,11 +31,11 @@ afterAll(async () => {
 
 describe('CRD admission', () => {
   it('accepts each example and lists them under the alcor category', async () => {
-    for (const file of ['macpool.yaml', 'dhcpsubnet.yaml', 'dataplanemanager.yaml']) {
+    for (const file of ['macpool.yaml', 'dhcpsubnet.yaml', 'dataplanemanager.yaml', 'dhcpreservation.yaml'] as const) {
       await kubectlOk(['-n', ns, 'apply', '--server-side', '-f', '-'], stringify(loadExample(file)));
     }
     const list = await getJson<{ items: { kind: string; metadata: { name: string } }[] }>(['-n', ns, 'get', 'alcor']);
-    expect(list.items.map((i) => `${i.kind}/${i.metadata.name}`).sort()).toEqual(['DataPlaneManager/dpm', 'DhcpSubnet/tenant-net', 'MacPool/tenant-macs']);
+    expect(list.items.map((i) => `${i.kind}/${i.metadata.name}`).sort()).toEqual(['DataPlaneManager/dpm', 'DhcpReservation/db-1', 'DhcpSubnet/tenant-net', 'MacPool/tenant-macs']);
     // The server applied the schema defaults.
     const pool = await getJson<{ spec: { engine: string; allocator: { servicePort: number } } }>(['-n', ns, 'get', 'mp', 'tenant-macs']);
     expect(pool.spec.engine).toBe('builtin');

@@ -51,7 +51,7 @@ async function childrenOf(uid: string): Promise<Map<string, Resource>> {
 
 beforeAll(async () => {
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
-  await waitEstablished(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev']);
+  await waitEstablished(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev', 'dhcpreservations.alcor.dev']);
   ns = await createNamespace('e2e-operator');
   await ensureNamespace(EXAMPLE_IGNITE_NAMESPACE);
   op = await startOperator({ name: 'main' });

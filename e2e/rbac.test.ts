@@ -92,7 +92,7 @@ let op: Awaited<ReturnType<typeof startOperatorAs>> | undefined;
 beforeAll(async () => {
   await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
   // Retried: `kubectl wait` fails outright while a new CRD has no conditions yet.
-  await waitEstablished(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev']);
+  await waitEstablished(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev', 'dhcpreservations.alcor.dev']);
   opNs = await createNamespace('e2e-rbac-op');
   ns = await createNamespace('e2e-rbac');
   await ensureNamespace(EXAMPLE_IGNITE_NAMESPACE);
@@ -125,7 +125,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await op?.stop();
-  await kubectl(['-n', ns, 'delete', 'macpools,dhcpsubnets,dataplanemanagers', '--all', '--wait=false']);
+  await kubectl(['-n', ns, 'delete', 'macpools,dhcpsubnets,dataplanemanagers,dhcpreservations', '--all', '--wait=false']);
   await helm(['uninstall', release, '-n', opNs]).catch(() => undefined);
   await kubectl(['delete', 'namespace', ns, opNs, '--wait=false']);
 });
@@ -147,6 +147,13 @@ describe('operator under the chart ServiceAccount', () => {
         90_000,
       );
     }
+    // A DhcpReservation's status (no dhcpd runs on kwok's pods: its servers have not loaded it).
+    await kubectlOk(['-n', ns, 'apply', '-f', '-'], example('dhcpreservation'));
+    await eventually(
+      'dhcpreservation/db-1 status',
+      async () => (await getJson<{ status?: { state?: string; reason?: string } }>(['-n', ns, 'get', 'dhcpreservation', 'db-1'])).status?.reason === 'NotServedYet',
+      30_000,
+    );
     // The children, including the allocator's own Role (granting Leases, which the operator must hold to grant).
     for (const obj of ['statefulset/tenant-macs-macd', 'role/tenant-macs-macd', 'rolebinding/tenant-macs-macd', 'networkpolicy/tenant-macs-macd', 'deployment/dpm']) await kubectlOk(['-n', ns, 'get', obj]);
     const lease = await getJson<{ spec: { holderIdentity?: string } }>(['-n', opNs, 'get', 'lease', `${release}-leader`]);
@@ -208,5 +215,43 @@ describe('operator under the chart ServiceAccount', () => {
     expect((await asOperator(['auth', 'can-i', 'patch', 'statefulsets.apps', '-n', ns])).stdout.trim()).toBe('yes');
     const endpoints = await asOperator(['-n', ns, 'get', 'endpoints']);
     expect(endpoints.stderr).toMatch(/forbidden/i);
+  });
+});
+
+describe("users' roles from the chart", () => {
+  /** kubectl as a user (impersonated, as the admin may) in the test namespace. */
+  const as = (user: string, args: string[], input?: string) => kubectl(['--as', user, '-n', ns, ...args], input);
+  const can = async (user: string, verb: string, resource: string) => (await as(user, ['auth', 'can-i', verb, resource])).stdout.trim();
+
+  beforeAll(async () => {
+    // A team bound to the narrow reservation role alone; others to Kubernetes' own view, edit, admin.
+    await kubectlOk(['-n', ns, 'create', 'rolebinding', 'team-reservations', '--clusterrole', 'alcor-dhcpreservation-editor', '--user', 'team-a']);
+    for (const role of ['view', 'edit', 'admin']) await kubectlOk(['-n', ns, 'create', 'rolebinding', `user-${role}`, '--clusterrole', role, '--user', `${role}-user`]);
+  });
+
+  it('a team owns its DhcpReservations without being able to edit the DhcpSubnet', async () => {
+    expect(await can('team-a', 'create', 'dhcpreservations.alcor.dev')).toBe('yes');
+    expect(await can('team-a', 'get', 'dhcpsubnets.alcor.dev')).toBe('yes');
+    for (const [verb, resource] of [['patch', 'dhcpsubnets.alcor.dev'], ['delete', 'dhcpsubnets.alcor.dev'], ['create', 'macpools.alcor.dev'], ['get', 'configmaps']] as const) {
+      expect(await can('team-a', verb, resource), `${verb} ${resource}`).toBe('no');
+    }
+    // For real, through admission: its own reservation yes, the subnet no.
+    const mine = example('dhcpreservation').replace('name: db-1', 'name: team-a-host').replace('aa:bb:cc:00:10:02', 'aa:bb:cc:00:10:03').replace('10.20.0.11', '10.20.0.12');
+    const created = await as('team-a', ['apply', '-f', '-'], mine);
+    expect(created.code, created.stderr).toBe(0);
+    const patched = await as('team-a', ['patch', 'dhcpsubnet', 'tenant-net', '--type=merge', '-p', '{"spec":{"leaseTime":"1h"}}']);
+    expect(patched.code).not.toBe(0);
+    expect(patched.stderr).toMatch(/forbidden/i);
+  });
+
+  it('aggregates into view, edit and admin: edit writes DhcpReservations only, admin every kind', async () => {
+    // Aggregation is the controller manager's, a moment after install.
+    await eventually('edit can create DhcpReservations', async () => (await can('edit-user', 'create', 'dhcpreservations.alcor.dev')) === 'yes', 30_000);
+    expect(await can('edit-user', 'patch', 'dhcpsubnets.alcor.dev')).toBe('no');
+    expect(await can('edit-user', 'list', 'macpools.alcor.dev')).toBe('yes');
+    await eventually('view can list DhcpSubnets', async () => (await can('view-user', 'list', 'dhcpsubnets.alcor.dev')) === 'yes', 30_000);
+    expect(await can('view-user', 'create', 'dhcpreservations.alcor.dev')).toBe('no');
+    await eventually('admin can patch DhcpSubnets', async () => (await can('admin-user', 'patch', 'dhcpsubnets.alcor.dev')) === 'yes', 30_000);
+    expect(await can('admin-user', 'delete', 'macpools.alcor.dev')).toBe('yes');
   });
 });

@@ -78,7 +78,8 @@ kubectl(['create', 'namespace', namespace]);
 // The DataPlaneManager example finds Ignite's Service in Alcor's namespace
 // ignite-alcor: the operator puts the Role its pods need there.
 kubectl(['create', 'namespace', 'ignite-alcor']);
-for (const f of ['macpool', 'dhcpsubnet', 'dataplanemanager']) kubectl(['-n', namespace, 'apply', '-f', join(root, 'examples', `${f}.yaml`)]);
+// The DhcpReservation shows its state (Pending until its client comes) beside the others; nothing waits on it.
+for (const f of ['macpool', 'dhcpsubnet', 'dataplanemanager', 'dhcpreservation']) kubectl(['-n', namespace, 'apply', '-f', join(root, 'examples', `${f}.yaml`)]);
 log('waiting for the examples to be Ready');
 if (runtime === 'containerd') {
   // Real pods pull nothing: Alcor's DPM image isn't on this machine, so that

@@ -149,11 +149,16 @@ export const nameRule = {
   message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters, lower-case letters, digits and '-', starting with a letter: it names the Services and workloads rendered for it`,
 };
 
-/** The shape shared by the three kinds: apiVersion, kind, metadata, spec, status. */
+/**
+ * The shape shared by the kinds: apiVersion, kind, metadata, spec, status.
+ * `anyName`: the name names nothing rendered (DhcpReservation), so any name
+ * the API server takes will do.
+ */
 export function resourceSchema<K extends string, Spec extends z.ZodType, Status extends z.ZodType>(
   kind: K,
   spec: Spec,
   status: Status,
+  opts: { anyName?: boolean } = {},
 ) {
   return z
     .object({
@@ -164,6 +169,7 @@ export function resourceSchema<K extends string, Spec extends z.ZodType, Status 
       status: status.optional(),
     })
     .superRefine((o, ctx) => {
+      if (opts.anyName) return;
       if (o.metadata.name.length > MAX_NAME_LENGTH || !namePattern.test(o.metadata.name)) {
         ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: nameRule.message });
       }

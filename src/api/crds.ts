@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GROUP, nameRule, VERSION, type KindInfo } from './common.ts';
 import { DataPlaneManagerSpec, DataPlaneManagerStatus, dataPlaneManagerKind } from './dataplanemanager.ts';
+import { DhcpReservationSpec, DhcpReservationStatus, dhcpReservationKind } from './dhcpreservation.ts';
 import { DhcpSubnetSpec, DhcpSubnetStatus, dhcpSubnetKind } from './dhcpsubnet.ts';
 import { MacPoolSpec, MacPoolStatus, macPoolKind } from './macpool.ts';
 import { toStructural, type JsonSchema } from './openapi.ts';
@@ -30,6 +31,8 @@ interface KindDefinition {
   spec: z.ZodType;
   status: z.ZodType;
   columns: PrinterColumn[];
+  /** Its name names rendered objects, so it is held to nameRule. */
+  namesObjects: boolean;
 }
 
 const definitions: KindDefinition[] = [
@@ -46,6 +49,7 @@ const definitions: KindDefinition[] = [
       { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', priority: 1 },
       age,
     ],
+    namesObjects: true,
   },
   {
     info: dhcpSubnetKind,
@@ -58,8 +62,10 @@ const definitions: KindDefinition[] = [
       { name: 'Available', type: 'integer', jsonPath: '.status.available' },
       ready,
       { name: 'Mode', type: 'string', jsonPath: '.spec.server.mode', priority: 1 },
+      { name: 'Quarantined', type: 'integer', jsonPath: '.status.quarantined', priority: 1 },
       age,
     ],
+    namesObjects: true,
   },
   {
     info: dataPlaneManagerKind,
@@ -72,6 +78,23 @@ const definitions: KindDefinition[] = [
       { name: 'PathMode', type: 'string', jsonPath: '.spec.pathMode' },
       age,
     ],
+    namesObjects: true,
+  },
+  {
+    info: dhcpReservationKind,
+    description: 'A fixed address for one client of a DhcpSubnet, owned apart from the subnet.',
+    spec: DhcpReservationSpec,
+    status: DhcpReservationStatus,
+    columns: [
+      { name: 'Subnet', type: 'string', jsonPath: '.spec.subnetRef.name' },
+      { name: 'IP', type: 'string', jsonPath: '.spec.ip' },
+      { name: 'MAC', type: 'string', jsonPath: '.spec.mac' },
+      { name: 'State', type: 'string', jsonPath: '.status.state' },
+      { name: 'Expires', type: 'date', jsonPath: '.status.expires', priority: 1 },
+      { name: 'Client-ID', type: 'string', jsonPath: '.spec.clientId', priority: 1 },
+      age,
+    ],
+    namesObjects: false,
   },
 ];
 
@@ -112,7 +135,7 @@ function crd(def: KindDefinition): Record<string, unknown> {
               type: 'object',
               description: def.description,
               required: ['spec'],
-              'x-kubernetes-validations': [nameRule],
+              ...(def.namesObjects ? { 'x-kubernetes-validations': [nameRule] } : {}),
               properties: {
                 apiVersion: {
                   type: 'string',
@@ -131,7 +154,7 @@ function crd(def: KindDefinition): Record<string, unknown> {
   };
 }
 
-/** One CustomResourceDefinition per kind: MacPool, DhcpSubnet, DataPlaneManager. */
+/** One CustomResourceDefinition per kind: MacPool, DhcpSubnet, DataPlaneManager, DhcpReservation. */
 export function generateCrds(): Record<string, unknown>[] {
   return definitions.map(crd);
 }

@@ -32,3 +32,21 @@ export type SubnetConflictReport = z.infer<typeof SubnetConflictReport>;
 
 export const ConflictReport = z.record(z.string(), SubnetConflictReport);
 export type ConflictReport = z.infer<typeof ConflictReport>;
+
+/** A DhcpReservation as one server sees it: keyed by the reservation's name, per subnet. */
+export const ReservedAddressReport = z.object({
+  /** The address the server has reserved (a stale config shows another). */
+  ip: z.string(),
+  /** pending: nobody holds it; bound: its client does; conflict: another client does (or it is quarantined). */
+  state: z.enum(['pending', 'bound', 'conflict']),
+  /** bound / conflict: when that lease ends (RFC 3339, seconds). */
+  expires: z.string().optional(),
+  /** conflict: the hardware address of the client holding it. */
+  holder: z.string().optional(),
+  /** conflict: the address is quarantined instead, and why. */
+  quarantined: z.enum(['decline', 'ping']).optional(),
+});
+export type ReservedAddressReport = z.infer<typeof ReservedAddressReport>;
+
+export const ReservationReport = z.record(z.string(), z.record(z.string(), ReservedAddressReport));
+export type ReservationReport = z.infer<typeof ReservationReport>;

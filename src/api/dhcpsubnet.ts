@@ -28,7 +28,7 @@ export const dhcpSubnetKind: KindInfo = {
   listKind: 'DhcpSubnetList',
 };
 
-const ipv4 = z.string().max(15).regex(ipv4Pattern, { message: 'must be an IPv4 address such as 10.0.0.1' });
+export const ipv4 = z.string().max(15).regex(ipv4Pattern, { message: 'must be an IPv4 address such as 10.0.0.1' });
 const cidrString = z.string().max(18).regex(cidrPattern, { message: 'must be an IPv4 CIDR such as 10.0.0.0/24' });
 
 /** CEL: an IPv4 address string as an int, for ordering (CEL's ip type has no <). */
@@ -93,7 +93,8 @@ export const DhcpPool = withRules(
 );
 export type DhcpPool = z.infer<typeof DhcpPool>;
 
-export const DhcpReservation = z
+/** An inline reservation (spec.reservations); DhcpReservation is the same as a resource of its own. */
+export const DhcpSubnetReservation = z
   .object({
     mac: z
       .string()
@@ -104,7 +105,7 @@ export const DhcpReservation = z
     hostname: dnsLabel.optional().describe('Host name sent to the client (option 12).'),
   })
   .describe('A fixed address for one client.');
-export type DhcpReservation = z.infer<typeof DhcpReservation>;
+export type DhcpSubnetReservation = z.infer<typeof DhcpSubnetReservation>;
 
 export const DhcpStaticRoute = z
   .object({
@@ -288,7 +289,7 @@ const specObject = z.object({
     .optional()
     .describe('Addresses inside the pools never offered: single IPs or start-end ranges.'),
   reservations: z
-    .array(DhcpReservation)
+    .array(DhcpSubnetReservation)
     .max(512)
     .optional()
     .describe('Fixed addresses per client MAC.')

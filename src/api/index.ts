@@ -2,6 +2,7 @@
 // their TypeScript types, and the kinds table.
 
 import { dataPlaneManagerKind } from './dataplanemanager.ts';
+import { dhcpReservationKind } from './dhcpreservation.ts';
 import { dhcpSubnetKind } from './dhcpsubnet.ts';
 import { macPoolKind } from './macpool.ts';
 
@@ -9,6 +10,7 @@ export { API_VERSION, Condition, ConditionStatus, GROUP, ObjectMeta, Quantity, R
 export type { KindInfo, Rule } from './common.ts';
 export * from './macpool.ts';
 export * from './dhcpsubnet.ts';
+export * from './dhcpreservation.ts';
 export * from './dataplanemanager.ts';
 export { InvalidResourceError, parseResource, type AlcorResource } from './resource.ts';
 
@@ -17,5 +19,6 @@ export const kinds = {
   MacPool: macPoolKind,
   DhcpSubnet: dhcpSubnetKind,
   DataPlaneManager: dataPlaneManagerKind,
+  DhcpReservation: dhcpReservationKind,
 } as const;
 export type KindName = keyof typeof kinds;

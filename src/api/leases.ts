@@ -19,3 +19,5 @@ export const DHCP_SERVER_LABEL = 'alcor.dev/dhcp-server';
 export const DHCP_LEASES_ANNOTATION = 'alcor.dev/leases';
 /** On a dhcpd server's status Lease: JSON ConflictReport (dhcp-status.ts), quarantined addresses and recent conflicts per subnet. */
 export const DHCP_CONFLICTS_ANNOTATION = 'alcor.dev/conflicts';
+/** On a dhcpd server's status Lease: JSON ReservationReport (dhcp-status.ts), the state of each DhcpReservation in its share. */
+export const DHCP_RESERVATIONS_ANNOTATION = 'alcor.dev/reservations';

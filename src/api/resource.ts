@@ -1,5 +1,6 @@
 import { API_VERSION, formatIssues } from './common.ts';
 import { DataPlaneManager } from './dataplanemanager.ts';
+import { DhcpReservation } from './dhcpreservation.ts';
 import { DhcpSubnet } from './dhcpsubnet.ts';
 import { MacPool } from './macpool.ts';
 
@@ -9,7 +10,8 @@ import { MacPool } from './macpool.ts';
 export type AlcorResource =
   | { kind: 'MacPool'; resource: MacPool }
   | { kind: 'DhcpSubnet'; resource: DhcpSubnet }
-  | { kind: 'DataPlaneManager'; resource: DataPlaneManager };
+  | { kind: 'DataPlaneManager'; resource: DataPlaneManager }
+  | { kind: 'DhcpReservation'; resource: DhcpReservation };
 
 export class InvalidResourceError extends Error {
   override name = 'InvalidResourceError';
@@ -45,7 +47,11 @@ export function parseResource(value: unknown): AlcorResource {
       const r = DataPlaneManager.safeParse(o);
       return r.success ? { kind: 'DataPlaneManager', resource: r.data } : fail(r.error);
     }
+    case 'DhcpReservation': {
+      const r = DhcpReservation.safeParse(o);
+      return r.success ? { kind: 'DhcpReservation', resource: r.data } : fail(r.error);
+    }
     default:
-      throw new InvalidResourceError(`${describe(o)}: kind must be MacPool, DhcpSubnet or DataPlaneManager`);
+      throw new InvalidResourceError(`${describe(o)}: kind must be MacPool, DhcpSubnet, DataPlaneManager or DhcpReservation`);
   }
 }

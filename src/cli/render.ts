@@ -2,16 +2,20 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { InvalidResourceError, parseResource } from '../api/index.ts';
+import { judgeReservations, reservationsOf } from '../controllers/reservations.ts';
 import { defaultRenderSettings, renderResource, type KubeObject, type RenderSettings } from '../render/index.ts';
+import type { AlcorResource } from '../api/index.ts';
 
 // `alcor-operator render -f FILE`: what the operator would apply for the
 // resources in FILE, without a cluster.
 
 const help = `Usage: alcor-operator render -f FILE [flags]
 
-Validates each MacPool, DhcpSubnet and DataPlaneManager in FILE (multi-document
-YAML) against the API schema and prints every object the operator would apply
-for them, as multi-document YAML. Nothing is sent to a cluster.
+Validates each MacPool, DhcpSubnet, DataPlaneManager and DhcpReservation in
+FILE (multi-document YAML) against the API schema and prints every object the
+operator would apply for them, as multi-document YAML. DhcpReservations are
+merged into the ConfigMap of their DhcpSubnet in FILE, as the operator merges
+them (overlapping ones left out). Nothing is sent to a cluster.
 
 Flags:
   -f, --filename FILE          resources to render; "-" reads standard input (required)
@@ -74,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`alcor-operator render: cannot read ${values.filename}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  const objects: KubeObject[] = [];
+  const parsed: AlcorResource[] = [];
   const docs = parseAllDocuments(text);
   const where = values.filename === '-' ? 'stdin' : values.filename;
   for (const [i, doc] of docs.entries()) {
@@ -85,13 +89,18 @@ export async function main(argv: string[]): Promise<number> {
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue; // an empty document (a trailing ---)
     try {
-      const parsed = parseResource(withNamespace(value, values.namespace ?? 'default'));
-      objects.push(...renderResource(parsed, settings));
+      parsed.push(parseResource(withNamespace(value, values.namespace ?? 'default')));
     } catch (err) {
       if (!(err instanceof InvalidResourceError)) throw err;
       process.stderr.write(`alcor-operator render: ${where}: document ${i + 1}: ${err.message}\n`);
       return 1;
     }
+  }
+  const reservations = parsed.flatMap((p) => (p.kind === 'DhcpReservation' ? [p.resource as unknown as KubeObject] : []));
+  const objects: KubeObject[] = [];
+  for (const p of parsed) {
+    const mine = p.kind === 'DhcpSubnet' ? judgeReservations(p.resource, reservationsOf(reservations, p.resource.metadata.namespace, p.resource.metadata.name)).accepted : [];
+    objects.push(...renderResource(p, settings, mine));
   }
   if (objects.length === 0) {
     process.stderr.write(`alcor-operator render: ${where}: no resources\n`);

@@ -5,6 +5,7 @@ import { DhcpSubnetType } from './resources.ts';
 import type { KindDefinition, ReconcileContext } from './reconcile.ts';
 import { cidrsOverlap } from '../api/cidr.ts';
 import { conflictStatus, conflictWarning, serverLeases } from './dhcp-reports.ts';
+import { judgeReservations, reservationsOf } from './reservations.ts';
 
 // DhcpSubnet: the DHCP server's objects; leases counted from the status Leases
 // the dhcpd replicas keep (annotation: JSON map subnet name -> active leases).
@@ -36,10 +37,16 @@ function olderThan(a: { metadata: { creationTimestamp?: string; name: string } }
   return ta === tb ? a.metadata.name < b.metadata.name : ta < tb;
 }
 
+/** The subnet's DhcpReservations that its servers serve (the rest get a Rejected status of their own). */
+export function acceptedReservations(subnet: DhcpSubnet, ctx: ReconcileContext) {
+  const all = ctx.informers.get('DhcpReservation')?.list() ?? [];
+  return judgeReservations(subnet, reservationsOf(all, subnet.metadata.namespace, subnet.metadata.name)).accepted;
+}
+
 export const dhcpSubnetKind: KindDefinition<DhcpSubnet> = {
   type: DhcpSubnetType,
   schema: DhcpSubnet,
-  render: renderDhcpSubnet,
+  render: (subnet, settings, ctx) => renderDhcpSubnet(subnet, settings, acceptedReservations(subnet, ctx)),
   conflict(subnet, ctx) {
     for (const other of ctx.informers.get('DhcpSubnet')?.list() ?? []) {
       if (other.metadata.namespace !== subnet.metadata.namespace || other.metadata.name === subnet.metadata.name) continue;

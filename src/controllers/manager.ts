@@ -8,10 +8,12 @@ import { Informer, objectKey } from '../runtime/informer.ts';
 import { LeaderElector } from '../runtime/leader.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
 import { dataPlaneManagerKind } from './dataplanemanager.ts';
+import { reconcileReservation } from './dhcpreservation.ts';
 import { dhcpSubnetKind } from './dhcpsubnet.ts';
 import { macPoolKind } from './macpool.ts';
 import { reconcileKind, type KindDefinition, type ReconcileContext } from './reconcile.ts';
-import { childTypes, LeaseType, MANAGED_BY_SELECTOR, PodType } from './resources.ts';
+import { reservationsOf } from './reservations.ts';
+import { childTypes, DhcpReservationType, LeaseType, MANAGED_BY_SELECTOR, PodType } from './resources.ts';
 import { registerResourceMetrics } from './resource-metrics.ts';
 import { selectedPods } from './pods.ts';
 import { WORKLOAD_KINDS } from './workload.ts';
@@ -55,6 +57,7 @@ export class Manager {
     for (const def of [macPoolKind, dhcpSubnetKind, dataPlaneManagerKind]) {
       add(def.type.kind, new Informer({ type: def.type, client, log }));
     }
+    add('DhcpReservation', new Informer({ type: DhcpReservationType, client, log }));
     for (const [kind, type] of Object.entries(childTypes)) {
       add(kind, new Informer({ type, client, log, labelSelector: MANAGED_BY_SELECTOR }));
     }
@@ -76,7 +79,12 @@ export class Manager {
       notReadyRequeueMs: 30_000,
     };
 
-    const kinds = [bind('macpool', macPoolKind, this.ctx), bind('dhcpsubnet', dhcpSubnetKind, this.ctx), bind('dataplanemanager', dataPlaneManagerKind, this.ctx)];
+    const kinds = [
+      bind('macpool', macPoolKind, this.ctx),
+      bind('dhcpsubnet', dhcpSubnetKind, this.ctx),
+      bind('dataplanemanager', dataPlaneManagerKind, this.ctx),
+      { name: 'dhcpreservation', kind: 'DhcpReservation', reconcile: (key: string, l: Logger) => reconcileReservation(this.ctx, key, l) },
+    ];
     for (const { name, kind, reconcile } of kinds) {
       const controller = new Controller({ name, log, metrics: opts.metrics, workers: opts.workers, reconcile });
       this.controllers.set(kind, controller);
@@ -104,6 +112,36 @@ export class Manager {
       if (old && obj.metadata.generation !== old.metadata.generation) neighbours(obj);
     });
 
+    // DhcpReservations: a change re-renders their subnet's config and can
+    // change which of its siblings win an overlap; a subnet's change (or its
+    // servers' report) changes their status.
+    const reservations = this.informers.get('DhcpReservation')!;
+    const reservationController = this.controllers.get('DhcpReservation')!;
+    const subnetRef = (obj: KubeObject): string | undefined => {
+      const name = (obj['spec'] as { subnetRef?: { name?: unknown } } | undefined)?.subnetRef?.name;
+      return typeof name === 'string' ? name : undefined;
+    };
+    const reservationsOfSubnet = (namespace: string | undefined, subnet: string) => {
+      for (const r of reservationsOf(reservations.list(), namespace, subnet)) reservationController.enqueue(objectKey(r));
+    };
+    const onReservation = (obj: KubeObject, old?: KubeObject) => {
+      for (const o of old ? [obj, old] : [obj]) {
+        const subnet = subnetRef(o);
+        if (subnet === undefined) continue;
+        dhcp.enqueue(`${o.metadata.namespace}/${subnet}`);
+        reservationsOfSubnet(o.metadata.namespace, subnet);
+      }
+    };
+    reservations.on('add', (obj) => onReservation(obj));
+    reservations.on('delete', (obj) => onReservation(obj));
+    reservations.on('update', (obj, old) => {
+      if (old && obj.metadata.generation === old.metadata.generation && obj.metadata.deletionTimestamp === old.metadata.deletionTimestamp) return;
+      onReservation(obj, old);
+    });
+    for (const ev of ['add', 'update', 'delete'] as const) {
+      subnets.on(ev, (obj: KubeObject) => reservationsOfSubnet(obj.metadata.namespace, obj.metadata.name));
+    }
+
     for (const kind of Object.keys(childTypes)) {
       const handler = (obj: KubeObject) => this.enqueueOwner(obj);
       const informer = this.informers.get(kind)!;
@@ -126,7 +164,9 @@ export class Manager {
     };
     const onDhcpLease = (obj: KubeObject) => {
       const subnet = obj.metadata.labels?.[DHCP_SERVER_LABEL];
-      if (subnet) this.controllers.get('DhcpSubnet')!.enqueue(`${obj.metadata.namespace}/${subnet}`);
+      if (!subnet) return;
+      this.controllers.get('DhcpSubnet')!.enqueue(`${obj.metadata.namespace}/${subnet}`);
+      reservationsOfSubnet(obj.metadata.namespace, subnet);
     };
     for (const ev of ['add', 'update', 'delete'] as const) {
       this.informers.get('Lease')!.on(ev, onMacLease);

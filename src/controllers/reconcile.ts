@@ -36,7 +36,8 @@ export interface ReconcileContext {
 export interface KindDefinition<T> {
   type: ResourceType;
   schema: z.ZodType<T>;
-  render(obj: T, settings: RenderSettings): KubeObject[];
+  /** The children; `ctx` for inputs besides the resource (a DhcpSubnet's DhcpReservations), read from the caches. */
+  render(obj: T, settings: RenderSettings, ctx: ReconcileContext): KubeObject[];
   /** A conflict with other resources that stops this one being served. */
   conflict?(obj: T, ctx: ReconcileContext): { reason: string; message: string } | undefined;
   /** What the servers report that needs a look while they serve (Degraded, Ready unchanged). */
@@ -68,7 +69,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
     conflict = def.conflict?.(parsed.data, ctx);
     if (!conflict) {
       try {
-        children = await syncChildren(ctx, obj, def.render(parsed.data, ctx.settings), log);
+        children = await syncChildren(ctx, obj, def.render(parsed.data, ctx.settings, ctx), log);
       } catch (err) {
         // The namespace is being deleted, and the resource with it: nothing to create or report.
         if (err instanceof NamespaceTerminating) return;
@@ -211,7 +212,7 @@ async function deleteForeignChildren(ctx: ReconcileContext, owner: string, log: 
   }
 }
 
-async function writeStatus(client: KubeClient, type: ResourceType, obj: KubeObject, status: Record<string, unknown>): Promise<void> {
+export async function writeStatus(client: KubeClient, type: ResourceType, obj: KubeObject, status: Record<string, unknown>): Promise<void> {
   const path = `${resourcePath(type, obj.metadata.namespace, obj.metadata.name)}/status`;
   await client.apply(path, { apiVersion: apiVersionOf(type), kind: type.kind, metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, status });
 }

@@ -8,6 +8,7 @@ const own = (k: { kind: string; plural: string }): ResourceType => ({ group: GRO
 export const MacPoolType = own(kinds.MacPool);
 export const DhcpSubnetType = own(kinds.DhcpSubnet);
 export const DataPlaneManagerType = own(kinds.DataPlaneManager);
+export const DhcpReservationType = own(kinds.DhcpReservation);
 
 /** Kinds the operator renders as children, by `kind`. */
 export const childTypes: Record<string, ResourceType> = {

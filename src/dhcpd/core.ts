@@ -10,7 +10,7 @@ import { uint32 } from './codec/encode.ts';
 import { optionIp, optionUint16, serializeReply, tlv, writeIp, type DhcpPacket } from './codec/packet.ts';
 import { parseRelayAgentInfo } from './codec/relay-agent.ts';
 import { Allocator, LeaseStore, type ConflictSource, type Lease } from './leases.ts';
-import { compileSubnet, inPool, isExcluded, trustsRelay, type Subnet } from './subnet.ts';
+import { compileSubnet, holdsReservation, inPool, isExcluded, trustsRelay, type Reservation, type Subnet } from './subnet.ts';
 
 /** A change of lease state to make durable (the persistence log's unit). */
 export interface LeaseRecord {
@@ -32,7 +32,6 @@ export type SilentReason =
   | 'not-for-this-server'
   | 'unknown-address'
   | 'pool-exhausted'
-  | 'reserved-address-in-use'
   | 'missing-requested-address'
   | 'release-unknown'
   | 'decline-unknown'
@@ -315,7 +314,10 @@ export class DhcpCore {
     }
     const sel = this.selectSubnet(p, host, from);
     if (typeof sel === 'string') return silent(sel);
-    const ctx: Ctx = { p, now, host, ...sel, client: clientKey(p), mac: hex(p.chaddr.subarray(0, p.hlen)) };
+    const client = clientKey(p);
+    const mac = hex(p.chaddr.subarray(0, p.hlen));
+    const reservation = this.reservationFor(sel.s.subnet, p, client, mac);
+    const ctx: Ctx = { p, now, host, ...sel, client, mac, ...(reservation ? { reservation } : {}) };
     switch (messageType) {
       case MessageType.DISCOVER:
         return this.discover(ctx);
@@ -330,15 +332,45 @@ export class DhcpCore {
     }
   }
 
-  private reservedFor(ctx: Ctx): number | undefined {
-    return ctx.p.htype === 1 && ctx.p.hlen === 6 ? ctx.s.subnet.reservationByMac.get(ctx.mac) : undefined;
+  /** The client's reservation: by client identifier (option 61) first, else by MAC. */
+  private reservationFor(s: Subnet, p: DhcpPacket, client: string, mac: string): Reservation | undefined {
+    if (s.reservationByClientId.size > 0 && client.startsWith('id:')) {
+      const r = s.reservationByClientId.get(client.slice(3));
+      if (r) return r;
+    }
+    return p.htype === 1 && p.hlen === 6 ? s.reservationByMac.get(mac) : undefined;
+  }
+
+  /**
+   * Whether the reserved address is free for its client. Not when another
+   * client holds a lease on it (a reservation added over a live lease): the
+   * reservation is then in conflict, reported and not enforced; its client is
+   * served from the pool until the address comes free.
+   */
+  private usable(r: Reservation, ctx: Ctx): boolean {
+    const l = this.leases.get(r.ip);
+    return l === undefined || l.expires <= ctx.now || l.client === ctx.client;
+  }
+
+  /** A reservation's state as the servers report it: bound to its client, or held by another. */
+  reservationState(r: Reservation, now: number): ReservationState {
+    const l = this.leases.get(r.ip);
+    if (!l || l.expires <= now) return { state: 'pending' };
+    if (l.state === 'quarantined') return { state: 'conflict', expires: l.expires, quarantined: l.conflict ?? 'decline' };
+    if (holdsReservation(r, l)) return l.state === 'bound' ? { state: 'bound', expires: l.expires } : { state: 'pending' };
+    return l.state === 'bound' ? { state: 'conflict', expires: l.expires, holder: l.mac } : { state: 'pending' };
+  }
+
+  /** Whether `ip` is in this replica's share (it alone holds its leases). */
+  inShare(ip: number): boolean {
+    return ip % this.shares === this.share;
   }
 
   /** Whether this replica answers the DISCOVER (HA load balancing). */
   private answersDiscover(ctx: Ctx): boolean {
     if (this.shares === 1) return true;
-    const reserved = this.reservedFor(ctx);
-    if (reserved !== undefined) return reserved % this.shares === this.share;
+    // The replica of the reserved address's share answers, in conflict or not: it alone knows.
+    if (ctx.reservation) return this.inShare(ctx.reservation.ip);
     if (clientBucket(ctx.client, this.shares) === this.share) return true;
     // RFC 3074 style: a client that has waited long enough is served by any replica.
     return ctx.p.secs >= this.takeoverSecs;
@@ -349,11 +381,9 @@ export class DhcpCore {
     const { s, now } = ctx;
     let ip: number | undefined;
     const existing = this.leases.forClient(s.subnet.name, ctx.client);
-    const reserved = this.reservedFor(ctx);
-    if (reserved !== undefined) {
-      const holder = this.leases.get(reserved);
-      if (holder && holder.expires > now && holder.client !== ctx.client) return silent('reserved-address-in-use');
-      ip = reserved;
+    const res = ctx.reservation;
+    if (res && this.usable(res, ctx)) {
+      ip = res.ip;
     } else if (existing && existing.expires > now && this.stillValid(s, existing.ip)) {
       ip = existing.ip;
     } else {
@@ -368,7 +398,7 @@ export class DhcpCore {
     if (!(mine && held.state === 'bound')) {
       // A ping check for an address new to the client (a retransmitted
       // DISCOVER waits for the check still running); never for a reservation.
-      probe = s.subnet.pingCheck && ip !== reserved && (mine ? held.probe === true : true);
+      probe = s.subnet.pingCheck && ip !== res?.ip && (mine ? held.probe === true : true);
       const offer = this.put(ctx, ip, 'offered', now + this.offerHoldMs);
       offer.probe = probe;
     }
@@ -379,7 +409,7 @@ export class DhcpCore {
 
   /** A leased address still served after a reload: in a pool (or reserved), not excluded. */
   private stillValid(s: ServedSubnet, ip: number): boolean {
-    if (s.subnet.macByReservation.has(ip)) return true;
+    if (s.subnet.reservationByIp.has(ip)) return true;
     return inPool(s.subnet, ip) && !isExcluded(s.subnet, ip);
   }
 
@@ -413,13 +443,16 @@ export class DhcpCore {
   private confirm(ctx: Ctx, ip: number, selecting: boolean): Outcome {
     const { s, now } = ctx;
     if (!cidrContains(s.subnet.cidr, ip)) return this.nak(ctx, 'wrong network');
-    const reserved = this.reservedFor(ctx);
+    const res = ctx.reservation;
+    const reserved = res?.ip;
     const lease = this.leases.get(ip);
     const leaseLive = lease !== undefined && lease.expires > now;
     if (leaseLive && lease.client !== ctx.client) return this.nak(ctx, 'address in use');
-    if (reserved !== undefined && reserved !== ip) return this.nak(ctx, 'address reserved for this client is another');
-    const reservedForOther = s.subnet.macByReservation.get(ip);
-    if (reservedForOther !== undefined && reservedForOther !== ctx.mac) return this.nak(ctx, 'address reserved');
+    // Its own reserved address is free: move the client there (a reservation added live applies at its next renewal).
+    if (res && reserved !== ip && this.usable(res, ctx)) return this.nak(ctx, 'address reserved for this client is another');
+    // Reserved for another client: refused, except to a client that holds it bound (conflict: not enforced).
+    const other = s.subnet.reservationByIp.get(ip);
+    if (other && other !== res && !(leaseLive && lease.state === 'bound')) return this.nak(ctx, 'address reserved');
     const known = leaseLive && lease.client === ctx.client;
     if (!known && reserved !== ip) {
       if (!this.stillValid(s, ip)) return this.nak(ctx, 'address not served');
@@ -521,6 +554,9 @@ export class DhcpCore {
   private reply(ctx: Ctx, messageType: number, yiaddr: number, withLease: boolean, records: LeaseRecord[]): Outcome {
     const { p, s } = ctx;
     const opts: Uint8Array[] = [Uint8Array.of(Opt.MESSAGE_TYPE, 1, messageType), serverIdTlv(ctx.serverId)];
+    // A reservation's own options (host name, per-client options) go with its address.
+    const res = ctx.reservation;
+    const subnetOptions = res && (yiaddr || p.ciaddr) === res.ip ? res.options : s.subnet.options;
     if (withLease) {
       opts.push(tlv(Opt.LEASE_TIME, uint32(s.subnet.leaseTime)));
       opts.push(tlv(Opt.RENEWAL_TIME, uint32(s.subnet.renewalTime)));
@@ -530,15 +566,15 @@ export class DhcpCore {
     const relayTlv = relay !== undefined ? tlv(Opt.RELAY_AGENT, relay) : undefined;
     let size = 240 + 1 + (relayTlv?.length ?? 0);
     for (const o of opts) size += o.length;
-    for (const o of s.subnet.options) size += o.length;
+    for (const o of subnetOptions) size += o.length;
     // RFC 2131 4.1 / option 57: the reply must fit what the client accepts
     // (576 bytes at least). If the configured options do not, send only the
     // ones the client asked for (option 55).
     if (size <= Math.max(576, optionUint16(p, Opt.MAX_MESSAGE_SIZE) ?? 0)) {
-      for (const o of s.subnet.options) opts.push(o);
+      for (const o of subnetOptions) opts.push(o);
     } else {
       const wanted = new Set(p.options.get(Opt.PARAMETER_LIST) ?? [Opt.SUBNET_MASK, Opt.ROUTER, Opt.DNS]);
-      for (const o of s.subnet.options) if (wanted.has(o[0] as number)) opts.push(o);
+      for (const o of subnetOptions) if (wanted.has(o[0] as number)) opts.push(o);
     }
     if (relayTlv) opts.push(relayTlv);
     const packet = serializeReply(
@@ -568,7 +604,15 @@ interface Ctx {
   local: { address: number; prefix: number } | undefined;
   client: string;
   mac: string;
+  /** The client's reservation in the selected subnet. */
+  reservation?: Reservation;
 }
+
+/** A reservation as reported: pending (nobody holds it), bound to its client, or held by another client (or quarantined). */
+export type ReservationState =
+  | { state: 'pending' }
+  | { state: 'bound'; expires: number }
+  | { state: 'conflict'; expires: number; holder?: string; quarantined?: ConflictSource };
 
 function silent(reason: SilentReason): Outcome {
   return { kind: 'silent', reason, records: [] };

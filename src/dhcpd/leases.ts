@@ -126,7 +126,7 @@ export class Allocator {
   /** Free, in this replica's share, not excluded and not reserved. */
   allocatable(ip: number): boolean {
     const s = this.subnet;
-    return this.ownsAddress(ip) && !isExcluded(s, ip) && !s.macByReservation.has(ip) && this.isFree(ip);
+    return this.ownsAddress(ip) && !isExcluded(s, ip) && !s.reservationByIp.has(ip) && this.isFree(ip);
   }
 
   giveBack(ip: number): void {

@@ -1,19 +1,19 @@
 // The status contract with the operator: a coordination.k8s.io/v1 Lease per
 // server whose annotation alcor.dev/leases holds {"<subnet>": <bound leases>}
-// and alcor.dev/conflicts the quarantined addresses and recent conflicts
-// (src/api/dhcp-status.ts). Written at most every 5 s and only when a value
+// and alcor.dev/conflicts the quarantined addresses and recent conflicts,
+// alcor.dev/reservations the state of each DhcpReservation (src/api/dhcp-status.ts). Written at most every 5 s and only when a value
 // changes; the operator sums the Leases of a DhcpSubnet's servers into its
 // status.
 
 import { readFileSync } from 'node:fs';
-import { DHCP_CONFLICTS_ANNOTATION, DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
+import { DHCP_CONFLICTS_ANNOTATION, DHCP_LEASES_ANNOTATION, DHCP_RESERVATIONS_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
 import type { Logger } from '../process/log.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { leasePath, microTime, type Lease } from '../runtime/lease.ts';
 import { loadRestConfig } from '../runtime/restconfig.ts';
 import type { DhcpCore } from './core.ts';
 import type { Prober } from './ping/prober.ts';
-import { conflictReport } from './status-report.ts';
+import { conflictReport, reservationReport } from './status-report.ts';
 
 export interface StatusPublisherOptions {
   core: DhcpCore;
@@ -57,6 +57,7 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<(
       const annotations = {
         [DHCP_LEASES_ANNOTATION]: leaseCounts(o.core, now),
         [DHCP_CONFLICTS_ANNOTATION]: JSON.stringify(conflictReport(o.core, now, o.prober?.unavailable())),
+        [DHCP_RESERVATIONS_ANNOTATION]: JSON.stringify(reservationReport(o.core, now)),
       };
       const value = JSON.stringify(annotations);
       if (value === published) return;

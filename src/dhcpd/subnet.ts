@@ -15,15 +15,33 @@ export interface Range {
   end: number;
 }
 
+/** A fixed address for one client, compiled. */
+export interface Reservation {
+  ip: number;
+  /** Lowercase hex, as leases carry it; exactly one of mac and clientId. */
+  mac?: string;
+  clientId?: string;
+  /** The DhcpReservation it comes from (its state is reported); none for inline ones. */
+  name?: string;
+  /** The subnet's option TLVs with this client's (host name, options) put in. */
+  options: Uint8Array[];
+}
+
+/** Whether a lease is the reserved client's: by client identifier, or by MAC. */
+export function holdsReservation(r: Reservation, lease: { client: string; mac: string }): boolean {
+  return r.clientId !== undefined ? lease.client === `id:${r.clientId}` : lease.mac === r.mac;
+}
+
 export interface Subnet {
   name: string;
   cidr: Cidr;
   /** Pools, sorted, within the subnet, minus nothing: excludes are checked apart. */
   pools: Range[];
   excludes: Range[];
-  /** MAC (lowercase hex) to reserved address, and the reverse. */
-  reservationByMac: Map<string, number>;
-  macByReservation: Map<number, string>;
+  /** Reservations by MAC (lowercase hex), by client identifier (lowercase hex) and by address. */
+  reservationByMac: Map<string, Reservation>;
+  reservationByClientId: Map<string, Reservation>;
+  reservationByIp: Map<number, Reservation>;
   leaseTime: number;
   renewalTime: number;
   rebindingTime: number;
@@ -71,17 +89,6 @@ export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
     if ((pools[i] as Range).start <= prev.end) throw new Error(`${where}: pools overlap`);
   }
   const excludes = c.excludes.map((e) => range(e.start, e.end, `${where}: exclude`));
-  const reservationByMac = new Map<string, number>();
-  const macByReservation = new Map<number, string>();
-  for (const r of c.reservations) {
-    const mac = parseMac(r.mac);
-    if (mac === undefined) throw new Error(`${where}: reservation MAC "${r.mac}" is not a MAC such as aa:bb:cc:00:00:01`);
-    const ip = ipv4ToNumber(r.ip);
-    if (!inside(ip)) throw new Error(`${where}: reservation ${r.ip} outside ${c.cidr}`);
-    if (macByReservation.has(ip)) throw new Error(`${where}: ${r.ip} reserved twice`);
-    reservationByMac.set(macHex(mac), ip);
-    macByReservation.set(ip, macHex(mac));
-  }
 
   const byCode = new Map<number, Uint8Array>();
   byCode.set(Opt.SUBNET_MASK, ipList([formatIPv4(cidr.mask)]));
@@ -104,7 +111,41 @@ export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
     if (serverOwnedCodes.has(o.code)) throw new Error(`${where}: option ${o.code} is set by the server and cannot be configured`);
     byCode.set(o.code, extraOption(o));
   }
-  const options = [...byCode.entries()].sort((a, b) => a[0] - b[0]).map(([code, v]) => tlv(code, v));
+  const tlvs = (m: Map<number, Uint8Array>) => [...m.entries()].sort((a, b) => a[0] - b[0]).map(([code, v]) => tlv(code, v));
+  const options = tlvs(byCode);
+
+  const reservationByMac = new Map<string, Reservation>();
+  const reservationByClientId = new Map<string, Reservation>();
+  const reservationByIp = new Map<number, Reservation>();
+  for (const r of c.reservations) {
+    const label = `${where}: reservation ${r.name ?? r.ip}`;
+    const ip = ipv4ToNumber(r.ip);
+    if (!inside(ip)) throw new Error(`${label}: ${r.ip} outside ${c.cidr}`);
+    if (reservationByIp.has(ip)) throw new Error(`${label}: ${r.ip} reserved twice`);
+    let own = options;
+    if (r.hostname !== undefined || r.options.length > 0) {
+      const mine = new Map(byCode);
+      if (r.hostname !== undefined) mine.set(Opt.HOSTNAME, new TextEncoder().encode(r.hostname));
+      for (const o of r.options) {
+        if (serverOwnedCodes.has(o.code)) throw new Error(`${label}: option ${o.code} is set by the server and cannot be configured`);
+        mine.set(o.code, extraOption(o));
+      }
+      own = tlvs(mine);
+    }
+    const res: Reservation = { ip, options: own, ...(r.name !== undefined ? { name: r.name } : {}) };
+    if (r.mac !== undefined) {
+      const mac = parseMac(r.mac.toLowerCase());
+      if (mac === undefined) throw new Error(`${label}: MAC "${r.mac}" is not a MAC such as aa:bb:cc:00:00:01`);
+      res.mac = macHex(mac);
+      if (reservationByMac.has(res.mac)) throw new Error(`${label}: MAC ${r.mac} reserved twice`);
+      reservationByMac.set(res.mac, res);
+    } else if (r.clientId !== undefined) {
+      res.clientId = r.clientId.toLowerCase();
+      if (reservationByClientId.has(res.clientId)) throw new Error(`${label}: client identifier ${r.clientId} reserved twice`);
+      reservationByClientId.set(res.clientId, res);
+    }
+    reservationByIp.set(ip, res);
+  }
 
   return {
     name: c.name,
@@ -112,7 +153,8 @@ export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
     pools,
     excludes,
     reservationByMac,
-    macByReservation,
+    reservationByClientId,
+    reservationByIp,
     leaseTime: c.leaseTime,
     renewalTime: Math.floor(c.leaseTime * 0.5),
     rebindingTime: Math.floor(c.leaseTime * 0.875),
@@ -150,7 +192,7 @@ export function shareSize(s: Subnet, share: number, shares: number): number {
       if (a <= b) n -= countInShare(a, b, share, shares);
     }
   }
-  for (const ip of s.macByReservation.keys()) {
+  for (const ip of s.reservationByIp.keys()) {
     if (inPool(s, ip) && !isExcluded(s, ip) && ip % shares === share) n--;
   }
   return Math.max(0, n);

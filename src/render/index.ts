@@ -10,20 +10,26 @@ export { renderMacPool, macPoolCapacity, macPoolEndpoint, effectiveRanges, macdC
 export { renderDhcpSubnet, dhcpSubnetCapacity, dhcpdConfig, dhcpdName, leaseSeconds } from './dhcpsubnet/index.ts';
 export { renderDataPlaneManager, dpmProperties } from './dataplanemanager/index.ts';
 
-import type { AlcorResource } from '../api/index.ts';
+import type { AlcorResource, DhcpReservation } from '../api/index.ts';
 import { renderDataPlaneManager } from './dataplanemanager/index.ts';
 import { renderDhcpSubnet } from './dhcpsubnet/index.ts';
 import { renderMacPool } from './macpool/index.ts';
 import type { KubeObject, RenderSettings } from './types.ts';
 
-/** Renders whichever kind the resource is. */
-export function renderResource(r: AlcorResource, settings: RenderSettings): KubeObject[] {
+/**
+ * Renders whichever kind the resource is. A DhcpSubnet takes the
+ * DhcpReservations accepted for it; a DhcpReservation renders nothing of its
+ * own (its subnet's ConfigMap carries it).
+ */
+export function renderResource(r: AlcorResource, settings: RenderSettings, reservations: readonly DhcpReservation[] = []): KubeObject[] {
   switch (r.kind) {
     case 'MacPool':
       return renderMacPool(r.resource, settings);
     case 'DhcpSubnet':
-      return renderDhcpSubnet(r.resource, settings);
+      return renderDhcpSubnet(r.resource, settings, reservations);
     case 'DataPlaneManager':
       return renderDataPlaneManager(r.resource, settings);
+    case 'DhcpReservation':
+      return [];
   }
 }

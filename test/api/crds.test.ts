@@ -33,7 +33,7 @@ describe('CRDs', () => {
 
   it('has the names, category, status subresource and columns of each kind', () => {
     const crds = generateCrds() as Schema[];
-    expect(crds.map((c) => (c.metadata as Schema).name)).toEqual(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev']);
+    expect(crds.map((c) => (c.metadata as Schema).name)).toEqual(['macpools.alcor.dev', 'dhcpsubnets.alcor.dev', 'dataplanemanagers.alcor.dev', 'dhcpreservations.alcor.dev']);
     for (const [i, info] of Object.values(kinds).entries()) {
       const spec = crds[i]!.spec as Schema;
       expect(spec.scope).toBe('Namespaced');
@@ -44,6 +44,7 @@ describe('CRDs', () => {
     expect(columns(crds[0]!)).toEqual(['OUI', 'Capacity', 'Allocated', 'Ready', 'Age']);
     expect(columns(crds[1]!)).toEqual(['CIDR', 'Leased', 'Available', 'Ready', 'Age']);
     expect(columns(crds[2]!)).toEqual(['Replicas', 'Ready', 'PathMode', 'Age']);
+    expect(columns(crds[3]!)).toEqual(['Subnet', 'IP', 'MAC', 'State', 'Age']);
   });
 
   it('is structural: every node typed, no $ref/anyOf/const except int-or-string, additionalProperties only on maps', () => {

@@ -17,7 +17,7 @@ export function loadExample(file: string): Obj {
 
 export interface InvalidCase {
   name: string;
-  example: 'macpool.yaml' | 'macpool-alcor.yaml' | 'dhcpsubnet.yaml' | 'dataplanemanager.yaml';
+  example: 'macpool.yaml' | 'macpool-alcor.yaml' | 'dhcpsubnet.yaml' | 'dataplanemanager.yaml' | 'dhcpreservation.yaml';
   /** Breaks the (deep-copied) example. */
   mutate: (o: Obj) => void;
   /** The field both the zod error and the API server's error name. */
@@ -62,6 +62,13 @@ export const invalidCases: InvalidCase[] = [
   { name: 'trusted relay CIDR with host bits', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server.trustedRelays = ['10.20.0.1/24']; }, field: 'spec.server.trustedRelays[0]', zod: 'server.trustedRelays[] must be a network address' },
   { name: 'trusted relay not a CIDR', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server.trustedRelays = ['10.20.0.1']; }, field: 'spec.server.trustedRelays[0]', zod: 'IPv4 CIDR', api: 'should match' },
   { name: 'server replicas 0', example: 'dhcpsubnet.yaml', mutate: (o) => { o.spec.server.replicas = 0; }, field: 'spec.server.replicas', zod: 'replicas must be at least 1', api: 'should be greater than or equal to 1' },
+  // DhcpReservation
+  { name: 'reservation by both mac and clientId', example: 'dhcpreservation.yaml', mutate: (o) => { o.spec.clientId = '01aabbcc001002'; }, field: 'spec', zod: 'exactly one of mac and clientId must be set' },
+  { name: 'reservation by neither mac nor clientId', example: 'dhcpreservation.yaml', mutate: (o) => { delete o.spec.mac; }, field: 'spec', zod: 'exactly one of mac and clientId must be set' },
+  { name: 'reservation clientId not hex', example: 'dhcpreservation.yaml', mutate: (o) => { delete o.spec.mac; o.spec.clientId = '01:aa:bb'; }, field: 'spec.clientId', zod: 'clientId must be lower-case hex', api: 'should match' },
+  { name: 'reservation ip malformed', example: 'dhcpreservation.yaml', mutate: (o) => { o.spec.ip = '10.20.0.300'; }, field: 'spec.ip', zod: 'IPv4 address', api: 'should match' },
+  { name: 'reservation option owned by a typed field', example: 'dhcpreservation.yaml', mutate: (o) => { o.spec.options[0] = { code: 12, type: 'string', value: 'x' }; }, field: 'spec.options[0].code', zod: 'is set by a typed field' },
+  { name: 'reservation without a subnet', example: 'dhcpreservation.yaml', mutate: (o) => { delete o.spec.subnetRef; }, field: 'spec.subnetRef', zod: 'expected object', api: 'Required value' },
   // DataPlaneManager
   { name: 'name too long for its Service', example: 'dataplanemanager.yaml', mutate: (o) => { o.metadata.name = 'd'.repeat(46); }, field: 'metadata.name', zod: 'metadata.name must be at most 45 characters' },
   { name: 'unknown path mode', example: 'dataplanemanager.yaml', mutate: (o) => { o.spec.pathMode = 'FAST'; }, field: 'spec.pathMode', zod: 'pathMode must be one of GRPC, MQ, AUTO', api: 'Unsupported value: "FAST"' },

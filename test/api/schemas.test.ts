@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DataPlaneManager, DhcpSubnet, formatIssues, MacPool, parseResource } from '../../src/api/index.ts';
+import { DataPlaneManager, DhcpReservation, DhcpSubnet, formatIssues, MacPool, parseResource } from '../../src/api/index.ts';
 import { brokenObject, hiddenCases, invalidCases, loadExample, type Obj } from './invalid-cases.ts';
 
-const schemas = { MacPool, DhcpSubnet, DataPlaneManager } as const;
+const schemas = { MacPool, DhcpSubnet, DataPlaneManager, DhcpReservation } as const;
 
 function errorsOf(o: Obj): string {
   const schema = schemas[o.kind as keyof typeof schemas];
@@ -11,7 +11,7 @@ function errorsOf(o: Obj): string {
 }
 
 describe('examples are valid', () => {
-  it.each(['macpool.yaml', 'macpool-alcor.yaml', 'dhcpsubnet.yaml', 'dataplanemanager.yaml'])('%s', (file) => {
+  it.each(['macpool.yaml', 'macpool-alcor.yaml', 'dhcpsubnet.yaml', 'dataplanemanager.yaml', 'dhcpreservation.yaml'])('%s', (file) => {
     expect(errorsOf(loadExample(file))).toBe('');
   });
 });

@@ -56,7 +56,7 @@ async function rendered(...args: string[]): Promise<Obj[]> {
   return objects(res.stdout);
 }
 /** The ClusterRoles for people (fixed names, see templates/user-clusterroles.yaml). */
-const USER_ROLES = ['alcor-viewer', 'alcor-operator-admin'];
+const USER_ROLES = ['alcor-viewer', 'alcor-operator-admin', 'alcor-dhcpreservation-editor', 'alcor-aggregate-to-view', 'alcor-aggregate-to-edit', 'alcor-aggregate-to-admin'];
 /** The first object of a kind; for ClusterRoles, the operator's own. */
 const find = (objs: Obj[], kind: string) => {
   const o = objs.find((x) => x.kind === kind && !(kind === 'ClusterRole' && USER_ROLES.includes(x.metadata.name)));
@@ -90,7 +90,7 @@ describe('chart', () => {
       expect(crd.metadata.namespace).toBeUndefined();
     }
     const notKept = crdsOf(await rendered('--set', 'crds.keep=false'));
-    expect(notKept).toHaveLength(3);
+    expect(notKept).toHaveLength(4);
     for (const crd of notKept) expect((crd.metadata as { annotations?: unknown }).annotations).toBeUndefined();
     const without = await rendered('--set', 'crds.install=false');
     expect(crdsOf(without)).toHaveLength(0);
@@ -105,7 +105,7 @@ describe('chart', () => {
     expect(objs.map((o) => o.kind)).toEqual(
       expect.arrayContaining(['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Service']),
     );
-    expect(objs.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(3);
+    expect(objs.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(4);
     for (const o of objs) if (!['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe('alcor-system');
   });
 
@@ -206,8 +206,8 @@ describe('values.schema.json', () => {
 describe('operator RBAC (least privilege)', () => {
   const expected = new Set<string>();
   const add = (group: string, resources: string[], verbs: string[]) => resources.forEach((r) => verbs.forEach((v) => expected.add(`${group}/${r} ${v}`)));
-  add('alcor.dev', ['macpools', 'dhcpsubnets', 'dataplanemanagers'], ['get', 'list', 'watch']);
-  add('alcor.dev', ['macpools/status', 'dhcpsubnets/status', 'dataplanemanagers/status'], ['get', 'patch', 'update']);
+  add('alcor.dev', ['macpools', 'dhcpsubnets', 'dataplanemanagers', 'dhcpreservations'], ['get', 'list', 'watch']);
+  add('alcor.dev', ['macpools/status', 'dhcpsubnets/status', 'dataplanemanagers/status', 'dhcpreservations/status'], ['get', 'patch', 'update']);
   add('alcor.dev', ['macpools/finalizers', 'dhcpsubnets/finalizers', 'dataplanemanagers/finalizers'], ['update']);
   add('', ['configmaps', 'services', 'serviceaccounts'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
   add('apps', ['statefulsets', 'deployments', 'daemonsets'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
@@ -232,6 +232,29 @@ describe('operator RBAC (least privilege)', () => {
     // Pods and Endpoints: read only, and only the verbs used.
     for (const r of role.rules.filter((x) => (x.resources ?? []).some((res) => res === 'pods' || res === 'endpoints'))) expect(r.verbs.every((v) => ['get', 'list', 'watch'].includes(v))).toBe(true);
     for (const forbidden of ['escalate', 'bind', 'impersonate', 'deletecollection']) expect(verbs).not.toContain(forbidden);
+  });
+
+  it("aggregates into view, edit and admin: edit writes DhcpReservations and only reads the rest", async () => {
+    const byName = new Map((await rendered()).filter((o) => o.kind === 'ClusterRole').map((r) => [r.metadata.name, r as Obj & { rules: Rule[] }]));
+    const aggregatesTo = (name: string) =>
+      Object.entries(byName.get(name)?.metadata.labels ?? {})
+        .filter(([k, v]) => k.startsWith('rbac.authorization.k8s.io/aggregate-to-') && v === 'true')
+        .map(([k]) => k.split('aggregate-to-')[1])
+        .sort();
+    expect(aggregatesTo('alcor-aggregate-to-view')).toEqual(['admin', 'edit', 'view']);
+    expect(aggregatesTo('alcor-aggregate-to-edit')).toEqual(['admin', 'edit']);
+    expect(aggregatesTo('alcor-aggregate-to-admin')).toEqual(['admin']);
+    // Nothing else of ours aggregates (services/proxy, say, must not reach every viewer).
+    expect([...byName.keys()].filter((n) => aggregatesTo(n).length > 0).sort()).toEqual(['alcor-aggregate-to-admin', 'alcor-aggregate-to-edit', 'alcor-aggregate-to-view']);
+    const into = (role: string) => new Set([...byName.keys()].filter((n) => aggregatesTo(n).includes(role)).flatMap((n) => [...grants(byName.get(n)!.rules)]));
+    const edit = into('edit');
+    for (const kind of ['macpools', 'dhcpsubnets', 'dataplanemanagers', 'dhcpreservations']) expect(edit.has(`alcor.dev/${kind} list`)).toBe(true);
+    expect([...edit].filter((g) => / (create|update|patch|delete)/.test(g)).map((g) => g.split(' ')[0])).toEqual(expect.arrayContaining(['alcor.dev/dhcpreservations']));
+    expect([...edit].filter((g) => / (create|update|patch|delete)/.test(g)).every((g) => g.startsWith('alcor.dev/dhcpreservations '))).toBe(true);
+    expect(into('view').has('alcor.dev/dhcpreservations create')).toBe(false);
+    expect(into('admin').has('alcor.dev/dhcpsubnets patch')).toBe(true);
+    const without = (await rendered('--set', 'userRoles.aggregate=false')).filter((o) => o.kind === 'ClusterRole').map((o) => o.metadata.name);
+    expect(without.filter((n) => n.startsWith('alcor-aggregate'))).toEqual([]);
   });
 
   it('covers every child kind and the Lease type the controllers use', async () => {
@@ -273,6 +296,13 @@ describe('ClusterRoles for people (kubectl alcor)', () => {
     for (const v of ['get', 'create', 'delete']) expect(g.has(`/services/proxy ${v}`)).toBe(true);
     for (const v of ['create', 'patch', 'delete']) expect(g.has(`alcor.dev/macpools ${v}`)).toBe(true);
     for (const forbidden of ['secrets', 'pods', 'pods/proxy', 'nodes/proxy']) expect([...g].some((x) => x.includes(`/${forbidden} `))).toBe(false);
+  });
+
+  it('alcor-dhcpreservation-editor writes DhcpReservations and only reads DhcpSubnets', async () => {
+    const g = grants((await role('alcor-dhcpreservation-editor'))!.rules);
+    expect([...g].sort()).toEqual(
+      [...['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'].map((v) => `alcor.dev/dhcpreservations ${v}`), ...['get', 'list', 'watch'].map((v) => `alcor.dev/dhcpsubnets ${v}`)].sort(),
+    );
   });
 
   it('userRoles.create=false leaves them out (a second release)', async () => {

@@ -33,6 +33,18 @@ export const DhcpOptionValue = z.discriminatedUnion('type', [
 ]);
 export type DhcpOptionValue = z.infer<typeof DhcpOptionValue>;
 
+export const DhcpdReservationConfig = z
+  .object({
+    name: z.string().min(1).optional(),
+    mac: mac.optional(),
+    clientId: z.string().regex(/^([0-9a-fA-F]{2}){2,255}$/).optional(),
+    ip: ipv4,
+    hostname: z.string().optional(),
+    options: z.array(DhcpOptionValue).default([]),
+  })
+  .refine((r) => (r.mac === undefined) !== (r.clientId === undefined), { message: 'a reservation needs exactly one of mac and clientId' });
+export type DhcpdReservationConfig = z.infer<typeof DhcpdReservationConfig>;
+
 export const DhcpdSubnetConfig = z.object({
   /** The DhcpSubnet's name (metrics label, status). */
   name: z.string().min(1),
@@ -41,7 +53,12 @@ export const DhcpdSubnetConfig = z.object({
   pools: z.array(z.object({ start: ipv4, end: ipv4 })).min(1),
   /** Single addresses or start-end ranges never offered. */
   excludes: z.array(z.object({ start: ipv4, end: ipv4 })).default([]),
-  reservations: z.array(z.object({ mac, ip: ipv4, hostname: z.string().optional() })).default([]),
+  /**
+   * Fixed addresses, by MAC or by client identifier (option 61, hex).
+   * `name`: the DhcpReservation it comes from, whose state the server reports
+   * (inline ones have none). `options` replace the subnet's of the same code.
+   */
+  reservations: z.array(DhcpdReservationConfig).default([]),
   dnsServers: z.array(ipv4).default([]),
   domainName: z.string().optional(),
   domainSearch: z.array(z.string()).default([]),

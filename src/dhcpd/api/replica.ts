@@ -8,7 +8,7 @@ import { cidrContains } from '../../api/cidr.ts';
 import { formatIPv4, ipv4ToNumber } from '../../api/ipv4.ts';
 import type { DhcpCore, LeaseRecord } from '../core.ts';
 import type { Lease } from '../leases.ts';
-import { inPool, isExcluded, type Subnet } from '../subnet.ts';
+import { holdsReservation, inPool, isExcluded, type Subnet } from '../subnet.ts';
 
 /** A lease as the API lists it: the backup entry plus its subnet, state and the replica holding it. */
 export interface LeaseItem extends Omit<LeaseEntry, 'state'> {
@@ -203,10 +203,11 @@ export class Replica {
         continue;
       }
       const mac = e.mac.replaceAll(':', '');
-      const reservedTo = subnet.macByReservation.get(ip);
-      if (reservedTo !== undefined && reservedTo !== mac) conflicts.push(`${e.ip}: reserved for ${colonHex(reservedTo)}`);
-      else if (reservedTo === undefined && !inPool(subnet, ip)) conflicts.push(`${e.ip}: not in a pool of ${subnet.name}`);
-      else if (reservedTo === undefined && isExcluded(subnet, ip)) conflicts.push(`${e.ip}: excluded from ${subnet.name}`);
+      const reserved = subnet.reservationByIp.get(ip);
+      if (reserved !== undefined && !holdsReservation(reserved, { client: e.client, mac })) {
+        conflicts.push(`${e.ip}: reserved for ${reserved.mac !== undefined ? colonHex(reserved.mac) : `client identifier ${reserved.clientId ?? ''}`}`);
+      } else if (reserved === undefined && !inPool(subnet, ip)) conflicts.push(`${e.ip}: not in a pool of ${subnet.name}`);
+      else if (reserved === undefined && isExcluded(subnet, ip)) conflicts.push(`${e.ip}: excluded from ${subnet.name}`);
       const held = this.o.core.leases.get(ip);
       if (held && held.expires > now && held.client !== e.client) conflicts.push(`${e.ip}: leased to ${held.client || 'nobody (quarantined)'} until ${new Date(held.expires).toISOString()}`);
     }

@@ -1,4 +1,4 @@
-import type { DhcpOption, DhcpSubnet, DhcpSubnetSpec } from '../../api/index.ts';
+import type { DhcpOption, DhcpReservation, DhcpSubnet, DhcpSubnetSpec } from '../../api/index.ts';
 import type { DhcpdConfigInput, DhcpOptionValue } from '../../api/config/dhcpd.ts';
 import { parseDurationSeconds } from '../../api/duration.ts';
 import { formatIPv4, ipv4ToNumber, parseIPv4Range } from '../../api/ipv4.ts';
@@ -51,7 +51,12 @@ export function shares(spec: DhcpSubnetSpec): number {
   return spec.server.mode === 'relay' ? spec.server.replicas : 1;
 }
 
-export function dhcpdConfig(subnet: DhcpSubnet): DhcpdConfigInput {
+/**
+ * The servers' config. `reservations`: the DhcpReservations accepted for the
+ * subnet (src/controllers/reservations.ts), merged after the inline ones and
+ * named, so the servers report their state.
+ */
+export function dhcpdConfig(subnet: DhcpSubnet, reservations: readonly DhcpReservation[] = []): DhcpdConfigInput {
   const s = subnet.spec;
   return {
     subnets: [
@@ -61,7 +66,16 @@ export function dhcpdConfig(subnet: DhcpSubnet): DhcpdConfigInput {
         ...(s.gateway ? { gateway: s.gateway } : {}),
         pools: s.pools.map((p) => ({ start: p.start, end: p.end })),
         excludes: excludeRanges(s),
-        reservations: (s.reservations ?? []).map((r) => ({ mac: r.mac, ip: r.ip, ...(r.hostname ? { hostname: r.hostname } : {}) })),
+        reservations: [
+          ...(s.reservations ?? []).map((r) => ({ mac: r.mac, ip: r.ip, ...(r.hostname ? { hostname: r.hostname } : {}) })),
+          ...reservations.map((r) => ({
+            name: r.metadata.name,
+            ...(r.spec.mac !== undefined ? { mac: r.spec.mac } : { clientId: r.spec.clientId as string }),
+            ip: r.spec.ip,
+            ...(r.spec.hostname ? { hostname: r.spec.hostname } : {}),
+            ...(r.spec.options?.length ? { options: r.spec.options.map(optionValue) } : {}),
+          })),
+        ],
         dnsServers: s.dnsServers ?? [],
         ...(s.domainName ? { domainName: s.domainName } : {}),
         domainSearch: s.domainSearch ?? [],

@@ -1,6 +1,6 @@
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import type { DhcpSubnet } from '../../api/index.ts';
+import type { DhcpReservation, DhcpSubnet } from '../../api/index.ts';
 import {
   httpProbe,
   labels,
@@ -138,7 +138,8 @@ function podSpec(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean): 
   };
 }
 
-export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings): KubeObject[] {
+/** `reservations`: the subnet's accepted DhcpReservations, merged into its ConfigMap. */
+export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings, reservations: readonly DhcpReservation[] = []): KubeObject[] {
   const part: Part = { owner: subnet, app: 'dhcpd', component: 'dhcp-server' };
   const name = dhcpdName(subnet);
   const { server } = subnet.spec;
@@ -147,7 +148,7 @@ export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings): 
     // dhcpd publishes its lease count in a Lease per pod, and finds the
     // other replicas of its lease API in its Service's EndpointSlices.
     ...leaseRbac(part, name, ['get', 'create', 'update', 'patch'], [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list'] }]),
-    object('v1', 'ConfigMap', part, name, { data: { 'config.yaml': stringify(dhcpdConfig(subnet)) } }),
+    object('v1', 'ConfigMap', part, name, { data: { 'config.yaml': stringify(dhcpdConfig(subnet, reservations)) } }),
   ];
   const template = { metadata: { labels: labels(part) }, spec: podSpec(subnet, settings, relay) };
   if (relay) {
