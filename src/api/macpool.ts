@@ -11,6 +11,7 @@ import {
   withRules,
   type KindInfo,
 } from './common.ts';
+import { MacPoolLimits } from './macd-limits.ts';
 import { MAX_RANGE_SIZE, macRangeOrdered, macRangeSizeOk, macRangeUnicast, type MacBounds } from './mac-range.ts';
 import { isUnicastMac, macAddressPattern, macPrefixPattern, ouiPattern, parseMac } from './mac.ts';
 import { AlcorIgnite, retiredRule } from './alcor.ts';
@@ -102,9 +103,10 @@ export const MacPoolAllocator = z
       kind: 'MacPool',
     }),
     servicePort: portField.default(9005).describe('Port of the allocator Service (Alcor uses 9005).'),
+    limits: MacPoolLimits.optional(),
   })
   .prefault({})
-  .describe('The pods serving the pool: replicas, image, resources, storage and Service port.');
+  .describe('The pods serving the pool: replicas, image, resources, storage, Service port and API limits.');
 export type MacPoolAllocator = z.infer<typeof MacPoolAllocator>;
 
 const windowSize = (level: string, share: string, dflt: number) =>

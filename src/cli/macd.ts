@@ -2,6 +2,8 @@
 
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { formatIssues } from '../api/common.ts';
+import { MacdLimits, macdLimitDefaults, macdLimitFlags, macdLimitValues, type MacdLimitKey } from '../api/macd-limits.ts';
 import { createLogger } from '../process/log.ts';
 import { parseHostPort } from '../process/probes.ts';
 import { startMacd } from '../macd/server.ts';
@@ -34,6 +36,25 @@ Flags:
                               (default 16)
   -h, --help                  this help
 
+Limits (docs/macd.md, Limits; also on --metrics-listen):
+  --max-request-bytes N       largest request body; larger: 413 body_too_large,
+                              before it is read (default ${macdLimitDefaults.maxRequestBytes} = 1 MiB;
+                              the bulk paths allow more, to fit --max-bulk mac_states)
+  --max-bulk N                most mac_states in one bulk request; more: 413
+                              bulk_too_large (default ${macdLimitDefaults.maxBulk})
+  --max-id-length N           longest project_id, vpc_id, port_id, range_id
+                              (letters, digits, . _ : @ -); longer: 400
+                              invalid_request (default ${macdLimitDefaults.maxIdLength})
+  --headers-timeout D         time to send a request's headers; slower: 408
+                              (default ${macdLimitDefaults.headersTimeout})
+  --request-timeout D         time to send a whole request (default ${macdLimitDefaults.requestTimeout})
+  --keep-alive-timeout D      an idle keep-alive connection is closed after D
+                              (default ${macdLimitDefaults.keepAliveTimeout})
+  --max-connections N         open connections at most (default ${macdLimitDefaults.maxConnections})
+  --max-requests-per-connection N
+                              requests on one connection before the client is
+                              asked to reconnect; 0: no limit (default ${macdLimitDefaults.maxRequestsPerConnection})
+
 Environment: LOG_LEVEL (pino level, default info).
 `;
 
@@ -49,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       replica: { type: 'string' },
       'advertise-url': { type: 'string' },
       'snapshot-mib': { type: 'string' },
+      ...Object.fromEntries(Object.values(macdLimitFlags).map((f) => [f, { type: 'string' as const }])),
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -61,6 +83,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('macd: --listen and --data-dir are required\n\n' + HELP);
     return 2;
   }
+  const limits = parseLimits(values as Record<string, string | boolean | undefined>);
+  if (typeof limits === 'string') {
+    process.stderr.write(`macd: ${limits}\n`);
+    return 2;
+  }
   const { host, port } = parseHostPort(values.listen);
   const log = createLogger('macd');
   const replica = values.replica ?? hostname();
@@ -71,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     configFile: values.config,
     metricsAddress: values['metrics-listen'],
     log,
+    limits,
     snapshotBytes: values['snapshot-mib'] ? Number(values['snapshot-mib']) * 1024 * 1024 : undefined,
     coordinate: async (store, config, api) => {
       if (config.coordination.mode !== 'kubernetes') return null;
@@ -93,4 +121,20 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return 0;
+}
+
+/** The limit flags given, checked by MacdLimits (the schema of the MacPool's limits too); a message when one is invalid. */
+function parseLimits(values: Record<string, string | boolean | undefined>): ReturnType<typeof macdLimitValues> | string {
+  const input: Record<string, string | number> = {};
+  for (const [key, flag] of Object.entries(macdLimitFlags) as [MacdLimitKey, string][]) {
+    const v = values[flag];
+    if (typeof v !== 'string') continue;
+    input[key] = typeof macdLimitDefaults[key] === 'number' ? Number(v) : v;
+  }
+  const r = MacdLimits.safeParse(input);
+  if (!r.success) {
+    const flagOf = (path: string): string => `--${macdLimitFlags[path as MacdLimitKey] ?? path}`;
+    return formatIssues(r.error).replace(/^([A-Za-z]+):/gm, (_m, key: string) => `${flagOf(key)}:`);
+  }
+  return macdLimitValues(r.data);
 }

@@ -2,7 +2,9 @@
 // turned into store inputs (a clear 400 naming the field otherwise), and
 // answers serialised the way Alcor's Java clients read them.
 
+import { idCharacters, idPattern } from '../api/macd-limits.ts';
 import { formatMac, parseMac } from '../api/mac.ts';
+import { clip } from '../process/http-limits.ts';
 import { MacdError } from './errors.ts';
 import type { RangeStats } from './layout.ts';
 import type { MacMeta } from './meta.ts';
@@ -49,28 +51,45 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function optString(o: Record<string, unknown>, key: string): string | null {
+/** What a request body may hold: the limits of macd-limits.ts the parser applies. */
+export interface BodyLimits {
+  /** Most mac_states in one bulk request. */
+  maxBulk: number;
+  /** Longest project_id, vpc_id, port_id and range_id. */
+  maxIdLength: number;
+}
+
+function optString(o: Record<string, unknown>, key: string, where: string): string | null {
   const v = o[key];
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') throw bad('invalid_request', `${key} must be a string`);
+  if (typeof v !== 'string') throw bad('invalid_request', `${where}.${key} must be a string`);
+  return v;
+}
+
+/** An id (project_id, vpc_id, port_id, range_id): null when absent, else checked for length and characters. */
+function optId(o: Record<string, unknown>, key: string, where: string, limits: BodyLimits): string | null {
+  const v = optString(o, key, where);
+  if (v === null || v === '') return v;
+  if (v.length > limits.maxIdLength) throw bad('invalid_request', `${where}.${key} is ${v.length} characters long; the most is ${limits.maxIdLength}`);
+  if (!idPattern.test(v)) throw bad('invalid_request', `${where}.${key} "${clip(v, 64)}" may hold only ${idCharacters}`);
   return v;
 }
 
 export function parseMacField(v: string, what: string): number {
   const mac = parseMac(v);
-  if (mac === undefined) throw bad('malformed_mac', `${what} "${v}" is not a MAC address like aa:bb:cc:00:00:01`);
+  if (mac === undefined) throw bad('malformed_mac', `${what} "${clip(v, 64)}" is not a MAC address like aa:bb:cc:00:00:01`);
   return mac;
 }
 
 /** Validates one mac_state of a request body. */
-export function parseMacState(v: unknown, where: string): MacStateInput {
+export function parseMacState(v: unknown, where: string, limits: BodyLimits): MacStateInput {
   if (!isObject(v)) throw bad('invalid_request', `${where} must be an object`);
-  const addr = optString(v, 'mac_address');
-  const portId = optString(v, 'port_id');
+  const addr = optString(v, 'mac_address', where);
+  const portId = optId(v, 'port_id', where, limits);
   if (portId === null || portId === '') throw bad('missing_port_id', `${where}.port_id is required`);
-  const state = optString(v, 'state') ?? 'Active';
+  const state = optString(v, 'state', where) ?? 'Active';
   if (state !== 'Active' && state !== 'Inactive') throw bad('invalid_request', `${where}.state must be "Active" or "Inactive"`);
-  const meta: MacMeta = { portId, projectId: optString(v, 'project_id'), vpcId: optString(v, 'vpc_id'), state };
+  const meta: MacMeta = { portId, projectId: optId(v, 'project_id', where, limits), vpcId: optId(v, 'vpc_id', where, limits), state };
   return { mac: addr === null || addr === '' ? null : parseMacField(addr, `${where}.mac_address`), meta };
 }
 
@@ -79,7 +98,7 @@ export function decode(part: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw bad('invalid_request', `"${part}" is not a valid URL path segment`);
+    throw bad('invalid_request', `"${clip(part, 64)}" is not a valid URL path segment`);
   }
 }
 
@@ -88,21 +107,25 @@ export function bodyField(body: unknown, key: string): unknown {
   return body[key];
 }
 
-export function parseStates(body: unknown): MacStateInput[] {
+/** The mac_states of a bulk request: more than maxBulk is 413 bulk_too_large before any is looked at. */
+export function parseStates(body: unknown, limits: BodyLimits): MacStateInput[] {
   const list = bodyField(body, 'mac_states');
   if (!Array.isArray(list)) throw bad('invalid_request', 'mac_states must be an array');
-  return list.map((v, i) => parseMacState(v, `mac_states[${i}]`));
+  if (list.length > limits.maxBulk) throw new MacdError(413, 'bulk_too_large', `mac_states holds ${list.length} entries; the most in one request is ${limits.maxBulk}`);
+  const out: MacStateInput[] = new Array<MacStateInput>(list.length);
+  for (let i = 0; i < list.length; i++) out[i] = parseMacState(list[i], `mac_states[${i}]`, limits);
+  return out;
 }
 
-export function parseRange(body: unknown): { id: string; from: number; to: number; state: 'Active' | 'Inactive' } {
+export function parseRange(body: unknown, limits: BodyLimits): { id: string; from: number; to: number; state: 'Active' | 'Inactive' } {
   const r = bodyField(body, 'mac_range');
   if (!isObject(r)) throw bad('invalid_request', 'mac_range must be an object');
-  const id = optString(r, 'range_id');
+  const id = optId(r, 'range_id', 'mac_range', limits);
   if (!id) throw bad('invalid_request', 'mac_range.range_id is required');
-  const from = optString(r, 'from');
-  const to = optString(r, 'to');
+  const from = optString(r, 'from', 'mac_range');
+  const to = optString(r, 'to', 'mac_range');
   if (from === null || to === null) throw bad('invalid_request', 'mac_range.from and mac_range.to are required');
-  const state = optString(r, 'state') ?? 'Active';
+  const state = optString(r, 'state', 'mac_range') ?? 'Active';
   if (state !== 'Active' && state !== 'Inactive') throw bad('invalid_request', 'mac_range.state must be "Active" or "Inactive"');
   return { id, from: parseMacField(from, 'mac_range.from'), to: parseMacField(to, 'mac_range.to'), state };
 }

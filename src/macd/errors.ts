@@ -20,6 +20,7 @@ export type ErrorReason =
   | 'not_found'
   | 'method_not_allowed'
   | 'body_too_large'
+  | 'bulk_too_large'
   | 'upstream_failed'
   | 'internal';
 

@@ -5,9 +5,10 @@
 // {"status", "error", "reason", "message", "path", "timestamp"}: Spring Boot's
 // error shape, which Alcor's Java clients already read, plus a stable `reason`.
 
-import { createServer, Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { macdLimitValues, type MacdLimitValues } from '../api/macd-limits.ts';
+import { clip, createLimitedServer, listen, pathOf } from '../process/http-limits.ts';
 import type { ProbeHandler } from '../process/probes.ts';
 import { Json } from './api-json.ts';
 import { MacdError } from './errors.ts';
@@ -16,8 +17,6 @@ import { findRoute, type ApiRequest, type OthersCounts, type Route, type RouteDe
 
 export type { OthersCounts } from './routes.ts';
 import type { MacStore } from './store.ts';
-
-const MAX_BODY = 64 * 1024 * 1024;
 
 export interface ApiOptions {
   host: string;
@@ -28,6 +27,8 @@ export interface ApiOptions {
   log: Logger;
   /** /metrics, /healthz and /readyz on the API port. */
   probes?: ProbeHandler;
+  /** Body size, bulk size, id length, timeouts and connections (default: MacdLimits' defaults). */
+  limits?: MacdLimitValues;
   /** Replica mode: the base URL of the replica that owns `mac`, or null when this one does. */
   ownerOf?: (mac: number) => Promise<string | null> | string | null;
   /**
@@ -53,10 +54,12 @@ function send(res: ServerResponse, status: number, body: Json | Record<string, u
 
 /** The request's path without the query and the /v4 prefix. */
 function apiPath(url: string): string {
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  const path = pathOf(url);
   return path.startsWith('/v4/') ? path.slice(3) : path;
 }
+
+/** The bulk paths (/macs/bulk, /macs/range/{id}/bulk), whose body limit fits maxBulk mac_states. */
+const isBulkPath = (path: string): boolean => path.endsWith('/bulk') && path.startsWith('/macs/');
 
 /** A request whose body parses (once) on first use. */
 function apiRequest(method: string, path: string, raw: Buffer, forwarded: boolean): ApiRequest {
@@ -80,6 +83,7 @@ function apiRequest(method: string, path: string, raw: Buffer, forwarded: boolea
 
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const { metrics, log } = opts;
+  const limits = opts.limits ?? macdLimitValues();
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const latency = new Map<string, ReturnType<MacdMetrics['latency']['labels']>>();
   const observe = (route: string, t0: number): void => {
@@ -90,6 +94,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const deps: RouteDeps = {
     metrics,
     ...(opts.othersRanges ? { othersRanges: opts.othersRanges } : {}),
+    limits,
     store: () => {
       const store = opts.store();
       if (!store) throw new MacdError(503, 'internal', 'state is still loading');
@@ -99,7 +104,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   const sendError = (res: ServerResponse, path: string, err: MacdError): void => {
     metrics.errors.inc({ reason: err.reason });
-    send(res, err.status, { status: err.status, error: err.title, reason: err.reason, message: err.message, path, timestamp: new Date().toISOString() });
+    send(res, err.status, { status: err.status, error: err.title, reason: err.reason, message: err.message, path: clip(path), timestamp: new Date().toISOString() });
   };
 
   /** Proxies the request to another replica; the header stops it going further. */
@@ -154,28 +159,16 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     }
   };
 
-  const server = createServer((req, res) => {
-    const t0 = performance.now();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY) return sendError(res, req.url ?? '/', new MacdError(413, 'body_too_large', `the body exceeds ${MAX_BODY} bytes`));
-      void handle(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), t0);
-    });
+  const server = createLimitedServer({
+    limits,
+    maxBody: (req) => (isBulkPath(apiPath(req.url ?? '/')) ? limits.maxBulkRequestBytes : limits.maxRequestBytes),
+    refuse: (req, res, status, reason, message) => sendError(res, apiPath(req.url ?? '/'), new MacdError(status, reason, message)),
+    handle: (req, res, body) => void handle(req, res, body, performance.now()),
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  const port = await listen(server, opts.host, opts.port);
   return {
     server,
-    port: (server.address() as AddressInfo).port,
+    port,
     close: () =>
       new Promise<void>((resolve) => {
         agent.destroy();

@@ -4,7 +4,8 @@
 // one row of the table and one handler.
 
 import { formatMac, parseMac } from '../api/mac.ts';
-import { Json, bad, bodyField, decode, isObject, macStateJson, parseMacField, parseMacState, parseRange, parseStates, rangeJson } from './api-json.ts';
+import { Json, bad, bodyField, type BodyLimits, decode, isObject, macStateJson, parseMacField, parseMacState, parseRange, parseStates, rangeJson } from './api-json.ts';
+import { clip } from '../process/http-limits.ts';
 import { MacdError } from './errors.ts';
 import type { MacdMetrics } from './metrics.ts';
 import type { MacRange } from './range.ts';
@@ -32,6 +33,8 @@ export interface RouteDeps {
   metrics: MacdMetrics;
   /** Replica mode: the other replicas' counts per range id, so range counts are the pool's whichever replica answers. */
   othersRanges?: () => Promise<Map<string, OthersCounts>>;
+  /** What a request body may hold (bulk size, id length). */
+  limits: BodyLimits;
 }
 
 /** Status and body; a Json body is sent as it is. */
@@ -68,8 +71,8 @@ function bulkSize(req: ApiRequest): number {
 
 const allocate = (name: string, inRange: boolean): Route => ({
   name,
-  async run(req, { store, metrics }) {
-    const input = parseMacState(bodyField(req.body(), 'mac_state'), 'mac_state');
+  async run(req, { store, metrics, limits }) {
+    const input = parseMacState(bodyField(req.body(), 'mac_state'), 'mac_state', limits);
     const [s] = await store().allocate([input], inRange ? rangeInPath(req) : undefined);
     metrics.allocations.inc();
     return [201, new Json(`{"mac_state":${macStateJson(s!)}}`)];
@@ -80,8 +83,8 @@ const allocate = (name: string, inRange: boolean): Route => ({
 
 const allocateBulk = (name: string, inRange: boolean): Route => ({
   name,
-  async run(req, { store, metrics }) {
-    const out = await store().allocate(parseStates(req.body()), inRange ? rangeInPath(req) : undefined);
+  async run(req, { store, metrics, limits }) {
+    const out = await store().allocate(parseStates(req.body(), limits), inRange ? rangeInPath(req) : undefined);
     metrics.allocations.inc(out.length);
     return [201, new Json(`{"mac_states":[${out.map(macStateJson).join(',')}]}`)];
   },
@@ -96,9 +99,9 @@ const getMac: Route = {
 
 const updateMac: Route = {
   name: 'update',
-  async run(req, { store }) {
+  async run(req, { store, limits }) {
     const mac = macInPath(req);
-    const input = parseMacState(bodyField(req.body(), 'mac_state'), 'mac_state');
+    const input = parseMacState(bodyField(req.body(), 'mac_state'), 'mac_state', limits);
     if (input.mac !== null && input.mac !== mac) throw bad('invalid_request', `mac_state.mac_address ${formatMac(input.mac)} differs from ${formatMac(mac)} in the path`);
     return [200, new Json(`{"mac_state":${macStateJson(await store().update(mac, input.meta))}}`)];
   },
@@ -135,9 +138,9 @@ async function withCounts(req: ApiRequest, deps: RouteDeps, ranges: MacRange[]):
 }
 
 const listRanges: Route = { name: 'ranges_list', run: async (req, deps) => [200, { mac_ranges: await withCounts(req, deps, deps.store().allocator.ranges()) }] };
-const createRange: Route = { name: 'range_create', run: async (req, deps) => [201, { mac_range: (await withCounts(req, deps, [await deps.store().addRange(parseRange(req.body()))]))[0] }] };
+const createRange: Route = { name: 'range_create', run: async (req, deps) => [201, { mac_range: (await withCounts(req, deps, [await deps.store().addRange(parseRange(req.body(), deps.limits))]))[0] }] };
 const getRange: Route = { name: 'range_get', run: async (req, deps) => [200, { mac_range: (await withCounts(req, deps, [deps.store().allocator.range(rangeInPath(req))]))[0] }] };
-const updateRange: Route = { name: 'range_update', run: async (req, deps) => [200, { mac_range: (await withCounts(req, deps, [await deps.store().updateRange(rangeInPath(req), parseRange(req.body()))]))[0] }] };
+const updateRange: Route = { name: 'range_update', run: async (req, deps) => [200, { mac_range: (await withCounts(req, deps, [await deps.store().updateRange(rangeInPath(req), parseRange(req.body(), deps.limits))]))[0] }] };
 const deleteRange: Route = {
   name: 'range_delete',
   async run(req, { store }) {
@@ -162,7 +165,7 @@ const table: { path: string[]; methods: Record<string, Route> }[] = [
 
 /** The route of a request, or the refusal: 404 for an unknown path, 405 for a method the path lacks. */
 export function findRoute(method: string, parts: readonly string[]): Route | MacdError {
-  const path = `/${parts.join('/')}`;
+  const path = clip(`/${parts.join('/')}`);
   const entry = table.find((e) => e.path.length === parts.length && e.path.every((p, i) => p.startsWith(':') || p === parts[i]));
   if (!entry) return new MacdError(404, 'not_found', `no such path ${path}`);
   return entry.methods[method] ?? new MacdError(405, 'method_not_allowed', `${method} is not allowed on ${path}`);

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
+import { macdLimitValues, type MacdLimitValues } from '../api/macd-limits.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
 import { probeHandler, startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { parseConfig } from './config.ts';
@@ -21,6 +22,8 @@ export interface MacdOptions {
   /** Replica-mode wiring (see replicas.ts), given the store once loaded; null: standalone. */
   coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }) => Promise<Coordination | null>;
   snapshotBytes?: number;
+  /** Limits of the API and probe listeners (default: MacdLimits' defaults). */
+  limits?: MacdLimitValues;
 }
 
 /** Replica mode: which replica serves a MAC, and which has room when this one is full. */
@@ -44,13 +47,14 @@ export interface Macd {
 
 export async function startMacd(opts: MacdOptions): Promise<Macd> {
   const { log } = opts;
+  const limits = opts.limits ?? macdLimitValues();
   let store: MacStore | null = null;
   let ready = false;
   let healthy = true;
   const metrics = createMetrics(() => store?.allocator ?? null);
   let probe: ProbeServer | null = null;
   if (opts.metricsAddress) {
-    probe = await startProbeServer({ address: opts.metricsAddress, registry: metrics.registry, ready: () => ready, healthy: () => healthy });
+    probe = await startProbeServer({ address: opts.metricsAddress, registry: metrics.registry, ready: () => ready, healthy: () => healthy, limits });
     log.info({ port: probe.port }, 'probes and metrics listening');
   }
   const configText = opts.configFile ? readFileSync(opts.configFile, 'utf8') : '';
@@ -82,6 +86,7 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     store: () => (ready ? store : null),
     metrics,
     log,
+    limits,
     ownerOf: opts.coordinate && config.coordination.mode === 'kubernetes' ? ownerOf : undefined,
     spillover: opts.coordinate && config.coordination.mode === 'kubernetes' ? async (n, id) => (coord?.spillover ? coord.spillover(n, id) : null) : undefined,
     othersRanges: opts.coordinate && config.coordination.mode === 'kubernetes' ? async () => (coord?.othersRanges ? coord.othersRanges() : new Map()) : undefined,

@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { HttpLimitValues } from '../api/http-limits.ts';
+import { createLimitedServer, listen, pathOf } from './http-limits.ts';
 
 // /metrics, /healthz and /readyz of every process: the operator and dhcpd
 // serve them on a port of their own (startProbeServer), macd also on its API
@@ -17,6 +18,8 @@ export interface ProbeOptions {
 export interface ProbeServerOptions extends ProbeOptions {
   /** host:port; port 0 picks a free one. */
   address: string;
+  /** Body size, timeouts and connections (default: HttpLimits' defaults). */
+  limits?: HttpLimitValues;
 }
 
 export interface ProbeServer {
@@ -58,20 +61,23 @@ export function parseHostPort(address: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-/** Serves the probes on an address of their own; any other path is 404. */
+/** Serves the probes on an address of their own, behind the shared limit layer; any other path is 404. */
 export async function startProbeServer(opts: ProbeServerOptions): Promise<ProbeServer> {
   const { host, port } = parseHostPort(opts.address);
   const probes = probeHandler(opts);
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (!probes(req, res, path)) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
+  const server = createLimitedServer({
+    ...(opts.limits ? { limits: opts.limits } : {}),
+    refuse: (_req, res, status, _reason, message) => res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(message) }).end(message),
+    handle: (req, res) => {
+      if (!probes(req, res, pathOf(req.url))) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    },
   });
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    port: await listen(server, host, port),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { macdLimitFlags } from '../../src/api/macd-limits.ts';
 import { tempDir } from './helpers.ts';
 import { MAIN, kill, spawnMacd } from './process.ts';
 
@@ -7,7 +8,7 @@ describe('alcor-operator macd CLI', () => {
   it('--help documents every flag', () => {
     const r = spawnSync(process.execPath, [MAIN, 'macd', '--help'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    for (const flag of ['--listen', '--data-dir', '--config', '--metrics-listen', '--kubeconfig', '--replica', '--advertise-url', '--snapshot-mib', '--help']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--listen', '--data-dir', '--config', '--metrics-listen', '--kubeconfig', '--replica', '--advertise-url', '--snapshot-mib', '--help', ...Object.values(macdLimitFlags).map((f) => `--${f}`)]) expect(r.stdout).toContain(flag);
   });
 
   it('refuses to start without --listen and --data-dir', () => {

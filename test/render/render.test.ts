@@ -106,13 +106,27 @@ describe('MacPool, engine builtin', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
     const c = pod.containers[0];
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
-    expect(c.args).toEqual(['macd', '--listen', '0.0.0.0:8080', '--data-dir', '/var/lib/macd', '--config', '/etc/macd/config.yaml', '--replica', '$(POD_NAME)', '--advertise-url', `http://$(POD_NAME).tenant-macs-macd-peers.${NAMESPACE}.svc:8080`, '--metrics-listen', '0.0.0.0:9090']);
+    expect(c.args).toEqual(['macd', '--listen', '0.0.0.0:8080', '--data-dir', '/var/lib/macd', '--config', '/etc/macd/config.yaml', '--replica', '$(POD_NAME)', '--advertise-url', `http://$(POD_NAME).tenant-macs-macd-peers.${NAMESPACE}.svc:8080`, '--metrics-listen', '0.0.0.0:9090', '--request-timeout', '30s', '--max-bulk', '10000']);
     expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(c.resources.requests).toBeDefined();
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
     expect(c.volumeMounts).toContainEqual({ name: 'config', mountPath: '/etc/macd', readOnly: true });
+  });
+
+  it("passes the pool's limits as macd's flags; an unset one is left to macd's default", () => {
+    const all = { maxRequestBytes: 2_097_152, maxBulk: 500, maxIdLength: 40, maxConnections: 64, maxRequestsPerConnection: 0, headersTimeout: '5s', requestTimeout: '1m', keepAliveTimeout: '30s' };
+    const args = (limits: Obj | undefined): string[] => {
+      const pool = macPoolExample((spec) => ({ ...spec, allocator: { ...spec.allocator, limits } }));
+      return podTemplate(find(renderMacPool(pool, s), 'StatefulSet')).spec.containers[0].args.slice(13);
+    };
+    expect(args(undefined)).toEqual([]);
+    expect(args({ maxIdLength: 40 })).toEqual(['--max-id-length', '40']);
+    expect(args(all)).toEqual([
+      '--max-request-bytes', '2097152', '--headers-timeout', '5s', '--request-timeout', '1m', '--keep-alive-timeout', '30s',
+      '--max-connections', '64', '--max-requests-per-connection', '0', '--max-bulk', '500', '--max-id-length', '40',
+    ]);
   });
 
   it('admits its own namespace, the allowed ones and the peers', () => {

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import type { MacPool } from '../../api/index.ts';
 import type { MacdConfigInput } from '../../api/config/macd.ts';
+import { macdLimitFlags, type MacdLimitKey, type MacPoolLimits } from '../../api/macd-limits.ts';
 import {
   labels,
   leaseRbac,
@@ -101,6 +102,7 @@ export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObje
                   '--replica', '$(POD_NAME)',
                   '--advertise-url', `http://$(POD_NAME).${peers}.${namespace}.svc:${HTTP_PORT}`,
                   '--metrics-listen', `0.0.0.0:${METRICS_PORT}`,
+                  ...limitArgs(allocator.limits),
                 ],
                 // A 1 MiB young generation keeps RSS near the live state
                 // (docs/macd.md: 101 instead of 137-162 MiB after 2M allocations).
@@ -130,6 +132,12 @@ export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObje
   if (allocator.replicas > 1) objects.push(podDisruptionBudget(part, name));
   objects.push(networkPolicy(pool, part, name, settings));
   return objects;
+}
+
+/** The limits the MacPool sets, as macd's flags (in the flags' order); an unset one keeps macd's default. */
+export function limitArgs(limits: MacPoolLimits | undefined): string[] {
+  if (!limits) return [];
+  return (Object.entries(macdLimitFlags) as [MacdLimitKey, string][]).flatMap(([key, flag]) => (limits[key] === undefined ? [] : [`--${flag}`, String(limits[key])]));
 }
 
 /**
