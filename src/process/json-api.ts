@@ -1,13 +1,14 @@
-// The transport of a small JSON HTTP API (dhcpd's lease API): one listener,
-// the body read up to a per-request limit before the handler runs, answers
-// as JSON or a stream, refusals in the shared error shape (src/api/http-error.ts).
-// Routes know nothing of sockets; limits and timeouts live here, in one
-// place, so a shared limit layer can wrap every listener the same way.
+// The transport of a small JSON HTTP API (dhcpd's lease API): one listener on
+// the shared limit layer (http-limits.ts: the body read up to a per-request
+// limit before the handler runs, timeouts, connections), answers as JSON or a
+// stream, refusals in the shared error shape (src/api/http-error.ts). Routes
+// know nothing of sockets.
 
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { errorBody } from '../api/http-error.ts';
+import { httpLimitValues, type HttpLimitValues } from '../api/http-limits.ts';
+import { clip, createLimitedServer, listen, pathOf } from './http-limits.ts';
 import { parseHostPort } from './probes.ts';
 import type { Logger } from './log.ts';
 
@@ -43,6 +44,8 @@ export interface JsonApiOptions {
   handle: (req: ApiRequest) => Promise<ApiAnswer>;
   /** Largest body accepted for a request (bytes); larger ones get 413 before they are read. */
   maxBody: (method: string, path: string) => number;
+  /** Timeouts and connections (default: HttpLimits' defaults); maxBody decides the body limit. */
+  limits?: HttpLimitValues;
   log: Logger;
   /** Called with the route's outcome (metrics). */
   observe?: (method: string, status: number) => void;
@@ -60,6 +63,15 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** The decoded path of a request, or undefined when it does not decode. */
+function decodedPath(req: IncomingMessage): string | undefined {
+  try {
+    return decodeURIComponent(pathOf(req.url));
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startJsonApi(o: JsonApiOptions): Promise<JsonApi> {
   const { host, port } = parseHostPort(o.address);
   const refuse = (res: ServerResponse, path: string, f: ApiFailure): void => {
@@ -68,35 +80,18 @@ export async function startJsonApi(o: JsonApiOptions): Promise<JsonApi> {
       res.destroy(f);
       return;
     }
-    sendJson(res, f.status, errorBody(f.status, f.reason, f.message, path, f.details));
+    sendJson(res, f.status, errorBody(f.status, f.reason, clip(f.message, 1024), clip(path), f.details));
   };
 
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://api');
-    let path: string;
-    try {
-      path = decodeURIComponent(url.pathname);
-    } catch {
-      refuse(res, url.pathname, new ApiFailure(400, 'invalid_request', `"${url.pathname}" is not a valid URL path`));
-      return;
-    }
+  const serve = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     const method = req.method ?? 'GET';
-    const limit = o.maxBody(method, path);
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      refuse(res, path, new ApiFailure(413, 'body_too_large', `the body exceeds ${limit} bytes`));
-      req.resume();
+    const path = decodedPath(req);
+    if (path === undefined) {
+      refuse(res, pathOf(req.url), new ApiFailure(400, 'invalid_request', `"${clip(pathOf(req.url), 64)}" is not a valid URL path`));
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
     try {
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > limit) throw new ApiFailure(413, 'body_too_large', `the body exceeds ${limit} bytes`);
-        chunks.push(chunk);
-      }
-      const answer = await o.handle({ method, path, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks) });
+      const answer = await o.handle({ method, path, query: new URL(req.url ?? '/', 'http://api').searchParams, headers: req.headers, body });
       o.observe?.(method, answer.status);
       if ('json' in answer) {
         sendJson(res, answer.status, answer.json);
@@ -111,7 +106,6 @@ export async function startJsonApi(o: JsonApiOptions): Promise<JsonApi> {
     } catch (err) {
       if (err instanceof ApiFailure) {
         refuse(res, path, err);
-        if (err.status === 413) req.resume();
         return;
       }
       o.log.error({ err: err instanceof Error ? err.stack : String(err), path }, 'API request failed');
@@ -119,17 +113,19 @@ export async function startJsonApi(o: JsonApiOptions): Promise<JsonApi> {
     }
   };
 
-  const server = createServer((req, res) => void serve(req, res));
-  // Slow or idle clients must not hold the listener (the same values as macd's API).
-  server.headersTimeout = 66_000;
-  server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 300_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
+  const limits = o.limits ?? httpLimitValues();
+  const server = createLimitedServer({
+    limits,
+    // A path that does not decode is refused by serve() (400).
+    maxBody: (req) => {
+      const path = decodedPath(req);
+      return path === undefined ? limits.maxRequestBytes : o.maxBody(req.method ?? 'GET', path);
+    },
+    refuse: (req, res, status, reason, message) => refuse(res, decodedPath(req) ?? pathOf(req.url), new ApiFailure(status, reason, message)),
+    handle: (req, res, body) => void serve(req, res, body),
   });
   return {
-    port: (server.address() as AddressInfo).port,
+    port: await listen(server, host, port),
     server,
     close: () =>
       new Promise<void>((resolve) => {

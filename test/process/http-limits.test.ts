@@ -4,6 +4,8 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpLimitValues, type HttpLimitsInput } from '../../src/api/http-limits.ts';
 import { createLimitedServer, listen } from '../../src/process/http-limits.ts';
+import { ApiFailure, startJsonApi } from '../../src/process/json-api.ts';
+import { createLogger } from '../../src/process/log.ts';
 import { startProbeServer } from '../../src/process/probes.ts';
 
 // The shared limit layer under every listener: bodies refused before they
@@ -226,6 +228,38 @@ describe('probe server', () => {
     expect(big.status).toBe(413);
     expect(big.body).toBe('the request body exceeds 1024 bytes');
     const silent = raw(p.port);
+    expect(await silent.closed).toBeLessThan(4000);
+    expect(silent.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+});
+
+describe('JSON API transport (dhcpd lease API)', () => {
+  it('applies the same layer: a per-route body limit (413 before reading, in the shared error shape), timeouts, 400 for a path that does not decode', async () => {
+    const seen: string[] = [];
+    const api = await startJsonApi({
+      address: '127.0.0.1:0',
+      log: createLogger('json-api-test', 'silent'),
+      limits: httpLimitValues({ headersTimeout: '1s', requestTimeout: '2s' }),
+      maxBody: (method, path) => (method === 'POST' && path === '/big' ? 1024 * 1024 : 1024),
+      handle: async (req) => {
+        seen.push(`${req.method} ${req.path} ${req.body.length}`);
+        if (req.path === '/refuse') throw new ApiFailure(409, 'conflict', 'x'.repeat(10));
+        return { status: 200, json: { ok: true } };
+      },
+    });
+    open.push({ close: () => void api.close() });
+    const base = `http://127.0.0.1:${api.port}`;
+    const small = await fetch(`${base}/small`, { method: 'POST', body: 'a'.repeat(2000) });
+    expect(small.status).toBe(413);
+    expect(await small.json()).toMatchObject({ status: 413, error: 'Payload Too Large', reason: 'body_too_large', path: '/small' });
+    expect((await fetch(`${base}/big`, { method: 'POST', body: 'a'.repeat(2000) })).status).toBe(200);
+    const chunked = await postChunked(api.port, 8 * 1024 * 1024);
+    expect(chunked.status).toBe(413);
+    const bad = await fetch(`${base}/%E0%A4%A`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { reason: string }).reason).toBe('invalid_request');
+    expect(seen).toEqual(['POST /big 2000']);
+    const silent = raw(api.port);
     expect(await silent.closed).toBeLessThan(4000);
     expect(silent.received()).toMatch(/^HTTP\/1\.1 408 /);
   });

@@ -2,6 +2,7 @@
 // around the routes, with a request counter on the server's registry.
 
 import { Counter, type Registry } from 'prom-client';
+import { httpLimitValues } from '../../api/http-limits.ts';
 import { startJsonApi, type JsonApi } from '../../process/json-api.ts';
 import type { Logger } from '../../process/log.ts';
 import type { DhcpCore, LeaseRecord } from '../core.ts';
@@ -26,6 +27,8 @@ export interface LeaseApiOptions {
 
 /** Bodies other than an import: a few KiB at most. */
 const SMALL_BODY = 64 * 1024;
+/** Time to send a whole request: an import is large. */
+const IMPORT_TIMEOUT = '5m';
 
 export async function startLeaseApi(o: LeaseApiOptions): Promise<JsonApi> {
   const identity = (): ServerIdentity => ({ name: o.name, share: o.share, shares: o.core.shareCount() });
@@ -40,6 +43,8 @@ export async function startLeaseApi(o: LeaseApiOptions): Promise<JsonApi> {
     address: o.address,
     handle: leaseRoutes({ replica, identity, ...(o.peers ? { peers: o.peers } : {}), log: o.log }),
     maxBody: (method, path) => (method === 'POST' && path === '/v1/import' ? o.maxImportBytes : SMALL_BODY),
+    // The shared limits, but an import of up to maxImportBytes may take minutes to send.
+    limits: httpLimitValues({ requestTimeout: IMPORT_TIMEOUT }),
     log: o.log,
     observe: (method, status) => requests.inc({ method, code: String(status) }),
   });
