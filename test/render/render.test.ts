@@ -173,6 +173,19 @@ describe('MacPool, engine alcor', () => {
       'Deployment/alcor-macs-macmanager',
       'Service/alcor-macs-macmanager',
       'PodDisruptionBudget/alcor-macs-macmanager',
+      'NetworkPolicy/alcor-macs-macmanager',
+    ]);
+    // allowedNamespaces: the pool's own and alcor-system may call port 8080.
+    const np = find(objects, 'NetworkPolicy').spec;
+    expect(np.ingress).toEqual([
+      {
+        from: [
+          { podSelector: { matchLabels: find(objects, 'Deployment').spec.selector.matchLabels } },
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NAMESPACE } } },
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'alcor-system' } } },
+        ],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      },
     ]);
     const props = find(objects, 'ConfigMap').data['application.properties'] as string;
     expect(props).toContain('macmanager.oui=aa:bb:cd\n');

@@ -1,6 +1,7 @@
 import { MacPoolAlcor, type MacPool } from '../../api/index.ts';
 import { alcorIgniteEntries, springBootEntries } from '../alcor.ts';
-import { namespaceOf, resourcesOr } from '../common.ts';
+import { namespaceOf, resourcesOr, type Part } from '../common.ts';
+import { allocatorNetworkPolicy } from './builtin.ts';
 import { renderSpringBootApp } from '../springboot.ts';
 import { toProperties } from '../properties.ts';
 import type { KubeObject, RenderSettings } from '../types.ts';
@@ -43,10 +44,12 @@ export function macManagerProperties(pool: MacPool): string {
 export function renderAlcorEngine(pool: MacPool, settings: RenderSettings): KubeObject[] {
   const { allocator } = pool.spec;
   const alcor = alcorSettings(pool);
-  return renderSpringBootApp(
+  const part: Part = { owner: pool, app: 'macmanager', component: 'mac-allocator' };
+  const name = macManagerName(pool);
+  const objects = renderSpringBootApp(
     {
-      part: { owner: pool, app: 'macmanager', component: 'mac-allocator' },
-      name: macManagerName(pool),
+      part,
+      name,
       replicas: allocator.replicas,
       properties: macManagerProperties(pool),
       configDir: CONFIG_DIR,
@@ -62,4 +65,7 @@ export function renderAlcorEngine(pool: MacPool, settings: RenderSettings): Kube
     },
     settings,
   );
+  // allowedNamespaces holds for Alcor's MAC manager as for macd.
+  objects.push(allocatorNetworkPolicy(pool, part, name, settings, { api: HTTP_PORT, open: [] }));
+  return objects;
 }

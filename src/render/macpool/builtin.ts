@@ -130,7 +130,7 @@ export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObje
     }),
   ];
   if (allocator.replicas > 1) objects.push(podDisruptionBudget(part, name));
-  objects.push(networkPolicy(pool, part, name, settings));
+  objects.push(allocatorNetworkPolicy(pool, part, name, settings, { api: HTTP_PORT, open: [METRICS_PORT] }));
   return objects;
 }
 
@@ -141,11 +141,12 @@ export function limitArgs(limits: MacPoolLimits | undefined): string[] {
 }
 
 /**
- * Only the pool's namespace and the allowed namespaces reach the API; peers
- * talk to each other; the API server's service proxy (kubectl alcor) comes
- * from its own addresses.
+ * Who may call the allocator's API, for both engines: its own pods (replicas
+ * forward to each other), the pool's namespace and the allowed namespaces,
+ * and the API server's service proxy (kubectl alcor) from its own addresses;
+ * `open` ports (metrics) to anyone.
  */
-function networkPolicy(pool: MacPool, part: Part, name: string, settings: RenderSettings): KubeObject {
+export function allocatorNetworkPolicy(pool: MacPool, part: Part, name: string, settings: RenderSettings, ports: { api: number; open: number[] }): KubeObject {
   const namespaces = [namespaceOf(pool), ...(pool.spec.allowedNamespaces ?? [])];
   const unique = [...new Set(namespaces)];
   return object('networking.k8s.io/v1', 'NetworkPolicy', part, name, {
@@ -159,10 +160,10 @@ function networkPolicy(pool: MacPool, part: Part, name: string, settings: Render
             ...unique.map((ns) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } })),
             ...apiServerPeers(settings),
           ],
-          ports: [{ protocol: 'TCP', port: HTTP_PORT }],
+          ports: [{ protocol: 'TCP', port: ports.api }],
         },
         // Prometheus, wherever it runs, scrapes /metrics; the API stays closed.
-        { ports: [{ protocol: 'TCP', port: METRICS_PORT }] },
+        ...(ports.open.length ? [{ ports: ports.open.map((port) => ({ protocol: 'TCP', port })) }] : []),
       ],
     },
   });
