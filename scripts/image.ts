@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync,
+  chmodSync, copyFileSync, cpSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -94,20 +94,56 @@ interface Blob {
   size: number;
 }
 
-/** Tars a directory into an OCI archive with one layer; returns nothing, writes `out`. */
-function writeOciArchive(rootfs: string, work: string, out: string, opts: { ref: string; tag: string; user: string; entrypoint: string[]; cmd: string[]; workingDir: string; env: string[]; exposedPorts: string[] }): void {
+/** One image layer: an uncompressed tar and its sha256. */
+export interface Layer {
+  file: string;
+  digest: string;
+  size: number;
+}
+
+/** Tars a directory deterministically (sorted names, fixed owner and times, no atime/ctime headers) into one layer. */
+export function tarLayer(rootfs: string, out: string): Layer {
+  execFileSync('tar', [
+    '--create', '--file', out, '--directory', rootfs, '--sort=name', '--owner=0', '--group=0', '--numeric-owner',
+    '--mtime=@0', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '.',
+  ]);
+  const digest = execFileSync('sha256sum', [out], { encoding: 'utf8' }).split(' ')[0] ?? '';
+  return { file: out, digest, size: statSync(out).size };
+}
+
+export interface ImageConfig {
+  ref: string;
+  tag: string;
+  user: string;
+  entrypoint: string[];
+  cmd: string[];
+  workingDir: string;
+  env: string[];
+  exposedPorts: string[];
+}
+
+/**
+ * Writes an OCI archive of one image: a directory (tarred into one layer) or
+ * layers tarred before (shared between images, bottom first).
+ */
+export function writeOciArchive(rootfs: string | Layer[], work: string, out: string, opts: ImageConfig): void {
   const layout = join(work, 'layout');
   const blobs = join(layout, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
-  const layerTar = join(work, 'layer.tar');
-  // Deterministic: sorted names, fixed owner and times, no atime/ctime headers.
-  execFileSync('tar', [
-    '--create', '--file', layerTar, '--directory', rootfs, '--sort=name', '--owner=0', '--group=0', '--numeric-owner',
-    '--mtime=@0', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '.',
-  ]);
-  const layerDigest = execFileSync('sha256sum', [layerTar], { encoding: 'utf8' }).split(' ')[0] ?? '';
-  const layer: Blob = { digest: layerDigest, size: statSync(layerTar).size };
-  renameSync(layerTar, join(blobs, layerDigest));
+  const layers = typeof rootfs === 'string' ? [tarLayer(rootfs, join(work, 'layer.tar'))] : rootfs;
+  for (const l of layers) {
+    const dest = join(blobs, l.digest);
+    if (existsSync(dest)) continue;
+    // A layer tarred for this image moves in; a shared one is linked (or copied across file systems).
+    if (typeof rootfs === 'string') renameSync(l.file, dest);
+    else {
+      try {
+        linkSync(l.file, dest);
+      } catch {
+        copyFileSync(l.file, dest);
+      }
+    }
+  }
   const putJson = (value: unknown): Blob => {
     const text = JSON.stringify(value);
     const digest = sha256(text);
@@ -126,14 +162,14 @@ function writeOciArchive(rootfs: string, work: string, out: string, opts: { ref:
       Env: opts.env,
       ExposedPorts: Object.fromEntries(opts.exposedPorts.map((p) => [p, {}])),
     },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${layer.digest}`] },
-    history: [{ created: '1970-01-01T00:00:00Z', created_by: 'scripts/image.ts' }],
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${l.digest}`) },
+    history: layers.map(() => ({ created: '1970-01-01T00:00:00Z', created_by: 'scripts/image.ts' })),
   });
   const manifest = putJson({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${config.digest}`, size: config.size },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layer.digest}`, size: layer.size }],
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${l.digest}`, size: l.size })),
   });
   writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(join(layout, 'index.json'), JSON.stringify({

@@ -4,9 +4,10 @@
 // from the same Go wrapper module as the control plane, and the project's
 // images imported from OCI archives (scripts/image.ts): nothing is pulled.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { defaultClusterDir } from './state.ts';
 import type { BuiltImages } from '../../scripts/image.ts';
 
 const run = promisify(execFile);
@@ -29,6 +30,22 @@ export interface NodeFiles {
 export function nodeFiles(dir: string): NodeFiles {
   const containerdDir = join(dir, 'containerd');
   return { containerdDir, socket: join(containerdDir, 'containerd.sock') };
+}
+
+/**
+ * The containerd socket of the local real-pod cluster `npm run
+ * cluster:up:pods` (or the demo) keeps running, or undefined when there is none.
+ */
+export function runningClusterSocket(dir = defaultClusterDir()): string | undefined {
+  const pidFile = join(dir, 'up.pid');
+  if (!existsSync(pidFile)) return undefined;
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 0);
+  } catch {
+    return undefined;
+  }
+  const { socket } = nodeFiles(dir);
+  return existsSync(socket) ? socket : undefined;
 }
 
 /**
