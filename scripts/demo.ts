@@ -4,14 +4,18 @@
 // applies examples/ and prints `kubectl get alcor` once they are Ready.
 // `npm run demo:down` ends it all. With real pods (containerd: as root, with
 // Debian's containerd, runc and CNI plugins) the macd and dhcpd pods really
-// run; elsewhere kwok stands in for the kubelet.
+// run, and so do Alcor's DPM, MAC manager and Ignite where Alcor's prebuilt
+// jars are (images from `npm run image:alcor`); elsewhere kwok stands in for
+// the kubelet.
 import { spawn, execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { join } from 'node:path';
 import { defaultClusterDir } from '../e2e/cluster/state.ts';
 import { ensureBinaries } from '../e2e/cluster/cluster.ts';
-import { missingForNode } from '../e2e/cluster/node.ts';
+import { missingForNode, nodeFiles } from '../e2e/cluster/node.ts';
+import { buildAlcorImages, imageMissingReason, importAlcorImages, type AlcorImages } from './image-alcor.ts';
 
 const root = join(import.meta.dirname, '..');
 const dir = defaultClusterDir();
@@ -29,6 +33,13 @@ log(runtime === 'containerd' ? 'runtime: containerd (real pods)' : `runtime: kwo
 // Build first, in the foreground, so its progress is visible.
 if (runtime === 'containerd') process.env['BUILD_NODE'] = '1';
 const binDir = await ensureBinaries((l) => process.stdout.write(l + '\n'));
+// Alcor's own services run for real only on real pods, from images of Alcor's prebuilt jars.
+const alcorMissing = runtime === 'containerd' ? imageMissingReason() : 'kwok runs no container';
+let alcorImages: AlcorImages | undefined;
+if (!alcorMissing) {
+  alcorImages = buildAlcorImages((l) => log(`[image:alcor] ${l}`));
+  log(`Alcor's images ${alcorImages.cached ? 'found in the cache' : 'built'} in ${alcorImages.seconds.toFixed(0)}s`);
+}
 const kubectlBin = join(binDir, 'kubectl');
 
 if (existsSync(join(dir, 'up.pid'))) {
@@ -75,22 +86,49 @@ writeFileSync(join(dir, 'operator.pid'), String(operator.pid));
 log(`operator running (pid ${operator.pid}, log: ${opLog})`);
 
 kubectl(['create', 'namespace', namespace]);
-// The DataPlaneManager example finds Ignite's Service in Alcor's namespace
-// ignite-alcor: the operator puts the Role its pods need there.
-kubectl(['create', 'namespace', 'ignite-alcor']);
+const applyExample = (f: string, change?: (o: { spec: Record<string, unknown> }) => void) => {
+  const o = parse(readFileSync(join(root, 'examples', `${f}.yaml`), 'utf8')) as { spec: Record<string, unknown> };
+  change?.(o);
+  kubectl(['-n', namespace, 'apply', '-f', '-'], JSON.stringify(o));
+};
+// Ignite, in Alcor's shape, in the namespace the DataPlaneManager and the
+// engine-alcor MacPool look for it (the operator puts the Role their pods need there).
+if (runtime === 'kwok' || alcorImages) kubectl(['apply', '-f', join(root, 'examples', 'ignite.yaml')]);
+else kubectl(['create', 'namespace', 'ignite-alcor']);
+if (alcorImages) {
+  importAlcorImages(nodeFiles(dir).socket, alcorImages);
+  log("waiting for Ignite's pod (examples/ignite.yaml)");
+  kubectl(['-n', 'ignite-alcor', 'rollout', 'status', 'statefulset/ignite-alcor', '--timeout=300s']);
+}
 // The DhcpReservation shows its state (Pending until its client comes) beside the others; nothing waits on it.
-for (const f of ['macpool', 'dhcpsubnet', 'dataplanemanager', 'dhcpreservation']) kubectl(['-n', namespace, 'apply', '-f', join(root, 'examples', `${f}.yaml`)]);
+for (const f of ['macpool', 'dhcpsubnet', 'dhcpreservation']) applyExample(f);
+// On real pods, one replica of each Java service: the node is this machine.
+const oneReplica = runtime === 'containerd';
+applyExample('dataplanemanager', (o) => oneReplica && (o.spec['replicas'] = 1));
+if (runtime === 'kwok' || alcorImages) applyExample('macpool-alcor', (o) => oneReplica && ((o.spec['allocator'] as Record<string, unknown>)['replicas'] = 1));
 log('waiting for the examples to be Ready');
-if (runtime === 'containerd') {
+if (runtime === 'containerd' && !alcorImages) {
   // Real pods pull nothing: Alcor's DPM image isn't on this machine, so that
   // one stays not Ready (its status says why); ours run from the local image.
   kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'macpools,dhcpsubnets', '--all', '--timeout=300s']);
-  log("the DataPlaneManager runs Alcor's image data_plane_manager:v1.0, which this machine can't pull: it stays not Ready");
+  log(`Alcor's DPM and MAC manager don't run here: ${alcorMissing} (the DataPlaneManager stays not Ready; its status says why)`);
 } else {
-  kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'macpools,dhcpsubnets,dataplanemanagers', '--all', '--timeout=180s']);
+  // Alcor's JVMs start in 20-60 s each on a busy machine.
+  kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'macpools,dhcpsubnets,dataplanemanagers', '--all', `--timeout=${alcorImages ? 900 : 180}s`]);
+  if (!alcorImages) log("Alcor's DPM, MAC manager and Ignite are kwok's fake pods here: they run for real with --runtime containerd (root) and Alcor's jars (docs/alcor.md)");
 }
 process.stdout.write('\n' + kubectl(['-n', namespace, 'get', 'alcor']) + '\n');
+if (alcorImages) {
+  // Alcor's MAC manager answers through its Service's ClusterIP, which kube-proxy's rules route from this host too.
+  const svc = JSON.parse(kubectl(['-n', namespace, 'get', 'service', 'alcor-macs-macmanager', '-o', 'json'])) as { spec: { clusterIP: string; ports: { port: number }[] } };
+  const url = `http://${svc.spec.clusterIP}:${svc.spec.ports[0]!.port}/macs`;
+  const body = JSON.stringify({ mac_state: { project_id: 'demo', vpc_id: 'vpc-1', port_id: 'port-1' } });
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  log(`Alcor's MAC manager (MacPool alcor-macs, engine alcor) allocated: ${res.status} ${await res.text()}`);
+  process.stdout.write(`  allocate another:  curl -s -X POST ${url} -H 'content-type: application/json' -d '${body.replace('port-1', 'port-2')}'\n`);
+}
 log('the cluster stays up. To look around:');
 process.stdout.write(`  export KUBECONFIG=${kubeconfig}\n  export PATH=${binDir}:$PATH\n  kubectl -n ${namespace} get alcor,statefulsets,deployments,services,pods\n  kubectl -n ${namespace} describe macpool tenant-macs\n`);
 if (runtime === 'containerd') process.stdout.write(`  kubectl -n ${namespace} logs tenant-macs-macd-0        # a real macd pod's pino log\n`);
+if (alcorImages) process.stdout.write(`  kubectl -n ${namespace} logs deploy/dpm               # Alcor's DPM, a real JVM in a pod\n`);
 log('stop it all with `npm run demo:down`');
