@@ -66,6 +66,14 @@ export interface LeaseEntry {
   state: 'bound';
 }
 
+/** A lease as dhcpd's lease API lists it: the backup entry plus its subnet, state and the replica holding it. */
+export interface LeaseItem extends Omit<LeaseEntry, 'state'> {
+  subnet: string;
+  /** bound, or quarantined (an address in conflict, held by nobody). */
+  state: string;
+  server: string;
+}
+
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const ok = <T>(value: T): Checked<T> => ({ ok: true, value });

@@ -3,19 +3,12 @@
 // checked whole before any of it is applied. No HTTP here (routes.ts), no
 // other replica (fanout.ts).
 
-import { colonHex, type DhcpSubnetBackupHeader, type LeaseEntry } from '../../api/backup.ts';
+import { colonHex, type DhcpSubnetBackupHeader, type LeaseEntry, type LeaseItem } from '../../api/backup.ts';
 import { cidrContains } from '../../api/cidr.ts';
 import { formatIPv4, ipv4ToNumber } from '../../api/ipv4.ts';
 import type { DhcpCore, LeaseRecord } from '../core.ts';
 import type { Lease } from '../leases.ts';
 import { holdsReservation, inPool, isExcluded, type Subnet } from '../subnet.ts';
-
-/** A lease as the API lists it: the backup entry plus its subnet, state and the replica holding it. */
-export interface LeaseItem extends Omit<LeaseEntry, 'state'> {
-  subnet: string;
-  state: string;
-  server: string;
-}
 
 /** Who answers: the replica's name (its pod) and its share of the pools. */
 export interface ServerIdentity {

@@ -12,13 +12,13 @@
 //                                      JSON lines (src/api/backup.ts): all applied, or none
 
 import { Readable } from 'node:stream';
-import { parseBackup, type LeaseEntry } from '../../api/backup.ts';
+import { parseBackup, type LeaseEntry, type LeaseItem } from '../../api/backup.ts';
 import { formatIPv4, parseIPv4 } from '../../api/ipv4.ts';
 import { readErrorBody } from '../../api/http-error.ts';
 import { ApiFailure, type ApiAnswer, type ApiRequest } from '../../process/json-api.ts';
 import type { Logger } from '../../process/log.ts';
 import { callPeer, streamPeer, type Peer, type PeerSource } from './peers.ts';
-import type { Cursor, ImportCheck, LeaseItem, Replica, ServerIdentity } from './replica.ts';
+import type { Cursor, ImportCheck, Replica, ServerIdentity } from './replica.ts';
 import type { Subnet } from '../subnet.ts';
 
 export interface LeaseRoutesOptions {
