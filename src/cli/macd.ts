@@ -13,7 +13,9 @@ import { loadRestConfig } from '../runtime/restconfig.ts';
 const HELP = `Usage: alcor-operator macd --listen HOST:PORT --data-dir DIR [flags]
 
 Runs the MAC allocator: Alcor's MAC manager REST API (/macs..., also under /v4),
-with /healthz, /readyz and /metrics on the same port.
+with /healthz, /readyz and /metrics on the same port, and an admin API under /v1
+(allocated MACs a page at a time, a consistent export, an all-or-nothing import:
+what kubectl alcor macs, backup and restore call; see docs/macd.md).
 
 Flags:
   --listen HOST:PORT          address of the API (port 0 picks a free port; the
@@ -100,6 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     log,
     limits,
     snapshotBytes: values['snapshot-mib'] ? Number(values['snapshot-mib']) * 1024 * 1024 : undefined,
+    replica,
     coordinate: async (store, config, api) => {
       if (config.coordination.mode !== 'kubernetes') return null;
       const { startReplica } = await import('../macd/replicas.ts');

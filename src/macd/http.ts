@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import { macdLimitValues, type MacdLimitValues } from '../api/macd-limits.ts';
 import { clip, createLimitedServer, listen, pathOf } from '../process/http-limits.ts';
 import type { ProbeHandler } from '../process/probes.ts';
+import { errorBody } from '../api/http-error.ts';
+import { ApiFailure, type ApiAnswer, type ApiRequest as AdminRequest } from '../process/json-api.ts';
 import { Json } from './api-json.ts';
 import { MacdError } from './errors.ts';
 import type { MacdMetrics } from './metrics.ts';
@@ -38,6 +40,9 @@ export interface ApiOptions {
   spillover?: (needed: number, rangeId?: string) => Promise<string | null>;
   /** Replica mode: the other replicas' counts per range id (see routes.ts). */
   othersRanges?: () => Promise<Map<string, OthersCounts>>;
+  /** The admin API under /v1 (admin.ts: listing, export, import), and the largest import body it reads. */
+  admin?: (req: AdminRequest) => Promise<ApiAnswer>;
+  maxImportBytes?: number;
 }
 
 export interface ApiServer {
@@ -59,6 +64,9 @@ function apiPath(url: string): string {
 }
 
 /** The bulk paths (/macs/bulk, /macs/range/{id}/bulk), whose body limit fits maxBulk mac_states. */
+/** The admin import's body limit when none is given: a restore of about two million MACs. */
+export const DEFAULT_MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+
 const isBulkPath = (path: string): boolean => path.endsWith('/bulk') && path.startsWith('/macs/');
 
 /** A request whose body parses (once) on first use. */
@@ -136,9 +144,32 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     }
   };
 
+  /** /v1/...: the admin API (its own routes and answers, the same error shape). */
+  const handleAdmin = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, t0: number): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://macd');
+    try {
+      const answer = await opts.admin!({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: raw });
+      if ('json' in answer) return send(res, answer.status, answer.json as Record<string, unknown>);
+      res.writeHead(answer.status, { 'content-type': answer.contentType });
+      answer.stream.on('error', (err) => res.destroy(err));
+      answer.stream.pipe(res);
+    } catch (e) {
+      if (e instanceof MacdError) return sendError(res, url.pathname, e);
+      if (e instanceof ApiFailure) {
+        metrics.errors.inc({ reason: e.reason });
+        return send(res, e.status, errorBody(e.status, e.reason, e.message, url.pathname, e.details) as unknown as Record<string, unknown>);
+      }
+      log.error({ err: e, path: url.pathname }, 'request failed');
+      sendError(res, url.pathname, new MacdError(500, 'internal', e instanceof Error ? e.message : String(e)));
+    } finally {
+      observe('admin', t0);
+    }
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, t0: number): Promise<void> => {
     const path = apiPath(req.url ?? '/');
     if (opts.probes?.(req, res, path)) return;
+    if (opts.admin && path.startsWith('/v1/')) return handleAdmin(req, res, raw, t0);
     const forwarded = req.headers['x-macd-forwarded'] !== undefined;
     const request = apiRequest(req.method ?? 'GET', path, raw, forwarded);
     const route = findRoute(request.method, request.parts);
@@ -161,7 +192,12 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   const server = createLimitedServer({
     limits,
-    maxBody: (req) => (isBulkPath(apiPath(req.url ?? '/')) ? limits.maxBulkRequestBytes : limits.maxRequestBytes),
+    maxBody: (req) => {
+      const path = apiPath(req.url ?? '/');
+      // A restore carries a whole pool: the admin import has a limit of its own.
+      if (opts.admin && path === '/v1/import') return opts.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
+      return isBulkPath(path) ? limits.maxBulkRequestBytes : limits.maxRequestBytes;
+    },
     refuse: (req, res, status, reason, message) => sendError(res, apiPath(req.url ?? '/'), new MacdError(status, reason, message)),
     handle: (req, res, body) => void handle(req, res, body, performance.now()),
   });

@@ -173,6 +173,14 @@ export class BlockCoordinator {
     return out;
   }
 
+  /** The endpoints of the other replicas that hold blocks (the ones that hold MACs). */
+  async peers(): Promise<string[]> {
+    await this.refresh(true);
+    const out = new Set<string>();
+    for (const l of this.sorted) if (l.holder !== this.o.replica && l.endpoint) out.add(l.endpoint);
+    return [...out].sort();
+  }
+
   /** Claims the blocks of MACs asked for by address, or refuses those another replica holds. */
   async ensureOwned(macs: readonly number[]): Promise<void> {
     const bs = this.blockSize;
@@ -351,6 +359,7 @@ export async function startReplica(o: ReplicaOptions): Promise<Coordination> {
     ownerOf: (mac) => c.ownerOf(mac),
     spillover: (needed, rangeId) => c.spillover(needed, rangeId),
     othersRanges: () => c.othersRanges(),
+    peers: () => c.peers(),
     close: () => c.close(),
   };
 }

@@ -11,6 +11,8 @@ import { parseConfig } from './config.ts';
 import { startApi, type ApiServer, type OthersCounts } from './http.ts';
 import { createMetrics, type MacdMetrics } from './metrics.ts';
 import { MacStore } from './store.ts';
+import { adminRoutes } from './admin.ts';
+import { ApiFailure } from '../process/json-api.ts';
 
 export interface MacdOptions {
   host: string;
@@ -24,6 +26,10 @@ export interface MacdOptions {
   snapshotBytes?: number;
   /** Limits of the API and probe listeners (default: MacdLimits' defaults). */
   limits?: MacdLimitValues;
+  /** This replica's name in the admin API's answers. */
+  replica?: string;
+  /** Largest body of the admin API's import (bytes; default 256 MiB). */
+  maxImportBytes?: number;
 }
 
 /** Replica mode: which replica serves a MAC, and which has room when this one is full. */
@@ -34,6 +40,8 @@ export interface Coordination {
   spillover?(needed: number, rangeId?: string): Promise<string | null>;
   /** The other replicas' counts per range (range counts are the pool's whichever replica answers). */
   othersRanges?(): Promise<Map<string, OthersCounts>>;
+  /** The other replicas' base URLs (the admin API asks them for their MACs). */
+  peers?(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -91,6 +99,18 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     spillover: opts.coordinate && config.coordination.mode === 'kubernetes' ? async (n, id) => (coord?.spillover ? coord.spillover(n, id) : null) : undefined,
     othersRanges: opts.coordinate && config.coordination.mode === 'kubernetes' ? async () => (coord?.othersRanges ? coord.othersRanges() : new Map()) : undefined,
     probes: probeHandler({ registry: metrics.registry, ready: () => ready, healthy: () => healthy }),
+    admin: adminRoutes({
+      store: () => {
+        if (!ready || !store) throw new ApiFailure(503, 'internal', 'state is still loading');
+        return store;
+      },
+      self: opts.replica ?? 'macd',
+      limits,
+      ...(opts.coordinate && config.coordination.mode === 'kubernetes'
+        ? { ownerOf, peers: async () => (coord?.peers ? coord.peers() : []) }
+        : {}),
+    }),
+    ...(opts.maxImportBytes !== undefined ? { maxImportBytes: opts.maxImportBytes } : {}),
   });
   if (opts.coordinate) coord = await opts.coordinate(loaded, config, { port: api.port });
   ready = true;

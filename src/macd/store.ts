@@ -243,6 +243,7 @@ export class MacStore {
 
   async update(mac: number, meta: MacMeta): Promise<MacStateOut> {
     this.get(mac);
+    this.beforeChange([mac]);
     const out = [{ mac, meta }];
     this.pending.set(mac, meta);
     await this.write({ t: 'u', m: [mac], s: [toTuple(meta)] }, () => this.settle(out));
@@ -253,11 +254,28 @@ export class MacStore {
   async release(macs: readonly number[]): Promise<MacStateOut[]> {
     // Check first (release throws before changing anything), then read states.
     for (const mac of macs) this.get(mac);
+    this.beforeChange(macs);
     const states = macs.map((mac) => this.get(mac));
     this.allocator.release(macs);
     for (const mac of macs) this.pending.delete(mac);
     await this.write({ t: 'r', m: [...macs] });
     return states;
+  }
+
+  private readonly watchers = new Set<(macs: readonly number[]) => void>();
+
+  /**
+   * Calls `fn` with MACs about to lose their state (released or updated),
+   * before the change: a consistent export (admin.ts) copies them first.
+   * Returns the function that stops it.
+   */
+  watch(fn: (macs: readonly number[]) => void): () => void {
+    this.watchers.add(fn);
+    return () => void this.watchers.delete(fn);
+  }
+
+  private beforeChange(macs: readonly number[]): void {
+    for (const fn of this.watchers) fn(macs);
   }
 
   // ---- ranges ----

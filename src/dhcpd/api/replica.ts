@@ -177,8 +177,9 @@ export class Replica {
     let owned = 0;
     let expired = 0;
     if (restore) {
+      // Not empty: that is the one thing to say.
       const n = this.bound(subnet);
-      if (n > 0) conflicts.push(`subnet ${subnet.name} holds ${n} lease${n === 1 ? '' : 's'} on ${this.o.identity().name}: restore goes into an empty subnet`);
+      if (n > 0) return { owned: 0, expired: 0, conflicts: [`subnet ${subnet.name} holds ${n} lease${n === 1 ? '' : 's'} on ${this.o.identity().name}: restore goes into an empty subnet`] };
     }
     for (const e of entries) {
       const ip = ipv4ToNumber(e.ip);

@@ -78,8 +78,8 @@ interface Gathered<T> {
   failures: string[];
 }
 
-/** The address a detail line starts with, as a number (for address order); Infinity for none. */
-const leadingIp = (line: string): number => parseIPv4(/^[0-9.]+/.exec(line)?.[0] ?? '') ?? Infinity;
+/** The address a detail line starts with, as a number (for address order); -1 for none (lines about the whole subnet come first). */
+const leadingIp = (line: string): number => parseIPv4(/^[0-9.]+/.exec(line)?.[0] ?? '') ?? -1;
 
 function listDetails(all: string[]): string[] {
   const unique = [...new Set(all)].sort((a, b) => leadingIp(a) - leadingIp(b) || (a < b ? -1 : a > b ? 1 : 0));
