@@ -7,7 +7,7 @@
 //
 //   GET  /v1/macs?limit&continue&project_id&vpc_id&port_id
 //   GET  /v1/export                     JSON lines: header, then one mac_state per line
-//   POST /v1/import?mode=restore|import[&dryRun=true]
+//   POST /v1/import?mode=restore|import[&checkOnly=true]
 
 import { Readable } from 'node:stream';
 import { parseBackup, type MacEntry, type MacPoolBackupHeader } from '../api/backup.ts';
@@ -381,7 +381,8 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
     );
     if (failures.length > 0) throw new ApiFailure(503, 'replica_unavailable', `${failures.length} replica(s) did not answer: nothing was ${restore ? 'restored' : 'imported'}`, failures);
     if (conflicts.length > 0) throw new ApiFailure(409, 'conflict', `${new Set(conflicts).size} conflict(s): nothing was ${restore ? 'restored' : 'imported'}`, listDetails(conflicts));
-    if (q.get('dryRun') === 'true') return { status: 200, json: { dryRun: true, imported: entries.length } };
+    // (Not "dryRun": the API server's proxy refuses that parameter.)
+    if (q.get('checkOnly') === 'true') return { status: 200, json: { checkOnly: true, imported: entries.length } };
 
     const applied: string[] = [];
     let imported = 0;

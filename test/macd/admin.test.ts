@@ -114,8 +114,8 @@ describe('macd admin API, one replica', () => {
     expect(malformed.body).toMatchObject({ status: 400, reason: 'malformed_file', message: 'line 2: aa:bb:cc:00:00:01: port_id is required' });
     const bad = await call(other, 'POST', '/v1/import', backupLines(header(1), [{ ...entries[2]!, project_id: 'a b' }]));
     expect(bad.body).toMatchObject({ status: 400, reason: 'malformed_file', message: expect.stringContaining('line 2.project_id "a b" may hold only') });
-    const dry = await call(other, 'POST', '/v1/import?dryRun=true', backupLines(header(1), entries.slice(2)));
-    expect(dry.body).toEqual({ dryRun: true, imported: 1 });
+    const dry = await call(other, 'POST', '/v1/import?checkOnly=true', backupLines(header(1), entries.slice(2)));
+    expect(dry.body).toEqual({ checkOnly: true, imported: 1 });
     expect(await allMacs(other)).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@
 //   GET    /v1/leases/{ip}             who holds the address
 //   DELETE /v1/leases/{ip}             release it
 //   GET    /v1/export                  every bound lease: JSON lines, header first
-//   POST   /v1/import?mode=import|restore[&dryRun=true]
+//   POST   /v1/import?mode=import|restore[&checkOnly=true]
 //                                      JSON lines (src/api/backup.ts): all applied, or none
 
 import { Readable } from 'node:stream';
@@ -301,7 +301,8 @@ export function leaseRoutes(o: LeaseRoutesOptions): (req: ApiRequest) => Promise
     }
     const expired = answered.reduce((n, c) => n + c.expired, 0);
     const owned = answered.reduce((n, c) => n + c.owned, 0);
-    if (q.get('dryRun') === 'true') return json(200, { dryRun: true, imported: owned - expired, expired });
+    // (Not "dryRun": the API server's proxy refuses that parameter.)
+    if (q.get('checkOnly') === 'true') return json(200, { checkOnly: true, imported: owned - expired, expired });
 
     // 2. Apply everywhere; if one replica fails, take back what the others applied.
     type Applied = ImportCheck & { imported: number; server: ServerIdentity };

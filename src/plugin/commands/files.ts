@@ -128,7 +128,7 @@ async function sendImport(ctx: Ctx, c: Connection, named: Named, body: string, m
   const e = endpoint(named, mode);
   e.query.set('mode', mode);
   const dryRun = ctx.flags['dry-run'] === true;
-  if (dryRun) e.query.set('dryRun', 'true');
+  if (dryRun) e.query.set('checkOnly', 'true');
   const server = str(ctx, 'server');
   if (server !== undefined) e.query.set('server', server);
   const a = await proxy(c, e.target, 'POST', `/v1/import?${e.query}`, body, 'application/x-ndjson');
@@ -157,10 +157,11 @@ export async function restore(ctx: Ctx): Promise<number> {
   if (b.header.kind !== want) throw new PluginError(`${file} is a ${b.header.kind}: it restores into a ${b.header.kind === 'MacPoolBackup' ? 'MacPool' : 'DhcpSubnet'}, not ${named.kind === 'MacPool' ? 'macpool' : 'dhcpsubnet'} ${ref}`);
   const source = b.header.kind === 'MacPoolBackup' ? b.header.pool : b.header.subnet;
   const target = named.kind === 'MacPool' ? named.pool.metadata : named.subnet.metadata;
+  const code = await sendImport(ctx, c, named, text, 'restore', b.entries.length);
   if (source.uid && target.uid && source.uid !== target.uid) {
-    process.stderr.write(`note: ${file} was taken of ${source.namespace}/${source.name} (uid ${source.uid}); restoring into ${target.namespace ?? 'default'}/${target.name} (uid ${target.uid})\n`);
+    process.stderr.write(`note: ${file} was taken of ${source.namespace}/${source.name} (uid ${source.uid}), restored into ${target.namespace ?? 'default'}/${target.name} (uid ${target.uid})\n`);
   }
-  return sendImport(ctx, c, named, text, 'restore', b.entries.length);
+  return code;
 }
 
 async function subnetOf(c: Connection, ref: string): Promise<DhcpSubnet> {
