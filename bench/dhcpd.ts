@@ -7,14 +7,17 @@
 // as is, and with trustedRelays set (perfdhcp's relay address trusted), so the
 // cost of the relay check shows beside the same run without it; then both are
 // driven past their limit in alternating rounds and their ACKs per second
-// compared. Then RSS with 65,536 active leases. The server is pinned to core
-// 0, perfdhcp to core 1 (taskset). Figures are printed, never asserted.
+// and CPU time per ACK compared, and the codec and core alone in process
+// (bench/dhcpd-core.ts). Then RSS with 65,536 active leases. The server is
+// pinned to core 0, perfdhcp to core 1 (taskset). Figures are printed, never
+// asserted.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Lab, labUnavailable, repoRoot, run } from '../test/dhcpd/lab/netns.ts';
+import { coreCost, type CoreCost } from './dhcpd-core.ts';
 
 /** Extra node flags for the server; none: the CLI sets its own V8 memory flags. */
 const NODE_FLAGS: string[] = [];
@@ -26,9 +29,12 @@ const rssLeases = 65_536;
 const DROP_LIMIT = 0.1;
 /** ISC's criterion for its published figures. */
 const ISC_LIMIT = 2.5;
-/** Offered rate past every server's limit, and rounds, for the saturated trustedRelays comparison. */
+/** Offered rate past every server's limit, rounds and seconds each, for the saturated trustedRelays comparison. */
 const saturationRate = quick ? 20000 : 25000;
-const saturationRounds = quick ? 2 : 4;
+const saturationRounds = quick ? 3 : 8;
+const saturationSeconds = quick ? 3 : 5;
+/** The relays trusted in the dhcpd-trusted runs: perfdhcp's address in the last of three ranges. */
+const TRUSTED_RELAYS = ['192.168.0.0/16', '172.16.0.0/12', '10.77.0.2/32'];
 /** Runs per rate and server; the best counts (the machine is shared, noise only ever adds drops). */
 const repeat = Number(/--repeat=(\d+)/.exec(process.argv.join(' '))?.[1] ?? (quick ? 1 : 2));
 
@@ -91,7 +97,7 @@ async function writeConfigs(lab: Lab): Promise<Configs> {
   await writeFile(dhcpd, JSON.stringify({ subnets: [benchSubnet] }));
   // The same, with the relay check on every packet: a few ranges, perfdhcp's address in the last.
   const trusted = join(lab.dir, 'dhcpd-trusted.json');
-  await writeFile(trusted, JSON.stringify({ subnets: [{ ...benchSubnet, trustedRelays: ['192.168.0.0/16', '172.16.0.0/12', '10.77.0.2/32'] }] }));
+  await writeFile(trusted, JSON.stringify({ subnets: [{ ...benchSubnet, trustedRelays: TRUSTED_RELAYS }] }));
   const keaDir = join(lab.dir, 'kea');
   await mkdir(keaDir);
   const kea = join(keaDir, 'kea.json');
@@ -219,11 +225,11 @@ async function saturate(b: Bench): Promise<Saturation> {
     for (const kind of order) {
       const server = await b.startServer(kind);
       const cpu0 = await cpuSeconds(server.pid);
-      const out = await b.perfdhcp(['-R', '1000000', '-p', String(seconds), '-r', String(saturationRate)], (seconds + 30) * 1000);
+      const out = await b.perfdhcp(['-R', '1000000', '-p', String(saturationSeconds), '-r', String(saturationRate)], (saturationSeconds + 30) * 1000);
       const cpu = (await cpuSeconds(server.pid)) - cpu0;
       await b.stop(server);
       const received = parseExchange(out, 'REQUEST-ACK').received;
-      const acks = received / seconds;
+      const acks = received / saturationSeconds;
       s.acks[kind].push(acks);
       s.cpuPerAck[kind].push(received > 0 ? (cpu * 1e6) / received : NaN);
       process.stderr.write(`${kind.padEnd(13)} saturated (${saturationRate}/s offered): ${acks.toFixed(0)} ACK/s, ${((cpu * 1e6) / received).toFixed(0)} µs CPU per ACK\n`);
@@ -298,20 +304,27 @@ function reportComparison(results: Record<ServerKind, Result[]>, rss: Record<'dh
 }
 
 /** trustedRelays against the same run without, then every step. */
-function reportTrustedRelays(results: Record<ServerKind, Result[]>, s: Saturation): void {
+function reportTrustedRelays(results: Record<ServerKind, Result[]>, s: Saturation, core: CoreCost): void {
   const kD = knee(results.dhcpd);
   const kT = knee(results['dhcpd-trusted']);
+  const pct = (a: number, b: number): string => `${a / b - 1 >= 0 ? '+' : ''}${(100 * (a / b - 1)).toFixed(1)} %`;
+  const list = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(', ');
   const satD = median(s.acks.dhcpd);
   const satT = median(s.acks['dhcpd-trusted']);
   const cpuD = median(s.cpuPerAck.dhcpd);
   const cpuT = median(s.cpuPerAck['dhcpd-trusted']);
+  const best = (xs: number[]): number => Math.min(...xs.filter((x) => Number.isFinite(x)));
   process.stdout.write(
-    `\ntrustedRelays (3 CIDRs, every packet checked) against the same run without:\n` +
+    `\ntrustedRelays (${TRUSTED_RELAYS.length} CIDRs, every packet checked) against the same run without:\n` +
       `  drop-free rate ${kT ? `${kT.rate}/s` : 'none'} with, ${kD ? `${kD.rate}/s` : 'none'} without (${ratio(kT, kD)})\n` +
-      `  saturated (${saturationRate}/s offered, median of ${saturationRounds} alternating rounds): ${satT.toFixed(0)} ACK/s with, ${satD.toFixed(0)} ACK/s without: ` +
-      `${(100 * (satT / satD - 1)).toFixed(1)} % (rounds with: ${s.acks['dhcpd-trusted'].map((x) => x.toFixed(0)).join(', ')}; without: ${s.acks.dhcpd.map((x) => x.toFixed(0)).join(', ')})\n` +
-      `  server CPU per ACK (median; a DISCOVER-OFFER and a REQUEST-ACK): ${cpuT.toFixed(0)} µs with, ${cpuD.toFixed(0)} µs without: ${(100 * (cpuT / cpuD - 1)).toFixed(1)} % ` +
-      `(rounds with: ${s.cpuPerAck['dhcpd-trusted'].map((x) => x.toFixed(0)).join(', ')}; without: ${s.cpuPerAck.dhcpd.map((x) => x.toFixed(0)).join(', ')})\n`,
+      `  saturated (${saturationRate}/s offered, ${saturationRounds} alternating rounds of ${saturationSeconds} s): median ${satT.toFixed(0)} ACK/s with, ${satD.toFixed(0)} without (${pct(satT, satD)}); ` +
+      `best ${Math.max(...s.acks['dhcpd-trusted']).toFixed(0)} with, ${Math.max(...s.acks.dhcpd).toFixed(0)} without (rounds with: ${list(s.acks['dhcpd-trusted'])}; without: ${list(s.acks.dhcpd)})\n` +
+      `  server CPU per ACK (a DISCOVER-OFFER and a REQUEST-ACK, lease log included): median ${cpuT.toFixed(0)} µs with, ${cpuD.toFixed(0)} without (${pct(cpuT, cpuD)}); ` +
+      `least ${best(s.cpuPerAck['dhcpd-trusted']).toFixed(0)} with, ${best(s.cpuPerAck.dhcpd).toFixed(0)} without (${pct(best(s.cpuPerAck['dhcpd-trusted']), best(s.cpuPerAck.dhcpd))}) ` +
+      `(rounds with: ${list(s.cpuPerAck['dhcpd-trusted'])}; without: ${list(s.cpuPerAck.dhcpd)})\n` +
+      `  codec + core alone, in process (${core.exchanges} exchanges per round, ${core.with.length} alternating rounds): median ${median(core.with).toFixed(0)} ns CPU per exchange with, ` +
+      `${median(core.without).toFixed(0)} without (${pct(median(core.with), median(core.without))}); least ${best(core.with).toFixed(0)} with, ${best(core.without).toFixed(0)} without (${pct(best(core.with), best(core.without))})\n` +
+      `  throughput is bounded by CPU per exchange: a loss of more than 5 % would show as more than +5.3 % CPU in each of these.\n`,
   );
   process.stdout.write(`\nall steps (drops % D-O / R-A):\n`);
   const cell = (r: Result | undefined): string => `${r?.discover.dropPct.toFixed(3)} / ${r?.request.dropPct.toFixed(3)}`;
@@ -336,9 +349,11 @@ async function main(): Promise<number> {
     bench = await benchIn(lab, dist);
     const results = await sweepRates(bench);
     const saturation = await saturate(bench);
+    process.stderr.write('codec + core in process, with and without trustedRelays\n');
+    const core = coreCost(quick ? 30_000 : 100_000, quick ? 6 : 10, TRUSTED_RELAYS);
     const rss = await measureRss(bench);
     reportComparison(results, rss, loadStart);
-    reportTrustedRelays(results, saturation);
+    reportTrustedRelays(results, saturation, core);
     return 0;
   } finally {
     bench?.killAll();

@@ -10,8 +10,9 @@
 //   with the lease's expiry;
 // - a reservation on an address another client holds: Conflict, naming the
 //   holder; that client keeps its address at its renewals (not enforced);
-// - one overlapping an older one: Rejected; a client's DECLINE shows in the
-//   DhcpSubnet's quarantine status.
+// - one overlapping an older one: Rejected;
+// - clients' DECLINEs in the DhcpSubnet's quarantine status, and past its
+//   conflict threshold as Degraded/AddressConflicts.
 // dhcpd runs in the host namespace (it must reach the API server on
 // loopback), on a bridge joining the clients' veths.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -47,7 +48,13 @@ interface Reservation {
   status?: { state?: string; reason?: string; message?: string; expires?: string; holder?: string; conditions?: { type: string; status: string }[] };
 }
 interface Subnet {
-  status?: { leased?: number; quarantined?: number; quarantinedAddresses?: { ip: string; reason: string; until: string }[] };
+  status?: {
+    leased?: number;
+    quarantined?: number;
+    recentConflicts?: number;
+    quarantinedAddresses?: { ip: string; reason: string; until: string }[];
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+  };
 }
 
 async function ipOk(args: string[]): Promise<void> {
@@ -238,28 +245,43 @@ describe.skipIf(unavailable !== undefined)(`DhcpReservation${unavailable ? ` (sk
     expect(last).not.toContain('dup');
   }, 240_000);
 
-  it("a client's DECLINE shows in the DhcpSubnet's quarantine status and turns the reservation on that address to AddressQuarantined", async () => {
+  it("clients' DECLINEs show in the DhcpSubnet's quarantine status, past the threshold as Degraded/AddressConflicts, and turn a reservation on such an address to AddressQuarantined", async () => {
+    // More than one conflict within the window is too many here.
+    await kubectlOk(['-n', ns, 'patch', 'dhcpsubnet', 'resv', '--type=merge', '-p', JSON.stringify({ spec: { server: { conflictThreshold: { conflicts: 1 } } } })]);
+    /** What dhclient sends when its ARP check finds the address in use, from another port than its 68 (the server does not answer a DECLINE). */
+    const decline = async (c: Client, ip: string) => {
+      const packet = serializeRequest({
+        messageType: MessageType.DECLINE,
+        chaddr: Uint8Array.from(clients[c].mac.split(':').map((h) => parseInt(h, 16))),
+        options: [[Opt.SERVER_ID, Uint8Array.of(10, 98, 0, 1)], [Opt.REQUESTED_IP, Uint8Array.from(ip.split('.').map(Number))]],
+      });
+      const file = join(dir, `decline-${c}.json`);
+      writeFileSync(file, JSON.stringify([{ hex: packet.toString('hex'), from: ip, port: 6868 }]));
+      const sent = await run('ip', ['netns', 'exec', clients[c].ns, process.execPath, join(root, 'test/dhcpd/lab/exchange.ts'), file, '10.98.0.1', '200']);
+      expect(sent.code, sent.stderr).toBe(0);
+    };
     const heldByB = (await addressOf('b')) as string;
-    // B says its address is in use (what dhclient sends when its ARP check fails).
-    const decline = serializeRequest({
-      messageType: MessageType.DECLINE,
-      chaddr: Uint8Array.from(clients.b.mac.split(':').map((h) => parseInt(h, 16))),
-      options: [[Opt.SERVER_ID, Uint8Array.of(10, 98, 0, 1)], [Opt.REQUESTED_IP, Uint8Array.from(heldByB.split('.').map(Number))]],
-    });
-    const file = join(dir, 'decline.json');
-    // From another port than dhclient's 68: the server does not answer a DECLINE.
-    writeFileSync(file, JSON.stringify([{ hex: decline.toString('hex'), from: heldByB, port: 6868 }]));
-    const sent = await run('ip', ['netns', 'exec', clients.b.ns, process.execPath, join(root, 'test/dhcpd/lab/exchange.ts'), file, '10.98.0.1', '200']);
-    expect(sent.code, sent.stderr).toBe(0);
+    await decline('b', heldByB);
     const q = await eventually('status.quarantined = 1', async () => {
       const s = (await subnet()).status;
       return s?.quarantined === 1 ? s : undefined;
     }, 30_000);
     expect(q.quarantinedAddresses).toEqual([{ ip: heldByB, reason: 'decline', until: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) }]);
-    const s = await eventually('on-b AddressQuarantined', async () => {
+    const onB = await eventually('on-b AddressQuarantined', async () => {
       const st = (await reservation('on-b')).status;
       return st?.reason === 'AddressQuarantined' ? st : undefined;
     }, 30_000);
-    expect(s.state).toBe('Conflict');
+    expect(onB.state).toBe('Conflict');
+    expect((await subnet()).status?.conditions?.find((c) => c.type === 'Degraded')?.status).toBe('False');
+
+    // A second conflict: A finds its reserved address in use.
+    await decline('a', '10.98.0.20');
+    const degraded = await eventually('Degraded AddressConflicts', async () => {
+      const c = (await subnet()).status?.conditions?.find((x) => x.type === 'Degraded');
+      return c?.status === 'True' && c.reason === 'AddressConflicts' ? c : undefined;
+    }, 30_000);
+    expect(degraded.message).toMatch(/^2 address conflicts in the last 10m \(more than 1\): usually a rogue DHCP server or hosts with static addresses inside the pool/);
+    expect((await subnet()).status?.recentConflicts).toBe(2);
+    expect((await reservation('a-fixed')).status?.reason).toBe('AddressQuarantined');
   }, 120_000);
 });

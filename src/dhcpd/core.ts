@@ -8,9 +8,10 @@ import type { DhcpdConfig } from '../api/config/dhcpd.ts';
 import { FLAG_BROADCAST, MessageType, Opt } from './codec/constants.ts';
 import { uint32 } from './codec/encode.ts';
 import { optionIp, optionUint16, serializeReply, tlv, writeIp, type DhcpPacket } from './codec/packet.ts';
-import { parseRelayAgentInfo } from './codec/relay-agent.ts';
 import { Allocator, LeaseStore, type ConflictSource, type Lease } from './leases.ts';
-import { compileSubnet, holdsReservation, inPool, isExcluded, trustsRelay, type Reservation, type Subnet } from './subnet.ts';
+import { ConflictLog } from './conflict-log.ts';
+import { selectSubnet, type HostView, type SelectionDrop } from './select.ts';
+import { compileSubnet, holdsReservation, inPool, isExcluded, type Reservation, type Subnet } from './subnet.ts';
 
 /** A change of lease state to make durable (the persistence log's unit). */
 export interface LeaseRecord {
@@ -26,7 +27,7 @@ export interface LeaseRecord {
 }
 
 export type SilentReason =
-  | 'no-subnet'
+  | SelectionDrop
   | 'ha-other-replica'
   | 'not-selected'
   | 'not-for-this-server'
@@ -35,11 +36,7 @@ export type SilentReason =
   | 'missing-requested-address'
   | 'release-unknown'
   | 'decline-unknown'
-  | 'server-message'
-  | 'untrusted-relay'
-  | 'untrusted-relay-source'
-  | 'relay-info-without-giaddr'
-  | 'bad-relay-agent-info';
+  | 'server-message';
 
 export interface Destination {
   address: number;
@@ -54,13 +51,7 @@ export type Outcome =
   | { kind: 'done'; messageType: number; subnet: string; records: LeaseRecord[] }
   | { kind: 'silent'; reason: SilentReason; records: LeaseRecord[] };
 
-/** What the server knows about the host it runs on. */
-export interface HostView {
-  /** IPv4 addresses of this host's interfaces with their prefix lengths (no loopback). */
-  interfaces: ReadonlyArray<{ address: number; prefix: number }>;
-  /** Server identifier used for relayed subnets (no local interface on them). */
-  defaultServerId: number;
-}
+export type { HostView } from './select.ts';
 
 export interface CoreOptions {
   share: number;
@@ -68,11 +59,6 @@ export interface CoreOptions {
   offerHoldSeconds?: number;
 }
 
-/** Conflicts of one subnet: when they happened (the last 1024), and how many of each since start. */
-interface ConflictLog {
-  at: number[];
-  total: Record<ConflictSource, number>;
-}
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -105,7 +91,7 @@ export class DhcpCore {
   private takeoverSecs = 10;
   private readonly share: number;
   private readonly offerHoldMs: number;
-  private readonly conflicts = new Map<string, ConflictLog>();
+  private readonly conflicts = new ConflictLog();
 
   constructor(config: DhcpdConfig, opts: CoreOptions) {
     this.share = opts.share;
@@ -161,7 +147,7 @@ export class DhcpCore {
       // The conflict happened one quarantine time before its end: a restart
       // must not hide a burst of conflicts from the status report.
       const s = this.servedByName(r.subnet);
-      if (s) this.noteConflict(r.subnet, r.reason ?? 'decline', r.expires - s.subnet.quarantineMs);
+      if (s) this.conflicts.note(r.subnet, r.reason ?? 'decline', r.expires - s.subnet.quarantineMs);
     }
   }
 
@@ -177,21 +163,8 @@ export class DhcpCore {
 
   /** Conflicts of a subnet within its conflict window before `now`, and since start by source. */
   conflictsOf(subnet: string, now: number): { recent: number; total: Record<ConflictSource, number> } {
-    const log = this.conflicts.get(subnet);
     const s = this.servedByName(subnet);
-    if (!log || !s) return { recent: 0, total: { decline: 0, ping: 0 } };
-    const since = now - s.subnet.conflictWindowMs;
-    let recent = 0;
-    for (const t of log.at) if (t > since && t <= now) recent++;
-    return { recent, total: { ...log.total } };
-  }
-
-  private noteConflict(subnet: string, source: ConflictSource, at: number): void {
-    let log = this.conflicts.get(subnet);
-    if (!log) this.conflicts.set(subnet, (log = { at: [], total: { decline: 0, ping: 0 } }));
-    log.at.push(at);
-    if (log.at.length > 1024) log.at.shift();
-    log.total[source]++;
+    return this.conflicts.of(subnet, now, s ? s.subnet.conflictWindowMs : 0);
   }
 
   /**
@@ -218,7 +191,7 @@ export class DhcpCore {
     this.leases.remove(l.ip);
     const q: Lease = { ip: l.ip, subnet: l.subnet, client: '', mac: l.mac, state: 'quarantined', expires: now + s.subnet.quarantineMs, conflict: source };
     this.leases.put(q);
-    this.noteConflict(l.subnet, source, now);
+    this.conflicts.note(l.subnet, source, now);
     return this.record('quarantine', q);
   }
 
@@ -256,47 +229,6 @@ export class DhcpCore {
   }
 
   /**
-   * Relayed: by the link selection sub-option of option 82, else by giaddr;
-   * then giaddr and the UDP source must be relays the subnet trusts, and only
-   * then are the sub-options honoured. Direct: by ciaddr when set, else the
-   * subnet of a local interface; option 82 without giaddr only where accepted.
-   */
-  private selectSubnet(p: DhcpPacket, host: HostView, from: number): Selection | SilentReason {
-    const findLocal = (s: ServedSubnet) => host.interfaces.find((i) => cidrContains(s.subnet.cidr, i.address));
-    const relayInfo = p.options.get(Opt.RELAY_AGENT);
-    if (p.giaddr !== 0) {
-      const info = relayInfo === undefined ? {} : parseRelayAgentInfo(relayInfo);
-      const s = this.servedFor(info?.linkSelection ?? p.giaddr);
-      if (!s) return 'no-subnet';
-      if (!trustsRelay(s.subnet, p.giaddr)) return 'untrusted-relay';
-      if (from !== p.giaddr && !trustsRelay(s.subnet, from)) return 'untrusted-relay-source';
-      if (info === undefined) return 'bad-relay-agent-info';
-      const local = findLocal(s);
-      return { s, serverId: info.serverIdOverride ?? local?.address ?? host.defaultServerId, local };
-    }
-    let sel: Selection | undefined;
-    if (p.ciaddr !== 0) {
-      const s = this.servedFor(p.ciaddr);
-      if (s) {
-        const local = findLocal(s);
-        sel = { s, serverId: local?.address ?? host.defaultServerId, local };
-      }
-    }
-    if (!sel) {
-      for (const s of this.served) {
-        const local = findLocal(s);
-        if (local) {
-          sel = { s, serverId: local.address, local };
-          break;
-        }
-      }
-    }
-    if (!sel) return 'no-subnet';
-    if (relayInfo !== undefined && !sel.s.subnet.acceptRelayInfoWithoutGiaddr) return 'relay-info-without-giaddr';
-    return sel;
-  }
-
-  /**
    * One client message. `from` is the UDP source address (a relay's own
    * address for relayed packets); left out, the packet counts as sent from
    * its giaddr.
@@ -312,7 +244,7 @@ export class DhcpCore {
       default:
         return silent('server-message');
     }
-    const sel = this.selectSubnet(p, host, from);
+    const sel = selectSubnet(this.served, p, host, from);
     if (typeof sel === 'string') return silent(sel);
     const client = clientKey(p);
     const mac = hex(p.chaddr.subarray(0, p.hlen));
@@ -587,12 +519,6 @@ export class DhcpCore {
     else to = this.broadcastTo(ctx);
     return { kind: 'reply', messageType, subnet: s.subnet.name, packet, to, records };
   }
-}
-
-interface Selection {
-  s: ServedSubnet;
-  serverId: number;
-  local: { address: number; prefix: number } | undefined;
 }
 
 interface Ctx {
