@@ -3,14 +3,16 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { RequestOptions } from 'node:https';
 import { parse, stringify } from 'yaml';
+import { execCredential, type ExecConfig } from './exec-credential.ts';
 
 // Where the API server is and how to authenticate, read the way kubectl and
 // controller-runtime do: --kubeconfig, else $KUBECONFIG (a list of files,
 // merged as kubectl merges them), else the in-cluster service account, else
 // ~/.kube/config. The one kubeconfig loader, of the operator, macd and dhcpd.
-// Certificates and bearer tokens are handled here; only a kubeconfig whose
-// user needs an exec or auth-provider plugin loads @kubernetes/client-node
-// (about 90 MiB of RSS a process otherwise doesn't pay).
+// Certificates, bearer tokens and exec credential plugins are handled here;
+// only a kubeconfig whose user needs a (deprecated) auth-provider loads
+// @kubernetes/client-node (about 90 MiB of RSS and over a second of start a
+// process otherwise doesn't pay).
 
 export interface RestConfig {
   server: string;
@@ -43,7 +45,7 @@ interface NamedUser {
     tokenFile?: string;
     username?: string;
     password?: string;
-    exec?: { command?: string; [k: string]: unknown };
+    exec?: ExecConfig;
     'auth-provider'?: unknown;
   };
 }
@@ -147,7 +149,8 @@ function fromKubeconfig(kc: Kubeconfig, contextName?: string): RestConfig {
   const cluster = kc.clusters?.find((c) => c.name === ctx.cluster)?.cluster;
   const user = kc.users?.find((u) => u.name === ctx.user)?.user ?? {};
   if (!cluster) throw new Error(`${where}: cluster ${ctx.cluster} not found`);
-  if (user.exec || user['auth-provider']) return { ...viaClientNode(kc, ctxName!, cluster.server), ...(namespace ? { namespace } : {}) };
+  if (user['auth-provider']) return { ...viaClientNode(kc, ctxName!, cluster.server), ...(namespace ? { namespace } : {}) };
+  const exec = user.exec ? execCredential(user.exec) : undefined;
   const fileOrData = (file?: string, data?: string): Buffer | undefined => (data ? Buffer.from(data, 'base64') : file ? readFileSync(file) : undefined);
   const ca = fileOrData(cluster['certificate-authority'], cluster['certificate-authority-data']);
   const cert = fileOrData(user['client-certificate'], user['client-certificate-data']);
@@ -161,14 +164,19 @@ function fromKubeconfig(kc: Kubeconfig, contextName?: string): RestConfig {
       if (key) opts.key = key;
       if (cluster['insecure-skip-tls-verify']) opts.rejectUnauthorized = false;
       if (cluster['tls-server-name']) opts.servername = cluster['tls-server-name'];
-      const token = user.token ?? (user.tokenFile ? readFileSync(user.tokenFile, 'utf8').trim() : undefined);
+      const fromExec = exec ? await exec() : undefined;
+      if (fromExec?.clientCertificateData) {
+        opts.cert = fromExec.clientCertificateData;
+        opts.key = fromExec.clientKeyData;
+      }
+      const token = fromExec?.token ?? user.token ?? (user.tokenFile ? readFileSync(user.tokenFile, 'utf8').trim() : undefined);
       if (token) setHeader(opts, 'authorization', `Bearer ${token}`);
       else if (user.username !== undefined) opts.auth = `${user.username}:${user.password ?? ''}`;
     },
   };
 }
 
-/** Exec and auth-provider users: let client-node run the plugin, on the same merged config. */
+/** auth-provider users (gcp, azure, oidc: deprecated in kubectl): let client-node run the provider, on the same merged config. */
 function viaClientNode(config: Kubeconfig, context: string, server: string): RestConfig {
   const { sources: _sources, ...doc } = config;
   const loaded = import('@kubernetes/client-node').then(({ KubeConfig }) => {

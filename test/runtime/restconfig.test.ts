@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestOptions } from 'node:https';
@@ -96,6 +96,35 @@ describe('loadRestConfig', () => {
     await expect(loadRestConfig(path, { context: 'missing' })).rejects.toThrow(/context "missing" not found/);
   });
 
+  it('runs an exec plugin with its args, env and KUBERNETES_EXEC_INFO, keeps its answer until it expires, and says when it fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'restconfig-'));
+    dirs.push(dir);
+    const script = join(dir, 'cred.sh');
+    // Each run answers a new token, valid for 1 s past the refresh margin when $TTL says so.
+    writeFileSync(script, `#!/bin/sh
+n=$(($(cat ${dir}/count 2>/dev/null || echo 0) + 1)); echo $n > ${dir}/count
+echo "$KUBERNETES_EXEC_INFO" > ${dir}/info
+exp=""; [ -n "$TTL" ] && exp=",\\"expirationTimestamp\\":\\"$(date -u -d "+$TTL seconds" +%Y-%m-%dT%H:%M:%SZ)\\""
+echo "{\\"apiVersion\\":\\"client.authentication.k8s.io/v1\\",\\"kind\\":\\"ExecCredential\\",\\"status\\":{\\"token\\":\\"$1-$n\\"$exp}}"
+`);
+    chmodSync(script, 0o755);
+    const token = async (path: string): Promise<string> => {
+      const cfg = await loadRestConfig(path);
+      const opts: RequestOptions = {};
+      await cfg.applyTo(opts);
+      await cfg.applyTo(opts);
+      return (opts.headers as Record<string, string>)['authorization']!;
+    };
+    const forever = kubeconfig(`    exec: {apiVersion: client.authentication.k8s.io/v1, command: ${script}, args: [t]}`);
+    expect(await token(forever)).toBe('Bearer t-1');
+    expect(JSON.parse(readFileSync(join(dir, 'info'), 'utf8'))).toEqual({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', spec: { interactive: false } });
+    // Expired at once (within the refresh margin): run again for each request.
+    const short = kubeconfig(`    exec: {command: ${script}, args: [s], env: [{name: TTL, value: "5"}]}`);
+    expect(await token(short)).toBe('Bearer s-3');
+    const failing = kubeconfig('    exec: {command: /bin/false}');
+    await expect(token(failing)).rejects.toThrow(/exec plugin \/bin\/false failed/);
+  });
+
   describe('a $KUBECONFIG list, merged as kubectl merges it', () => {
     const saved = process.env['KUBECONFIG'];
     afterEach(() => {
@@ -123,7 +152,7 @@ describe('loadRestConfig', () => {
       expect((opts.headers as Record<string, string>)['authorization']).toBe('Bearer from-first');
     });
 
-    it('hands an exec user to client-node with the merged config, its relative command resolved against its file', async () => {
+    it('runs an exec user\'s credential plugin itself, its relative command resolved against its file', async () => {
       const users = file('users:\n- name: u\n  user:\n    exec: {apiVersion: client.authentication.k8s.io/v1, command: ./cred.sh, interactiveMode: Never}\n');
       const script = join(users, '..', 'cred.sh');
       writeFileSync(script, '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}\'\n');
