@@ -56,7 +56,9 @@ export function int(ctx: Ctx, name: string, fallback: number, min: number, max: 
   const v = str(ctx, name);
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new PluginError(`--${name} must be a whole number in ${min}..${max}, got "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new PluginError(`--${name} must be a whole number ${max >= Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `in ${min}..${max}`}, got "${v}"`);
+  }
   return n;
 }
 

@@ -20,7 +20,7 @@ interface Page<T> {
  * code (1 when a replica did not answer) and the token of what is left.
  */
 async function pages<T>(ctx: Ctx, c: Connection, t: Target, path: string, query: URLSearchParams, printer: ListPrinter<T>): Promise<{ code: number; next?: string }> {
-  const limit = int(ctx, 'limit', 0, 0, Number.MAX_SAFE_INTEGER);
+  const limit = int(ctx, 'limit', 0, 1, Number.MAX_SAFE_INTEGER);
   const chunk = int(ctx, 'chunk-size', 500, 1, 5000);
   let token = str(ctx, 'continue');
   let warned = false;
