@@ -1,6 +1,8 @@
-// DhcpSubnet status follows real leases: the operator renders a subnet, a real
-// dhcpd runs with the subnet's rendered ConfigMap and publishes its lease count
-// (kwok pods run no containers, so the test plays the pod), and a real DHCP
+// DhcpSubnet status is what dhcpd serves: the operator renders a subnet, a
+// real dhcpd runs with the subnet's rendered ConfigMap and publishes its report
+// on its Lease (kwok pods run no containers, so the test plays the pod and its
+// kubelet). A config written past admission shows as Degraded/ConfigRejected
+// in dhcpd's words within 10 s and clears when put back; and a real DHCP
 // client in a network namespace made by this test takes and releases a lease.
 // dhcpd runs in the host namespace (it must reach the API server on loopback),
 // on one end of a veth pair whose other end is the client's namespace.
@@ -9,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { labUnavailable, run } from '../test/dhcpd/lab/netns.ts';
 import { freePort } from './cluster/net.ts';
 import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
@@ -24,11 +27,19 @@ const unavailable = await labUnavailable(['dhclient']);
 let ns = '';
 let op: OperatorProcess | undefined;
 let dhcpd: ChildProcess | undefined;
+let refusing: ChildProcess | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'dsnstatus-'));
 
-interface SubnetStatus {
-  status?: { capacity?: number; leased?: number; available?: number };
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
 }
+interface SubnetStatus {
+  status?: { capacity?: number; leased?: number; available?: number; conditions?: Condition[] };
+}
+const condition = (s: SubnetStatus['status'], type: string) => s?.conditions?.find((c) => c.type === type);
 
 async function teardownNet(): Promise<void> {
   await run('ip', ['netns', 'del', clientNs]);
@@ -36,6 +47,9 @@ async function teardownNet(): Promise<void> {
 }
 
 beforeAll(async () => {
+  await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
+  ns = await createNamespace('e2e-dsnstatus');
+  op = await startOperator({ name: 'dsnstatus' });
   if (unavailable) return;
   await teardownNet();
   for (const args of [
@@ -50,18 +64,83 @@ beforeAll(async () => {
     const r = await run('ip', args);
     if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
   }
-  await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds')]);
-  ns = await createNamespace('e2e-dsnstatus');
-  op = await startOperator({ name: 'dsnstatus' });
 });
 
 afterAll(async () => {
   dhcpd?.kill('SIGKILL');
+  refusing?.kill('SIGKILL');
   await run('sh', ['-c', `[ -f ${join(dir, 'dhclient.pid')} ] && kill -9 $(cat ${join(dir, 'dhclient.pid')}) 2>/dev/null; true`]);
   await op?.stop();
   if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false']);
   if (!unavailable) await teardownNet();
   if (!process.env['KEEP']) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A real dhcpd playing replica 0 of `subnet`, on loopback (no root needed), publishing its report. */
+async function spawnDhcpd(subnet: string, configFile: string, dataDir: string, listen: string[] = ['--listen-address', '127.0.0.1', '--listen-port', '0']): Promise<{ child: ChildProcess; metricsPort: number }> {
+  const metricsPort = await freePort();
+  const log = openSync(join(dir, `${subnet}-dhcpd.log`), 'a');
+  const child = spawn(
+    process.execPath,
+    [join(root, 'src/cli/main.ts'), 'dhcpd', '--config', configFile, '--data-dir', dataDir, '--metrics-listen', `127.0.0.1:${metricsPort}`, ...listen,
+      '--kubeconfig', inject('kubeconfig'), '--status-lease', `${subnet}-dhcpd-0`, '--namespace', ns, '--server-name', subnet, '--share', '0'],
+    { stdio: ['ignore', log, log] },
+  );
+  await eventually('dhcpd ready', async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined))?.status === 200, 20_000);
+  return { child, metricsPort };
+}
+
+describe('DhcpSubnet status from what dhcpd serves', () => {
+  it('capacity as served; a config dhcpd refuses is Degraded/ConfigRejected in its words within 10 s; put back, it clears', async () => {
+    const subnet = {
+      apiVersion: 'alcor.dev/v1alpha1',
+      kind: 'DhcpSubnet',
+      metadata: { name: 'refused' },
+      spec: { cidr: '10.95.0.0/24', pools: [{ start: '10.95.0.100', end: '10.95.0.199' }], excludes: ['10.95.0.150-10.95.0.159'], server: { mode: 'relay', replicas: 1 } },
+    };
+    await kubectlOk(['-n', ns, 'apply', '-f', '-'], JSON.stringify(subnet));
+    const status = async () => (await getJson<SubnetStatus>(['-n', ns, 'get', 'dhcpsubnet', 'refused'])).status;
+    // No server yet: no capacity claimed.
+    await eventually('Progressing, waiting for the server', async () => condition(await status(), 'Progressing')?.reason === 'ApplyingConfig');
+    expect((await status())?.capacity).toBeUndefined();
+
+    const cm = await getJson<{ data: Record<string, string> }>(['-n', ns, 'get', 'configmap', 'refused-dhcpd']);
+    const rendered = cm.data['config.yaml']!;
+    const configFile = join(dir, 'refused.yaml');
+    writeFileSync(configFile, rendered);
+    refusing = (await spawnDhcpd('refused', configFile, join(dir, 'refused-data'))).child;
+    await eventually('capacity as dhcpd serves it, config applied', async () => {
+      const s = await status();
+      return s?.capacity === 90 && s.leased === 0 && condition(s, 'Progressing')?.status === 'False' && condition(s, 'Degraded')?.status === 'False';
+    }, 10_000);
+
+    // Past admission: the ConfigMap edited to overlapping pools (the CRD refuses them), handed to the pod.
+    const edited = parse(rendered) as { subnets: { pools: { start: string; end: string }[] }[] };
+    edited.subnets[0]!.pools = [{ start: '10.95.0.100', end: '10.95.0.199' }, { start: '10.95.0.150', end: '10.95.0.249' }];
+    const editedText = stringify(edited);
+    await kubectlOk(['-n', ns, 'patch', 'configmap', 'refused-dhcpd', '--type=merge', '-p', JSON.stringify({ data: { 'config.yaml': editedText } })]);
+    const started = Date.now();
+    writeFileSync(configFile, editedText);
+    const degraded = await eventually('Degraded/ConfigRejected', async () => {
+      const c = condition(await status(), 'Degraded');
+      return c?.reason === 'ConfigRejected' ? c : undefined;
+    }, 10_000);
+    const ms = Date.now() - started;
+    expect(ms).toBeLessThan(10_000);
+    expect(degraded.status).toBe('True');
+    expect(degraded.message).toMatch(/^refused-dhcpd-0: .*subnet "refused": pools overlap$/);
+    expect(condition(await status(), 'Ready')).toMatchObject({ status: 'False', reason: 'ConfigRejected' });
+    // It kept serving the config it had.
+    expect((await status())?.capacity).toBe(90);
+    process.stdout.write(`ConfigRejected after ${ms} ms: ${degraded.message}\n`);
+
+    await eventually('ConfigMap restored by the operator', async () => (await getJson<{ data: Record<string, string> }>(['-n', ns, 'get', 'configmap', 'refused-dhcpd'])).data['config.yaml'] === rendered, 15_000);
+    writeFileSync(configFile, rendered);
+    await eventually('Degraded clears', async () => {
+      const s = await status();
+      return condition(s, 'Degraded')?.status === 'False' && condition(s, 'Ready')?.status === 'True';
+    }, 10_000);
+  });
 });
 
 describe.skipIf(unavailable !== undefined)(`DhcpSubnet status${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
@@ -74,18 +153,14 @@ describe.skipIf(unavailable !== undefined)(`DhcpSubnet status${unavailable ? ` (
     };
     await kubectlOk(['-n', ns, 'apply', '-f', '-'], JSON.stringify(subnet));
     const status = async () => (await getJson<SubnetStatus>(['-n', ns, 'get', 'dhcpsubnet', 'leased'])).status;
-    await eventually('capacity in status', async () => (await status())?.capacity === 100);
 
     const cm = await getJson<{ data: Record<string, string> }>(['-n', ns, 'get', 'configmap', 'leased-dhcpd']);
     writeFileSync(join(dir, 'config.yaml'), cm.data['config.yaml']!);
-    const metricsPort = await freePort();
-    dhcpd = spawn(
-      process.execPath,
-      [join(root, 'src/cli/main.ts'), 'dhcpd', '--config', join(dir, 'config.yaml'), '--data-dir', join(dir, 'data'), '--metrics-listen', `127.0.0.1:${metricsPort}`,
-        '--kubeconfig', inject('kubeconfig'), '--status-lease', 'leased-dhcpd-0', '--namespace', ns, '--server-name', 'leased', '--share', '0'],
-      { stdio: ['ignore', openSync(join(dir, 'dhcpd.log'), 'w'), openSync(join(dir, 'dhcpd.log'), 'a')] },
-    );
-    await eventually('dhcpd ready', async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined))?.status === 200, 20_000);
+    // On every address, port 67: the client's broadcasts arrive on the veth end.
+    const started = await spawnDhcpd('leased', join(dir, 'config.yaml'), join(dir, 'data'), []);
+    dhcpd = started.child;
+    const { metricsPort } = started;
+    await eventually('capacity as dhcpd serves it', async () => (await status())?.capacity === 100, 10_000);
 
     // ISC dhclient, configuring what it gets so that its RELEASE reaches the server by unicast.
     const hook = join(dir, 'hook.sh');

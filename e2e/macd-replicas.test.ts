@@ -1,9 +1,10 @@
 // Three real macd processes serve one pool on the real cluster, coordinating
 // through block Leases: 300,000 MACs allocated concurrently from range0 and a
-// tenant range inside it, zero duplicates; the Leases follow the contract the
-// operator reads (holder, labels, annotations, owner reference), their
-// alcor.dev/allocated sum is true, and every replica answers the same
-// pool-wide range counts.
+// tenant range inside it, zero duplicates; the block Leases follow the
+// contract (holder, labels, annotations, owner reference), their
+// alcor.dev/allocated sum is true, every replica answers the same pool-wide
+// range counts, and the replicas' reports (alcor.dev/served), which the
+// operator reads, add up too.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -113,8 +114,8 @@ describe('macd replicas on the cluster', () => {
       expect(Object.fromEntries(ranges.map((r) => [r.range_id, [r.used, r.available]]))).toEqual({ range0: [target, 2 ** 24 - target], tenant: [tenantMacs.length, 65_536 - tenantMacs.length] });
     }
 
-    // The Leases: one holder each, the contract's labels and annotations, owned by the MacPool.
-    const leases = (await getJson<{ items: Lease[] }>(['-n', ns, 'get', 'leases', '-l', 'alcor.dev/mac-pool=pool'])).items;
+    // The block Leases: one holder each, the contract's labels and annotations, owned by the MacPool.
+    const leases = (await getJson<{ items: Lease[] }>(['-n', ns, 'get', 'leases', '-l', 'alcor.dev/mac-pool=pool'])).items.filter((l) => l.metadata.name.startsWith('pool-block-'));
     expect(leases.length).toBeGreaterThanOrEqual(Math.ceil(target / 16_384));
     for (const l of leases) {
       // Blocks of the address space (ranges overlap): named by their first MAC.
@@ -127,13 +128,22 @@ describe('macd replicas on the cluster', () => {
       expect(l.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'MacPool', name: 'pool', uid });
     }
     expect(new Set(leases.map((l) => l.spec.holderIdentity)).size).toBe(3);
-    // The operator sums alcor.dev/allocated: it must be true within 10 s.
-    await eventually('allocated annotations sum to 300,000', async () => {
+    // Replicas read each other's block counts (spillover, range counts); the
+    // operator reads each replica's report (alcor.dev/served on the Lease named
+    // after it). Both must be true within 10 s.
+    await eventually('block counts and replica reports sum to 300,000', async () => {
       const ls = (await getJson<{ items: Lease[] }>(['-n', ns, 'get', 'leases', '-l', 'alcor.dev/mac-pool=pool'])).items;
-      const byRange = ls.map((l) => JSON.parse(l.metadata.annotations?.['alcor.dev/allocated-by-range'] ?? '{}') as Record<string, number>);
+      const blocks = ls.filter((l) => l.metadata.name.startsWith('pool-block-'));
+      const reports = ls.filter((l) => !l.metadata.name.startsWith('pool-block-'));
+      const byRange = blocks.map((l) => JSON.parse(l.metadata.annotations?.['alcor.dev/allocated-by-range'] ?? '{}') as Record<string, number>);
+      const served = reports.map((l) => JSON.parse(l.metadata.annotations?.['alcor.dev/served'] ?? '{}') as { allocated?: number; capacity?: number });
       return (
-        ls.reduce((n, l) => n + Number(l.metadata.annotations?.['alcor.dev/allocated'] ?? 0), 0) === target &&
-        byRange.reduce((n, b) => n + (b['tenant'] ?? 0), 0) === tenantMacs.length
+        blocks.reduce((n, l) => n + Number(l.metadata.annotations?.['alcor.dev/allocated'] ?? 0), 0) === target &&
+        byRange.reduce((n, b) => n + (b['tenant'] ?? 0), 0) === tenantMacs.length &&
+        reports.map((l) => l.metadata.name).sort().join() === 'macd-0,macd-1,macd-2' &&
+        served.reduce((n, r) => n + (r.allocated ?? 0), 0) === target &&
+        // range0 and the tenant range inside it: one OUI's worth.
+        served.every((r) => r.capacity === 16_777_216)
       );
     }, 10_000);
 

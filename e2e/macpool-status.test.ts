@@ -1,11 +1,16 @@
-// MacPool status follows real allocations: the operator renders a pool, a real
-// macd process runs with the pool's rendered ConfigMap (kwok pods run no
-// containers, so the test plays the pod), allocations and releases through
-// Alcor's API show up in status.allocated/available within 10 s.
+// MacPool status is what the allocator really serves: the operator renders a
+// pool, a real macd process runs with the pool's rendered ConfigMap (kwok pods
+// run no containers, so the test plays the pod, and the kubelet that copies a
+// ConfigMap into its file), and status follows macd's report on its Lease:
+// capacity as served, allocations and releases within 10 s; a config written
+// past admission (the 2^40 range of issue 14, in an edited ConfigMap) shows as
+// Degraded/ConfigRejected in macd's words within 10 s, with capacity 0 and
+// /readyz failing, and clears when the config is put back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { tempDir } from '../test/macd/helpers.ts';
 import { kill, spawnMacd, type MacdProcess } from '../test/macd/process.ts';
 import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
@@ -16,8 +21,15 @@ let ns = '';
 let op: OperatorProcess | undefined;
 let macd: MacdProcess | undefined;
 
-interface PoolStatus {
-  status?: { capacity?: number; allocated?: number; available?: number };
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+interface Pool {
+  metadata: { generation: number };
+  status?: { observedGeneration?: number; capacity?: number; allocated?: number; available?: number; conditions?: Condition[] };
 }
 
 beforeAll(async () => {
@@ -31,13 +43,23 @@ afterAll(async () => {
   await kubectl(['delete', 'namespace', ns, '--wait=false']);
 });
 
+const getPool = () => getJson<Pool>(['-n', ns, 'get', 'macpool', 'counted']);
+const condition = (p: Pool, type: string) => p.status?.conditions?.find((c) => c.type === type);
+
 async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${macd!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/** Waits at most `ms` for `what`, and says how long it took. */
+async function within<T>(name: string, ms: number, what: () => Promise<T | undefined | false>): Promise<{ value: T; ms: number }> {
+  const started = Date.now();
+  const value = await eventually(name, what, ms);
+  return { value, ms: Date.now() - started };
+}
+
 describe('MacPool status', () => {
-  it('follows allocations and releases made against the pool allocator', async () => {
+  it('is what macd serves: capacity, allocations, a refused config and its repair', async () => {
     const pool = {
       apiVersion: 'alcor.dev/v1alpha1',
       kind: 'MacPool',
@@ -45,18 +67,29 @@ describe('MacPool status', () => {
       spec: { oui: '02:aa:bb', ranges: [{ name: 'r0', from: '02:aa:bb:00:00:00', to: '02:aa:bb:00:ff:ff' }], exclusions: ['02:aa:bb:00:00:*'], allocator: { replicas: 1 } },
     };
     await kubectlOk(['-n', ns, 'apply', '-f', '-'], JSON.stringify(pool));
-    const ready = await eventually('pool Ready with capacity', async () => {
-      const p = await getJson<PoolStatus>(['-n', ns, 'get', 'macpool', 'counted']);
-      return p.status?.capacity !== undefined ? p : undefined;
+    // Nothing serves the pool yet (kwok runs no macd): no capacity claimed, Progressing names the replica.
+    const waiting = await eventually('status without a server', async () => {
+      const p = await getPool();
+      return p.status?.observedGeneration === p.metadata.generation && condition(p, 'Progressing')?.reason === 'ApplyingConfig' ? p : undefined;
     });
-    const capacity = 65_536 - 256;
-    expect(ready.status?.capacity).toBe(capacity);
+    expect(waiting.status?.capacity).toBeUndefined();
+    expect(condition(waiting, 'Progressing')?.message).toContain('counted-macd-0');
 
     // Play the allocator pod: the config the operator rendered, this pool's Leases.
     const cm = await getJson<{ data: Record<string, string> }>(['-n', ns, 'get', 'configmap', 'counted-macd']);
+    const rendered = cm.data['config.yaml']!;
     const dir = tempDir('mpstatus-');
-    writeFileSync(join(dir, 'config.yaml'), cm.data['config.yaml']!);
-    macd = await spawnMacd(['--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--config', join(dir, 'config.yaml'), '--kubeconfig', inject('kubeconfig'), '--replica', 'counted-macd-0']);
+    const configFile = join(dir, 'config.yaml');
+    writeFileSync(configFile, rendered);
+    macd = await spawnMacd(['--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--config', configFile, '--kubeconfig', inject('kubeconfig'), '--replica', 'counted-macd-0']);
+
+    const capacity = 65_536 - 256;
+    const served = await within('capacity as macd serves it, config applied', 10_000, async () => {
+      const p = await getPool();
+      return p.status?.capacity === capacity && condition(p, 'Progressing')?.status === 'False' ? p : undefined;
+    });
+    expect(served.value.status).toMatchObject({ capacity, allocated: 0, available: capacity });
+    expect(condition(served.value, 'Degraded')?.status).toBe('False');
 
     const macs: string[] = [];
     for (let i = 0; i < 7; i++) {
@@ -66,14 +99,45 @@ describe('MacPool status', () => {
     }
     const bulk = await post('/macs/bulk', { mac_states: Array.from({ length: 100 }, (_, i) => ({ port_id: `bulk-${i}` })) });
     expect(bulk.status).toBe(201);
-    const started = Date.now();
-    await eventually('status.allocated = 107', async () => {
-      const p = await getJson<PoolStatus>(['-n', ns, 'get', 'macpool', 'counted']);
+    const counted = await within('status.allocated = 107', 10_000, async () => {
+      const p = await getPool();
       return p.status?.allocated === 107 && p.status.available === capacity - 107;
-    }, 10_000);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    });
+    expect(counted.ms).toBeLessThan(10_000);
 
     for (const mac of macs.slice(0, 2)) expect((await fetch(`${macd.url}/macs/${mac}`, { method: 'DELETE' })).status).toBe(200);
-    await eventually('status.allocated = 105 after releases', async () => (await getJson<PoolStatus>(['-n', ns, 'get', 'macpool', 'counted'])).status?.allocated === 105, 10_000);
+    await eventually('status.allocated = 105 after releases', async () => (await getPool()).status?.allocated === 105, 10_000);
+
+    // Past admission: someone edits the ConfigMap to the 2^40 range the CRD
+    // refuses, and the kubelet hands it to the pod. (The operator puts the
+    // ConfigMap back; the file keeps what was handed over.)
+    const edited = parse(rendered) as { ranges: { id: string; from: string; to: string }[] };
+    edited.ranges = [{ id: 'huge', from: '02:00:00:00:00:00', to: '02:ff:ff:ff:ff:ff' }];
+    const editedText = stringify(edited);
+    await kubectlOk(['-n', ns, 'patch', 'configmap', 'counted-macd', '--type=merge', '-p', JSON.stringify({ data: { 'config.yaml': editedText } })]);
+    writeFileSync(configFile, editedText);
+    const rejected = await within('Degraded/ConfigRejected in macd’s words', 10_000, async () => {
+      const p = await getPool();
+      return condition(p, 'Degraded')?.reason === 'ConfigRejected' ? p : undefined;
+    });
+    expect(rejected.ms).toBeLessThan(10_000);
+    const degraded = condition(rejected.value, 'Degraded')!;
+    expect(degraded.status).toBe('True');
+    expect(degraded.message).toMatch(/^counted-macd-0: ranges\[0\] \(huge\): not served: .*it holds 1099511627776 addresses; at most 16777216 per range/);
+    expect(condition(rejected.value, 'Ready')).toMatchObject({ status: 'False', reason: 'ConfigRejected' });
+    // Nothing it was asked for is served: capacity 0, and the pod would leave its Service.
+    await eventually('capacity 0', async () => (await getPool()).status?.capacity === 0, 10_000);
+    expect((await fetch(`${macd.url}/readyz`)).status).toBe(503);
+    process.stdout.write(`ConfigRejected after ${rejected.ms} ms: ${degraded.message}\n`);
+
+    // The operator put its ConfigMap back; the kubelet brings it to the pod.
+    await eventually('ConfigMap restored by the operator', async () => (await getJson<{ data: Record<string, string> }>(['-n', ns, 'get', 'configmap', 'counted-macd'])).data['config.yaml'] === rendered, 15_000);
+    writeFileSync(configFile, rendered);
+    const repaired = await within('Ready again, capacity as served', 10_000, async () => {
+      const p = await getPool();
+      return condition(p, 'Degraded')?.status === 'False' && condition(p, 'Ready')?.status === 'True' && p.status?.capacity === capacity ? p : undefined;
+    });
+    expect(repaired.value.status?.allocated).toBe(105);
+    expect((await fetch(`${macd.url}/readyz`)).status).toBe(200);
   });
 });

@@ -64,31 +64,32 @@ afterAll(async () => {
 });
 
 describe('operator', () => {
-  it('reconciles each example to Ready with true counts and its children', async () => {
+  it('reconciles each example to Ready with its children, claiming no counts nobody serves', async () => {
     for (const name of ['macpool', 'dhcpsubnet', 'dataplanemanager']) await kubectlOk(['-n', ns, 'apply', '-f', '-'], example(name));
 
     const pool = await waitReady('macpool', 'tenant-macs');
-    // range0 minus the aa:bb:cc:00:00:* prefix, plus range1 minus one address.
-    expect(pool.status?.capacity).toBe(16_777_216 - 256 + 16_777_216 - 1);
-    expect(pool.status?.allocated).toBe(0);
-    expect(pool.status?.available).toBe(pool.status?.capacity);
+    // kwok's pods run no macd: nothing reports serving the pool, so status
+    // claims no capacity and says whose report it waits for
+    // (e2e/macpool-status.test.ts runs a real macd).
+    expect(pool.status?.capacity).toBeUndefined();
+    expect(pool.status?.allocated).toBeUndefined();
     expect(pool.status?.endpoint).toBe(`http://tenant-macs-macd.${ns}.svc:9005`);
-    expect(pool.status?.conditions?.map((c) => [c.type, c.status])).toEqual(
+    expect(pool.status?.conditions?.map((c) => [c.type, c.status, c.reason])).toEqual(
       expect.arrayContaining([
-        ['Ready', 'True'],
-        ['Progressing', 'False'],
-        ['Degraded', 'False'],
+        ['Ready', 'True', 'ReplicasReady'],
+        ['Progressing', 'True', 'ApplyingConfig'],
+        ['Degraded', 'False', 'AsExpected'],
       ]),
     );
+    expect(condition(pool, 'Progressing')?.message).toBe(`waiting for tenant-macs-macd-0, tenant-macs-macd-1 to report serving generation ${pool.metadata.generation}`);
     const poolChildren = await childrenOf(pool.metadata.uid);
     for (const k of ['StatefulSet/tenant-macs-macd', 'Service/tenant-macs-macd', 'ConfigMap/tenant-macs-macd', 'ServiceAccount/tenant-macs-macd', 'PodDisruptionBudget/tenant-macs-macd']) {
       expect(poolChildren.has(k), `${k} among ${[...poolChildren.keys()].join(', ')}`).toBe(true);
     }
 
     const subnet = await waitReady('dhcpsubnet', 'tenant-net');
-    expect(subnet.status?.capacity).toBeGreaterThan(0);
-    expect(subnet.status?.leased).toBe(0);
-    expect(subnet.status?.available).toBe(subnet.status?.capacity);
+    expect(subnet.status?.capacity).toBeUndefined();
+    expect(condition(subnet, 'Progressing')?.reason).toBe('ApplyingConfig');
 
     const dpm = await waitReady('dataplanemanager', 'dpm');
     expect(dpm.status?.readyReplicas).toBe((dpm.spec['replicas'] as number | undefined) ?? dpm.status?.replicas);

@@ -405,8 +405,12 @@ const count = z.number().int().min(0);
 export const DhcpSubnetStatus = z
   .object({
     observedGeneration: observedGenerationField,
-    capacity: count.optional().describe('Addresses in the pools minus the excludes (reservations inside pools count).'),
-    leased: count.optional().describe('Addresses under an active lease.'),
+    capacity: count
+      .optional()
+      .describe(
+        'Addresses the servers serve, as they report it on their Leases: the pools minus the excludes (reservations inside pools count), summed over the shares served. Absent until a server reports.',
+      ),
+    leased: count.optional().describe('Addresses under an active lease, summed over the servers\' reports.'),
     available: count.optional().describe('capacity - leased - quarantined.'),
     quarantined: count.optional().describe('Addresses out of the pool because of a conflict (DECLINEd by a client, or answering a ping), as the servers report.'),
     quarantinedAddresses: z
@@ -423,7 +427,7 @@ export const DhcpSubnetStatus = z
     recentConflicts: count.optional().describe('Address conflicts within server.conflictThreshold.window, summed over the servers.'),
     conditions: conditionsField,
   })
-  .describe('Observed state of a DhcpSubnet, rebuilt from its servers on every pass.');
+  .describe('Observed state of a DhcpSubnet, rebuilt on every pass from its children and from what its servers report (Degraded with reason ConfigRejected when one refuses its config; Progressing until each serves the current generation).');
 export type DhcpSubnetStatus = z.infer<typeof DhcpSubnetStatus>;
 
 export const DhcpSubnet = resourceSchema('DhcpSubnet', DhcpSubnetSpec, DhcpSubnetStatus).describe(

@@ -1,23 +1,79 @@
-// The coordination.k8s.io Leases macd and dhcpd write and the operator reads:
-// their label and annotation keys, declared once (docs/macd.md, docs/dhcpd.md).
+import { z } from 'zod';
 
-/** On every Lease of a MacPool's allocator replicas (block Leases): the pool's name. */
+// The coordination.k8s.io Leases macd and dhcpd write and the operator reads:
+// their label and annotation keys, and the report each server replica keeps on
+// its own Lease (docs/macd.md, docs/dhcpd.md). Declared once, for both sides.
+
+/** On every Lease of a MacPool's allocator replicas (block and report Leases): the pool's name. */
 export const MAC_POOL_LABEL = 'alcor.dev/mac-pool';
 /** On a block Lease: its first MAC and how many addresses it spans. */
 export const BLOCK_START_ANNOTATION = 'alcor.dev/block-start';
 export const BLOCK_SIZE_ANNOTATION = 'alcor.dev/block-size';
 /** On a block Lease: the URL where the holder replica answers for the block's MACs. */
 export const ENDPOINT_ANNOTATION = 'alcor.dev/endpoint';
-/** On a block Lease: how many of the block's MACs are allocated. */
+/** On a block Lease: how many of the block's MACs are allocated (what replicas read of each other). */
 export const ALLOCATED_ANNOTATION = 'alcor.dev/allocated';
 /** On a block Lease: JSON {"<range id>": <allocated MACs of the block inside that range>}; ranges may overlap. */
 export const ALLOCATED_BY_RANGE_ANNOTATION = 'alcor.dev/allocated-by-range';
 
-/** On a dhcpd server's status Lease: the DhcpSubnet it serves. */
+/** On a dhcpd server's report Lease: the DhcpSubnet it serves. */
 export const DHCP_SERVER_LABEL = 'alcor.dev/dhcp-server';
-/** On a dhcpd server's status Lease: JSON {"<subnet>": <bound leases>}. */
-export const DHCP_LEASES_ANNOTATION = 'alcor.dev/leases';
-/** On a dhcpd server's status Lease: JSON ConflictReport (dhcp-status.ts), quarantined addresses and recent conflicts per subnet. */
+/** On a dhcpd server's report Lease: JSON ConflictReport (dhcp-status.ts), quarantined addresses and recent conflicts per subnet. */
 export const DHCP_CONFLICTS_ANNOTATION = 'alcor.dev/conflicts';
 /** On a dhcpd server's status Lease: JSON ReservationReport (dhcp-status.ts), the state of each DhcpReservation in its share. */
 export const DHCP_RESERVATIONS_ANNOTATION = 'alcor.dev/reservations';
+
+/**
+ * On the report Lease of each macd replica (named after the replica) and each
+ * dhcpd server: what it serves, as JSON (MacdReport, DhcpdReport). Written when
+ * it changes. The operator builds status from it, never from the spec.
+ */
+export const SERVED_ANNOTATION = 'alcor.dev/served';
+
+const count = z.number().int().min(0);
+
+/** What the server did with its config; the same for both servers. */
+const configOutcome = {
+  /** metadata.generation of the resource whose config the server applied last (0: a config without one). */
+  generation: count,
+  /** Parts of its current config file the server does not serve, each naming the part and why ("ranges[0] (r0): ..."); empty: all of it. */
+  refused: z.array(z.string()).default([]),
+};
+
+export const MacdReport = z.object({
+  ...configOutcome,
+  /** MACs the pool serves as this replica has it: its Active ranges minus the exclusions (any replica may claim any block). */
+  capacity: count,
+  /** MACs this replica handed out and has not had released. */
+  allocated: count,
+});
+export type MacdReport = z.infer<typeof MacdReport>;
+
+export const DhcpdReport = z.object({
+  ...configOutcome,
+  /** This server's share of the pools, of `shares` (relay replicas split the pools; a node-local server has the one share). */
+  share: count,
+  shares: z.number().int().min(1),
+  /** Per subnet served: addresses of its share of the pools minus the excludes (reservations in the pools count), and bound leases. */
+  subnets: z.record(z.string(), z.object({ capacity: count, leased: count })),
+});
+export type DhcpdReport = z.infer<typeof DhcpdReport>;
+
+/** The annotation's text for a report: keys in a fixed order, so an unchanged report is unchanged text. */
+export function reportText(report: MacdReport | DhcpdReport): string {
+  return JSON.stringify(report, (_key, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) : value,
+  );
+}
+
+/** Reads a report from a Lease's annotations; undefined when absent or not a report of this kind. */
+export function readReport<S extends typeof MacdReport | typeof DhcpdReport>(schema: S, annotations: Record<string, string> | undefined): z.infer<S> | undefined {
+  const text = annotations?.[SERVED_ANNOTATION];
+  if (text === undefined) return undefined;
+  try {
+    const r = schema.safeParse(JSON.parse(text));
+    return r.success ? (r.data as z.infer<S>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

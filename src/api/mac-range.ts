@@ -1,10 +1,10 @@
 // What makes one MAC range valid, and the default range: one definition for
 // the MacPool schema (and its CEL twin), the renderer and macd. Validity is
-// per range; how ranges relate to one another (overlap) is the pool's rule.
+// per range; how ranges relate to one another is the pool's (they may overlap).
 
 import { isUnicastMac } from './mac.ts';
 
-/** Most addresses in one range: one OUI's worth (macd keeps a 2 MiB bitmap per range). More space = more ranges. */
+/** Most addresses in one range: one OUI's worth. More space = more ranges. */
 export const MAX_RANGE_SIZE = 16_777_216;
 
 /** Range ids macd accepts through its API (Alcor's range_id); a MacPool's range names (DNS labels) are a subset. */

@@ -229,13 +229,17 @@ const count = z.number().int().min(0);
 export const MacPoolStatus = z
   .object({
     observedGeneration: observedGenerationField,
-    capacity: count.optional().describe('Addresses in the ranges minus the exclusions.'),
-    allocated: count.optional().describe('Addresses handed out and not released.'),
+    capacity: count
+      .optional()
+      .describe(
+        "Addresses the allocator replicas serve, as they report it on their Leases: the ranges they took minus the exclusions (a range they refused is not counted; the least of the replicas while they disagree). Absent until a replica reports, and for engine alcor, whose MAC manager reports nothing.",
+      ),
+    allocated: count.optional().describe('Addresses handed out and not released, summed over the replicas\' reports.'),
     available: count.optional().describe('capacity - allocated.'),
     endpoint: z.string().optional().describe('In-cluster URL of the allocator API (Alcor MAC manager REST).'),
     conditions: conditionsField,
   })
-  .describe('Observed state of a MacPool, rebuilt from its children on every pass.');
+  .describe('Observed state of a MacPool, rebuilt on every pass from its children and from what its allocator replicas report (Degraded with reason ConfigRejected when one refuses part of its config; Progressing until each serves the current generation).');
 export type MacPoolStatus = z.infer<typeof MacPoolStatus>;
 
 export const MacPool = resourceSchema('MacPool', MacPoolSpec, MacPoolStatus).describe(

@@ -8,6 +8,8 @@ import { startDaemon, type Daemon } from '../dhcpd/daemon.ts';
 import type { Logger } from '../process/log.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { DHCPD_API_PORT_NAME } from '../api/services.ts';
+import type { StatusPublisher } from '../dhcpd/status-lease.ts';
+import { DHCP_CONFLICTS_ANNOTATION, DHCP_RESERVATIONS_ANNOTATION, SERVED_ANNOTATION, reportText } from '../api/leases.ts';
 
 const help = `Usage: alcor-operator dhcpd --config FILE --data-dir DIR [flags]
 
@@ -27,8 +29,10 @@ Flags:
   --icmp-helper PATH       The ICMP echo helper for conflictDetection: ping (default: libexec/alcor-icmp-probe of the package).
   --ping-timeout MS        How long a ping check waits for a reply before the address counts as free (default 500).
   --log-level LEVEL        pino level: trace, debug, info, warn, error (default info, or $LOG_LEVEL).
-  --kubeconfig FILE        Kubernetes client config for the status Lease (default: $KUBECONFIG, in-cluster, ~/.kube/config).
-  --status-lease NAME      Name of that Lease (enables status publishing).
+  --kubeconfig FILE        Kubernetes client config for the report Lease (default: $KUBECONFIG, in-cluster, ~/.kube/config).
+  --status-lease NAME      Name of the report Lease: what this server serves (config generation applied,
+                           parts refused, capacity, bound leases) in its alcor.dev/served annotation,
+                           which the operator's status is built from. Enables publishing.
   --namespace NS           Namespace of that Lease (default: the pod's namespace).
   --server-name NAME       Value of the alcor.dev/dhcp-server label on that Lease.
   --api-listen H:P         Serve the lease API (list, get, release, export, import) on HOST:PORT (default off).
@@ -106,13 +110,18 @@ export async function main(argv: string[]): Promise<number> {
     ...(values['icmp-helper'] !== undefined ? { icmpHelper: values['icmp-helper'] } : {}),
     pingTimeoutMs: int('ping-timeout', values['ping-timeout'], 10, 10_000),
     logger,
+    onReload: () => status?.publishNow(),
   });
-  let stopStatus: (() => Promise<void>) | undefined;
+  let status: StatusPublisher | undefined;
   if (values['status-lease']) {
-    const { startStatusPublisher } = await import('../dhcpd/status-lease.ts');
-    stopStatus = await startStatusPublisher({
-      core: daemon.core,
-      prober: daemon.prober,
+    const { dhcpdReport, startStatusPublisher } = await import('../dhcpd/status-lease.ts');
+    const { conflictReport, reservationReport } = await import('../dhcpd/status-report.ts');
+    status = await startStatusPublisher({
+      annotations: (now) => ({
+        [SERVED_ANNOTATION]: reportText(dhcpdReport(daemon.core, daemon.applied(), daemon.share, now)),
+        [DHCP_CONFLICTS_ANNOTATION]: JSON.stringify(conflictReport(daemon.core, now, daemon.prober.unavailable())),
+        [DHCP_RESERVATIONS_ANNOTATION]: JSON.stringify(reservationReport(daemon.core, now)),
+      }),
       leaseName: values['status-lease'],
       ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
       ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
@@ -127,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
   });
   logger.info('shutting down');
-  await stopStatus?.();
+  await status?.stop();
   await api?.close();
   await daemon.close();
   return 0;

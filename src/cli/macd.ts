@@ -103,12 +103,12 @@ export async function main(argv: string[]): Promise<number> {
     limits,
     snapshotBytes: values['snapshot-mib'] ? Number(values['snapshot-mib']) * 1024 * 1024 : undefined,
     replica,
-    coordinate: async (store, config, api) => {
+    coordinate: async (store, config, api, report) => {
       if (config.coordination.mode !== 'kubernetes') return null;
       const { startReplica } = await import('../macd/replicas.ts');
       const client = new KubeClient(await loadRestConfig(values.kubeconfig));
       const advertise = values['advertise-url'] ?? `http://${host === '0.0.0.0' ? hostname() : host}:${api.port}`;
-      const replicaMode = await startReplica({ store, config, client, replica, endpoint: advertise, log });
+      const replicaMode = await startReplica({ store, config, client, replica, endpoint: advertise, log, report });
       return { ...replicaMode, close: () => replicaMode.close().finally(() => client.close()) };
     },
   });

@@ -18,6 +18,10 @@ export interface Observation {
    * (e.g. frequent address conflicts): Degraded, Ready unchanged.
    */
   warning?: { reason: string; message: string };
+  /** A server refused (part of) its config: the servers' words. */
+  configRejected?: string;
+  /** Servers that have not reported serving the current generation yet. */
+  configPending?: string;
   workloads: WorkloadState[];
   /** Since when the resource has been not Ready (the Ready condition's last transition). */
   notReadySince?: Date;
@@ -45,6 +49,12 @@ const applyFailed: Check = (o) =>
     ? undefined
     : { ready: ['ApplyFailed', o.applyError], progressing: [false, 'ApplyFailed', o.applyError], degraded: [true, 'ApplyFailed', o.applyError] };
 
+// What a server refuses is not served, whatever the pods say: not Ready.
+const configRejected: Check = (o) =>
+  o.configRejected === undefined
+    ? undefined
+    : { ready: ['ConfigRejected', o.configRejected], progressing: [false, 'ConfigRejected', o.configRejected], degraded: [true, 'ConfigRejected', o.configRejected] };
+
 const workloadsNotReady: Check = (o) => {
   if (o.workloads.length === 0) {
     const msg = 'waiting for the workload to be created';
@@ -71,12 +81,22 @@ const workloadsNotReady: Check = (o) => {
   };
 };
 
+// The pods are ready and serve the config they have; a new one is on its way to them.
+const configPending: Check = (o) =>
+  o.configPending === undefined
+    ? undefined
+    : { ready: ['ReplicasReady', replicasReady(o)], progressing: [true, 'ApplyingConfig', o.configPending], degraded: [false, 'AsExpected', ''] };
+
+function replicasReady(o: Observation): string {
+  return o.workloads.map((w) => `${w.kind} ${w.name}: ${w.ready}/${w.desired} ready`).join('; ');
+}
+
 /** In order: the first that has something to say decides. */
-const checks: Check[] = [invalidSpec, conflicting, applyFailed, workloadsNotReady];
+const checks: Check[] = [invalidSpec, conflicting, applyFailed, configRejected, workloadsNotReady, configPending];
 
 export function computeConditions(o: Observation): ConditionInput[] {
   const verdict = checks.reduce<Verdict | undefined>((found, check) => found ?? check(o), undefined) ?? {
-    ready: ['ReplicasReady', o.workloads.map((w) => `${w.kind} ${w.name}: ${w.ready}/${w.desired} ready`).join('; ')],
+    ready: ['ReplicasReady', replicasReady(o)],
     progressing: [false, 'RolloutComplete', 'all replicas are up to date'],
     degraded: [false, 'AsExpected', ''],
   };

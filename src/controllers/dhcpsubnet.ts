@@ -1,33 +1,34 @@
+import { cidrsOverlap } from '../api/cidr.ts';
 import { DhcpSubnet } from '../api/index.ts';
-import { dhcpSubnetCapacity, renderDhcpSubnet } from '../render/index.ts';
-import { DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
+import { DHCP_SERVER_LABEL, DhcpdReport } from '../api/leases.ts';
+import { dhcpdName, renderDhcpSubnet } from '../render/index.ts';
+import type { KubeObject } from '../runtime/client.ts';
 import { DhcpSubnetType } from './resources.ts';
 import type { KindDefinition, ReconcileContext } from './reconcile.ts';
-import { cidrsOverlap } from '../api/cidr.ts';
 import { conflictStatus, conflictWarning, serverLeases } from './dhcp-reports.ts';
 import { judgeReservations, reservationsOf } from './reservations.ts';
+import { currentReports, reportsOf, servedVerdict, type Expected, type Reports } from './served.ts';
 
-// DhcpSubnet: the DHCP server's objects; leases counted from the status Leases
-// the dhcpd replicas keep (annotation: JSON map subnet name -> active leases).
-// Two DhcpSubnets of one namespace are answered by the same relays, so their
-// CIDRs must not overlap: the newer one is refused with a condition naming the
-// older, and the older keeps working.
+// DhcpSubnet: the DHCP servers' objects, and status from what the servers
+// report on their Leases (src/api/leases.ts, docs/dhcpd.md): each its share's
+// capacity and bound leases, the config generation applied and whether it
+// refused the config. Two DhcpSubnets of one namespace are answered by the
+// same relays, so their CIDRs must not overlap: the newer one is refused with
+// a condition naming the older, and the older keeps working.
 
-export function leasedFromLeases(ctx: ReconcileContext, subnet: DhcpSubnet): number {
-  let total = 0;
-  for (const lease of ctx.leases()) {
-    if (lease.metadata.namespace !== subnet.metadata.namespace || lease.metadata.labels?.[DHCP_SERVER_LABEL] !== subnet.metadata.name) continue;
-    const raw = lease.metadata.annotations?.[DHCP_LEASES_ANNOTATION];
-    if (!raw) continue;
-    try {
-      const counts = JSON.parse(raw) as Record<string, unknown>;
-      const n = counts[subnet.metadata.name];
-      if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) total += n;
-    } catch {
-      // a malformed annotation counts as nothing
-    }
-  }
-  return total;
+function dhcpdReports(ctx: ReconcileContext, subnet: DhcpSubnet): Reports<DhcpdReport> {
+  return reportsOf(DhcpdReport, ctx.leases(), subnet.metadata, DHCP_SERVER_LABEL);
+}
+
+/**
+ * The servers expected: relay replicas by name (their Leases are named after
+ * their pods); node-local servers by count (the DaemonSet's), their Leases
+ * named after their nodes.
+ */
+function servers(subnet: DhcpSubnet, children: Map<string, KubeObject>): Expected {
+  if (subnet.spec.server.mode === 'relay') return { names: Array.from({ length: subnet.spec.server.replicas }, (_, i) => `${dhcpdName(subnet)}-${i}`) };
+  const ds = [...children.values()].find((c) => c.kind === 'DaemonSet');
+  return { count: (ds?.['status'] as { desiredNumberScheduled?: number } | undefined)?.desiredNumberScheduled ?? 0 };
 }
 
 /** Older first: creation time, then name, so every pass picks the same winner. */
@@ -62,17 +63,30 @@ export const dhcpSubnetKind: KindDefinition<DhcpSubnet> = {
   warning(subnet, ctx) {
     return conflictWarning(subnet, conflictStatus(serverLeases(ctx.leases(), subnet), subnet.metadata.name));
   },
-  statusFields(subnet, ctx) {
-    const capacity = dhcpSubnetCapacity(subnet.spec);
-    const leased = leasedFromLeases(ctx, subnet);
+  statusFields(subnet, ctx, children) {
     const c = conflictStatus(serverLeases(ctx.leases(), subnet), subnet.metadata.name);
-    return {
-      capacity,
-      leased,
-      available: Math.max(0, capacity - leased - c.quarantined),
+    const conflicts = {
       quarantined: c.quarantined,
       ...(c.quarantinedAddresses.length > 0 ? { quarantinedAddresses: c.quarantinedAddresses } : {}),
       recentConflicts: c.recentConflicts,
     };
+    const current = currentReports(dhcpdReports(ctx, subnet), servers(subnet, children)).map(([, r]) => r);
+    if (current.length === 0) return conflicts;
+    // Relay servers split the pools into shares: capacity is the sum over the
+    // shares served. Node-local servers each serve the one share to their own node.
+    const byShare = new Map<string, number>();
+    let leased = 0;
+    for (const r of current) {
+      const s = r.subnets[subnet.metadata.name];
+      if (!s) continue;
+      const key = `${r.share}/${r.shares}`;
+      byShare.set(key, Math.max(byShare.get(key) ?? 0, s.capacity));
+      leased += s.leased;
+    }
+    const capacity = [...byShare.values()].reduce((a, b) => a + b, 0);
+    return { capacity, leased, available: Math.max(0, capacity - leased - c.quarantined), ...conflicts };
+  },
+  served(subnet, ctx, children) {
+    return servedVerdict(dhcpdReports(ctx, subnet), servers(subnet, children), subnet.metadata.generation ?? 1);
   },
 };

@@ -10,6 +10,7 @@ import type { Informer } from '../runtime/informer.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { conditionEvents } from './condition-events.ts';
 import { computeConditions } from './conditions.ts';
+import type { ServedVerdict } from './served.ts';
 import { childTypes } from './resources.ts';
 import { podProblems, selectedPods, type PodLike } from './pods.ts';
 import { WORKLOAD_KINDS, workloadState, type WorkloadState } from './workload.ts';
@@ -44,6 +45,8 @@ export interface KindDefinition<T> {
   warning?(obj: T, ctx: ReconcileContext): { reason: string; message: string } | undefined;
   /** Status fields besides conditions and observedGeneration (counts, endpoint). */
   statusFields(obj: T, ctx: ReconcileContext, children: Map<string, KubeObject>): Record<string, unknown>;
+  /** What the kind's servers report of their config: refused parts, replicas on an older generation. */
+  served?(obj: T, ctx: ReconcileContext, children: Map<string, KubeObject>): ServedVerdict;
 }
 
 /** A child's key among its owner's children: kind and name, plus the namespace when it is not the owner's. */
@@ -83,6 +86,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   const now = ctx.now();
   const warning = parsed.success && !conflict ? def.warning?.(parsed.data, ctx) : undefined;
   const workloads = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind)).map((c) => withPodProblems(ctx, c, now));
+  const served = parsed.success && !conflict && applyError === undefined ? def.served?.(parsed.data, ctx, children) : undefined;
   const conditions = setConditions(
     oldStatus.conditions,
     computeConditions({
@@ -91,6 +95,8 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
       ...(conflict ? { conflict } : {}),
       ...(applyError !== undefined ? { applyError } : {}),
       ...(warning ? { warning } : {}),
+      ...(served?.refused !== undefined ? { configRejected: served.refused } : {}),
+      ...(served?.pending !== undefined ? { configPending: served.pending } : {}),
       workloads,
       ...(oldReady?.status === 'False' ? { notReadySince: new Date(oldReady.lastTransitionTime) } : {}),
       now,

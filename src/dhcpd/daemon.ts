@@ -35,6 +35,14 @@ export interface DaemonOptions {
   replyRate?: number;
   replyBurst?: number;
   logger: Logger;
+  /** Called after each reload of the config file, applied or refused (publish the report now). */
+  onReload?: () => void;
+}
+
+/** What the server did with its config file: the generation it serves and, if it refused the current file, why. */
+export interface ConfigApplied {
+  generation: number;
+  refused: string[];
 }
 
 export interface Daemon {
@@ -45,6 +53,8 @@ export interface Daemon {
   dhcpPort: number;
   /** Makes lease records durable (the lease API's releases and imports); resolves once they are. */
   persist(records: LeaseRecord[]): Promise<void>;
+  share: number;
+  applied(): ConfigApplied;
   close(): Promise<void>;
 }
 
@@ -65,6 +75,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const log = o.logger;
   const { config, text } = await readConfig(o.configPath);
   const core = new DhcpCore(config, { share: o.share, offerHoldSeconds: o.offerHoldSeconds });
+  let applied: ConfigApplied = { generation: config.generation ?? 0, refused: [] };
   // Started on the first probe: a server without conflictDetection: ping never runs the helper.
   const prober: Prober = new IcmpProber({ helper: o.icmpHelper ?? defaultIcmpHelper, timeoutMs: o.pingTimeoutMs ?? 500, logger: log });
   const metrics = createMetrics(() => core, o.share);
@@ -233,14 +244,20 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     current: text,
     onChange: (newText) => {
       try {
-        core.configure(parseConfigText(newText, o.configPath));
+        const next = parseConfigText(newText, o.configPath);
+        core.configure(next);
+        applied = { generation: next.generation ?? 0, refused: [] };
         metrics.reloads.inc({ result: 'ok' });
-        log.info({ subnets: core.subnets().map((s) => s.name) }, 'config reloaded');
+        log.info({ generation: applied.generation, subnets: core.subnets().map((s) => s.name) }, 'config reloaded');
         if (core.subnets().some((s) => s.pingCheck)) prober.warmUp();
       } catch (err) {
+        // The whole file is refused (configure changes nothing): the report says why.
+        const message = err instanceof Error ? err.message : String(err);
+        applied = { ...applied, refused: [message] };
         metrics.reloads.inc({ result: 'invalid' });
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload rejected; keeping the previous config');
+        log.error({ err: message }, 'config reload rejected; keeping the previous config');
       }
+      o.onReload?.();
     },
     onError: (err) => log.warn({ err: err.message }, 'config file not readable; keeping the previous config'),
   });
@@ -259,6 +276,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     probePort: probes?.port,
     dhcpPort,
     persist: (records) => leaseLog.append(records),
+    share: o.share,
+    applied: () => applied,
     async close() {
       ready = false;
       watcher.close();

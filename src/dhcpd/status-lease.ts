@@ -1,24 +1,26 @@
-// The status contract with the operator: a coordination.k8s.io/v1 Lease per
-// server whose annotation alcor.dev/leases holds {"<subnet>": <bound leases>}
-// and alcor.dev/conflicts the quarantined addresses and recent conflicts,
-// alcor.dev/reservations the state of each DhcpReservation (src/api/dhcp-status.ts). Written at most every 5 s and only when a value
-// changes; the operator sums the Leases of a DhcpSubnet's servers into its
-// status.
+// The report Lease, dhcpd's side of the status contract (src/api/leases.ts):
+// a coordination.k8s.io/v1 Lease per server, labelled with its DhcpSubnet.
+// Its alcor.dev/served annotation says what the server serves: the config
+// generation it applied, what it refused, its share, and per subnet its
+// capacity and bound leases (dhcpdReport); beside it alcor.dev/conflicts (the
+// quarantined addresses and recent conflicts) and alcor.dev/reservations (the
+// state of each DhcpReservation), src/api/dhcp-status.ts. Written when any
+// changes: at once after a reload, otherwise checked every 5 s. The operator
+// builds the DhcpSubnet's status from these.
 
 import { readFileSync } from 'node:fs';
-import { DHCP_CONFLICTS_ANNOTATION, DHCP_LEASES_ANNOTATION, DHCP_RESERVATIONS_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
+import { DHCP_SERVER_LABEL, type DhcpdReport } from '../api/leases.ts';
 import type { Logger } from '../process/log.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { leasePath, microTime, type Lease } from '../runtime/lease.ts';
 import { loadRestConfig } from '../runtime/restconfig.ts';
 import type { DhcpCore } from './core.ts';
-import type { Prober } from './ping/prober.ts';
-import { conflictReport, reservationReport } from './status-report.ts';
+import type { ConfigApplied } from './daemon.ts';
+import { shareCapacity } from './subnet.ts';
 
 export interface StatusPublisherOptions {
-  core: DhcpCore;
-  /** Its reason to report, when conflictDetection: ping cannot work here. */
-  prober?: Prober;
+  /** The annotations to publish as of `now` (ms), each a deterministic text (equal state, equal text). */
+  annotations: (now: number) => Record<string, string>;
   leaseName: string;
   namespace?: string;
   kubeconfig?: string;
@@ -27,12 +29,19 @@ export interface StatusPublisherOptions {
   intervalMs?: number;
 }
 
-/** The annotation value: bound leases per subnet, keys sorted so equal counts give equal text. */
-export function leaseCounts(core: DhcpCore, now: number): string {
+export interface StatusPublisher {
+  /** Something changed (a reload): publish now, not at the next tick. */
+  publishNow(): void;
+  stop(): Promise<void>;
+}
+
+/** What a server with this core serves: its share of each subnet and the leases bound there. */
+export function dhcpdReport(core: DhcpCore, applied: ConfigApplied, share: number, now: number): DhcpdReport {
   const counts = core.leases.countBySubnet(now);
-  const out: Record<string, number> = {};
-  for (const s of [...core.subnets()].sort((a, b) => a.name.localeCompare(b.name))) out[s.name] = counts.get(s.name)?.bound ?? 0;
-  return JSON.stringify(out);
+  const shares = core.shareCount();
+  const subnets: DhcpdReport['subnets'] = {};
+  for (const s of core.subnets()) subnets[s.name] = { capacity: shareCapacity(s, share, shares), leased: counts.get(s.name)?.bound ?? 0 };
+  return { generation: applied.generation, refused: applied.refused, share, shares, subnets };
 }
 
 function podNamespace(): string {
@@ -43,22 +52,21 @@ function podNamespace(): string {
   }
 }
 
-export async function startStatusPublisher(o: StatusPublisherOptions): Promise<() => Promise<void>> {
+export async function startStatusPublisher(o: StatusPublisherOptions): Promise<StatusPublisher> {
   const client = new KubeClient(await loadRestConfig(o.kubeconfig));
   const namespace = o.namespace ?? podNamespace();
   const path = leasePath(namespace, o.leaseName);
   let published: string | undefined;
   let running = false;
+  let again = false;
   const publish = async (): Promise<void> => {
-    if (running) return;
+    if (running) {
+      again = true;
+      return;
+    }
     running = true;
     try {
-      const now = Date.now();
-      const annotations = {
-        [DHCP_LEASES_ANNOTATION]: leaseCounts(o.core, now),
-        [DHCP_CONFLICTS_ANNOTATION]: JSON.stringify(conflictReport(o.core, now, o.prober?.unavailable())),
-        [DHCP_RESERVATIONS_ANNOTATION]: JSON.stringify(reservationReport(o.core, now)),
-      };
+      const annotations = o.annotations(Date.now());
       const value = JSON.stringify(annotations);
       if (value === published) return;
       const existing = await client.getOptional<Lease>(path);
@@ -75,15 +83,22 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<(
       else await client.create(leasePath(namespace), body);
       published = value;
     } catch (err) {
-      o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'status Lease update failed');
+      o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'report Lease update failed');
     } finally {
       running = false;
+      if (again) {
+        again = false;
+        void publish();
+      }
     }
   };
   await publish();
   const timer = setInterval(() => void publish(), o.intervalMs ?? 5000);
-  return async () => {
-    clearInterval(timer);
-    client.close();
+  return {
+    publishNow: () => void publish(),
+    stop: async () => {
+      clearInterval(timer);
+      client.close();
+    },
   };
 }

@@ -37,6 +37,7 @@ export interface Subnet {
   cidr: Cidr;
   /** Pools, sorted, within the subnet, minus nothing: excludes are checked apart. */
   pools: Range[];
+  /** Sorted and disjoint (overlapping ones merged), so each excluded address counts once. */
   excludes: Range[];
   /** Reservations by MAC (lowercase hex), by client identifier (lowercase hex) and by address. */
   reservationByMac: Map<string, Reservation>;
@@ -68,6 +69,16 @@ export function trustsRelay(s: Subnet, ip: number): boolean {
 
 const serverOwnedCodes = new Set(serverOwnedOptionCodes);
 
+function merged(ranges: Range[]): Range[] {
+  const out: Range[] = [];
+  for (const r of [...ranges].sort((a, b) => a.start - b.start)) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end + 1) last.end = Math.max(last.end, r.end);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
 function range(start: string, end: string, what: string): Range {
   const r = { start: ipv4ToNumber(start), end: ipv4ToNumber(end) };
   if (r.start > r.end) throw new Error(`${what} ${start}-${end}: start is after end`);
@@ -88,7 +99,7 @@ export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
     const prev = pools[i - 1] as Range;
     if ((pools[i] as Range).start <= prev.end) throw new Error(`${where}: pools overlap`);
   }
-  const excludes = c.excludes.map((e) => range(e.start, e.end, `${where}: exclude`));
+  const excludes = merged(c.excludes.map((e) => range(e.start, e.end, `${where}: exclude`)));
 
   const byCode = new Map<number, Uint8Array>();
   byCode.set(Opt.SUBNET_MASK, ipList([formatIPv4(cidr.mask)]));
@@ -181,8 +192,12 @@ export function inPool(s: Subnet, ip: number): boolean {
   return false;
 }
 
-/** Number of addresses of the pools in share `share` of `shares`, excludes and reservations not counted. */
-export function shareSize(s: Subnet, share: number, shares: number): number {
+/**
+ * Addresses of the pools in share `share` of `shares`, excludes not counted:
+ * what the server of that share serves (reservations in the pools included),
+ * the capacity it reports.
+ */
+export function shareCapacity(s: Subnet, share: number, shares: number): number {
   let n = 0;
   for (const p of s.pools) n += countInShare(p.start, p.end, share, shares);
   for (const e of s.excludes) {
@@ -192,10 +207,16 @@ export function shareSize(s: Subnet, share: number, shares: number): number {
       if (a <= b) n -= countInShare(a, b, share, shares);
     }
   }
+  return n;
+}
+
+/** The part of shareCapacity handed out dynamically: reservations not counted. */
+export function shareSize(s: Subnet, share: number, shares: number): number {
+  let n = shareCapacity(s, share, shares);
   for (const ip of s.reservationByIp.keys()) {
     if (inPool(s, ip) && !isExcluded(s, ip) && ip % shares === share) n--;
   }
-  return Math.max(0, n);
+  return n;
 }
 
 function countInShare(start: number, end: number, share: number, shares: number): number {

@@ -1,10 +1,10 @@
-// The block Leases through which replicas share a pool: the contract with the
-// operator (which sums alcor.dev/allocated over the pool's Leases) and the
-// Kubernetes implementation of the small API the coordinator needs. A block
-// is a span of the MAC address space, not of a range: where ranges overlap,
-// one block (one holder) serves them all.
+// The Leases of a pool's replicas: the block Leases through which they share
+// the pool, and each replica's report Lease (what it serves, for the
+// operator's status; src/api/leases.ts); the Kubernetes implementation of the
+// small API the coordinator needs. A block is a span of the MAC address space,
+// not of a range: where ranges overlap, one block (one holder) serves them all.
 
-import { ALLOCATED_ANNOTATION, ALLOCATED_BY_RANGE_ANNOTATION, BLOCK_SIZE_ANNOTATION, BLOCK_START_ANNOTATION, ENDPOINT_ANNOTATION, MAC_POOL_LABEL } from '../api/leases.ts';
+import { ALLOCATED_ANNOTATION, ALLOCATED_BY_RANGE_ANNOTATION, BLOCK_SIZE_ANNOTATION, BLOCK_START_ANNOTATION, ENDPOINT_ANNOTATION, MAC_POOL_LABEL, SERVED_ANNOTATION } from '../api/leases.ts';
 import { formatMac, parseMac } from '../api/mac.ts';
 import { ApiError, type KubeClient, type ObjectList } from '../runtime/client.ts';
 import { leasePath, microTime, type Lease } from '../runtime/lease.ts';
@@ -29,6 +29,8 @@ export interface LeaseApi {
   create(lease: BlockLease): Promise<'created' | 'exists'>;
   /** Merge-patches the annotations of a Lease. */
   annotate(name: string, annotations: Record<string, string>): Promise<void>;
+  /** Writes the replica's report (alcor.dev/served) on its own Lease, named after it; creates the Lease the first time. */
+  putReport(replica: string, report: string): Promise<void>;
 }
 
 /** `<pool>-block-<first MAC as 12 hex digits>`, e.g. pool-block-aabbcc200000. */
@@ -110,6 +112,34 @@ export function kubernetesLeaseApi(client: KubeClient, pool: PoolRef): LeaseApi 
     },
     async annotate(name, annotations) {
       await client.mergePatch(leasePath(pool.namespace, name), { metadata: { annotations } });
+    },
+    async putReport(replica, report) {
+      const annotations = { [SERVED_ANNOTATION]: report };
+      try {
+        await client.mergePatch(leasePath(pool.namespace, replica), { metadata: { annotations } });
+        return;
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 404)) throw e;
+      }
+      const lease: Lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          name: replica,
+          namespace: pool.namespace,
+          // No range label: the report is no block (list() passes over it).
+          labels: { [MAC_POOL_LABEL]: pool.name },
+          annotations,
+          ownerReferences: [{ apiVersion: 'alcor.dev/v1alpha1', kind: 'MacPool', name: pool.name, uid: pool.uid }],
+        },
+        spec: { holderIdentity: replica, acquireTime: microTime(new Date()) },
+      };
+      try {
+        await client.create(leasePath(pool.namespace), lease);
+      } catch (e) {
+        // Created meanwhile (a restart racing itself): the next change patches it.
+        if (!(e instanceof ApiError && e.status === 409)) throw e;
+      }
     },
   };
 }

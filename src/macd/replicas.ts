@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { MacdError } from './errors.ts';
-import { ENDPOINT_ANNOTATION } from '../api/leases.ts';
+import { ENDPOINT_ANNOTATION, reportText, type MacdReport } from '../api/leases.ts';
 import type { OthersCounts } from './routes.ts';
 import { blockLeaseName, countAnnotations, kubernetesLeaseApi, type BlockLease, type LeaseApi } from './leases.ts';
 import { formatMac } from '../api/mac.ts';
@@ -30,7 +30,9 @@ export interface CoordinatorOptions {
   replica: string;
   endpoint: string;
   log: Logger;
-  /** How often `alcor.dev/allocated` is published (when changed) and the Lease cache refreshed. */
+  /** What this replica serves, published on its report Lease (alcor.dev/served) when it changes. */
+  report?: () => MacdReport;
+  /** How often `alcor.dev/allocated` and the report are published (when changed) and the Lease cache refreshed. */
   publishMs?: number;
 }
 
@@ -46,6 +48,9 @@ export class BlockCoordinator {
   private lastRefresh = 0;
   private timer: NodeJS.Timeout | null = null;
   private publishing: Promise<void> | null = null;
+  /** A publish was asked for while one ran: run again when it ends. */
+  private publishAgain = false;
+  private publishedReport = '';
 
   constructor(o: CoordinatorOptions) {
     this.o = o;
@@ -308,10 +313,25 @@ export class BlockCoordinator {
     return this.refreshing;
   }
 
-  /** Publishes the counts of each held block whose counts changed; refreshes the cache. */
+  /** Publishes now what changed (the report after a config reload), not at the next tick. */
+  publishNow(): void {
+    void this.publish();
+  }
+
+  /** Publishes the counts of each held block whose counts changed and the report if it changed; refreshes the cache. */
   private publish(): Promise<void> {
-    if (this.publishing) return this.publishing;
+    if (this.publishing) {
+      this.publishAgain = true;
+      return this.publishing;
+    }
     const run = async (): Promise<void> => {
+      if (this.o.report) {
+        const text = reportText(this.o.report());
+        if (text !== this.publishedReport) {
+          await this.o.api.putReport(this.o.replica, text);
+          this.publishedReport = text;
+        }
+      }
       for (const l of this.sorted) {
         if (l.holder !== this.o.replica) continue;
         const n = this.store.allocator.space.count(l.from, l.to);
@@ -327,6 +347,10 @@ export class BlockCoordinator {
       .catch((e: unknown) => this.o.log.warn({ err: e }, 'publishing block counts failed; retrying'))
       .finally(() => {
         this.publishing = null;
+        if (this.publishAgain) {
+          this.publishAgain = false;
+          void this.publish();
+        }
       });
     return this.publishing;
   }
@@ -346,13 +370,14 @@ export interface ReplicaOptions {
   replica: string;
   endpoint: string;
   log: Logger;
+  report: () => MacdReport;
 }
 
 /** Replica mode wiring for server.ts. */
 export async function startReplica(o: ReplicaOptions): Promise<Coordination> {
   if (o.config.coordination.mode !== 'kubernetes') throw new Error('startReplica needs coordination.mode kubernetes');
   const pool = o.config.coordination.pool;
-  const c = new BlockCoordinator({ store: o.store, api: kubernetesLeaseApi(o.client, pool), pool: pool.name, replica: o.replica, endpoint: o.endpoint, log: o.log });
+  const c = new BlockCoordinator({ store: o.store, api: kubernetesLeaseApi(o.client, pool), pool: pool.name, replica: o.replica, endpoint: o.endpoint, log: o.log, report: o.report });
   await c.start();
   o.log.info({ replica: o.replica, endpoint: o.endpoint, pool: `${pool.namespace}/${pool.name}` }, 'replica mode: block Leases');
   return {
@@ -360,6 +385,7 @@ export async function startReplica(o: ReplicaOptions): Promise<Coordination> {
     spillover: (needed, rangeId) => c.spillover(needed, rangeId),
     othersRanges: () => c.othersRanges(),
     peers: () => c.peers(),
+    publishNow: () => c.publishNow(),
     close: () => c.close(),
   };
 }

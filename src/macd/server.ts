@@ -1,18 +1,23 @@
 // Wires one macd process: config, durable store, API (with /healthz, /readyz,
 // /metrics on the same port), an optional probe port, and live config reload.
+// What it serves of its config (generation applied, capacity, parts refused)
+// is its report, which replica mode publishes on the replica's Lease; /readyz
+// fails while it serves none of the ranges its config asks for.
 
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
 import { macdLimitValues, type MacdLimitValues } from '../api/macd-limits.ts';
+import type { MacdReport } from '../api/leases.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
 import { probeHandler, startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { parseConfig } from './config.ts';
 import { startApi, type ApiServer, type OthersCounts } from './http.ts';
 import { createMetrics, type MacdMetrics } from './metrics.ts';
-import { MacStore } from './store.ts';
 import { adminRoutes } from './admin.ts';
 import { ApiFailure } from '../process/json-api.ts';
+import { mergeIntervals } from './range.ts';
+import { MacStore, type ConfigOutcome } from './store.ts';
 
 export interface MacdOptions {
   host: string;
@@ -21,8 +26,8 @@ export interface MacdOptions {
   configFile?: string;
   metricsAddress?: string;
   log: Logger;
-  /** Replica-mode wiring (see replicas.ts), given the store once loaded; null: standalone. */
-  coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }) => Promise<Coordination | null>;
+  /** Replica-mode wiring (see replicas.ts), given the store once loaded and the report to publish; null: standalone. */
+  coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }, report: () => MacdReport) => Promise<Coordination | null>;
   snapshotBytes?: number;
   /** Limits of the API and probe listeners (default: MacdLimits' defaults). */
   limits?: MacdLimitValues;
@@ -42,6 +47,8 @@ export interface Coordination {
   othersRanges?(): Promise<Map<string, OthersCounts>>;
   /** The other replicas' base URLs (the admin API asks them for their MACs). */
   peers?(): Promise<string[]>;
+  /** The report changed (a config applied or refused): publish it now rather than at the next tick. */
+  publishNow?(): void;
   close(): Promise<void>;
 }
 
@@ -50,19 +57,39 @@ export interface Macd {
   metricsPort: number | null;
   store: MacStore;
   metrics: MacdMetrics;
+  /** What this process serves of its config, as it reports it. */
+  report(): MacdReport;
   close(): Promise<void>;
+}
+
+/** The report of a store that applied a config with this outcome. */
+export function macdReport(store: MacStore, applied: { generation: number; refused: string[] }): MacdReport {
+  const a = store.allocator;
+  // Ranges may overlap: the union of the Active ones, minus the exclusions.
+  const active = mergeIntervals(a.ranges().filter((r) => r.state === 'Active'));
+  const capacity = active.reduce((n, i) => n + a.allowedIn(i.from, i.to), 0);
+  return { generation: applied.generation, refused: applied.refused, capacity, allocated: a.space.allocated };
+}
+
+/** True while at least one range the config asks for is served (Active). */
+function servesAsked(store: MacStore, outcome: ConfigOutcome): boolean {
+  return outcome.asked.some((id) => store.allocator.hasRange(id) && store.allocator.range(id).state === 'Active');
 }
 
 export async function startMacd(opts: MacdOptions): Promise<Macd> {
   const { log } = opts;
   const limits = opts.limits ?? macdLimitValues();
   let store: MacStore | null = null;
-  let ready = false;
+  // Loaded, and in replica mode its blocks taken back.
+  let started = false;
+  let outcome: ConfigOutcome = { refused: [], notes: [], asked: [] };
+  let applied = { generation: 0, refused: [] as string[] };
+  const ready = (): boolean => started && store !== null && servesAsked(store, outcome);
   let healthy = true;
   const metrics = createMetrics(() => store?.allocator ?? null);
   let probe: ProbeServer | null = null;
   if (opts.metricsAddress) {
-    probe = await startProbeServer({ address: opts.metricsAddress, registry: metrics.registry, ready: () => ready, healthy: () => healthy, limits });
+    probe = await startProbeServer({ address: opts.metricsAddress, registry: metrics.registry, ready, healthy: () => healthy, limits });
     log.info({ port: probe.port }, 'probes and metrics listening');
   }
   const configText = opts.configFile ? readFileSync(opts.configFile, 'utf8') : '';
@@ -82,8 +109,16 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
       process.exit(70);
     },
   });
-  for (const w of await loaded.applyConfig(config)) log.warn(w);
+  const apply = async (c: MacdConfig): Promise<void> => {
+    outcome = await loaded.applyConfig(c);
+    applied = { generation: c.generation ?? 0, refused: outcome.refused };
+    for (const note of outcome.notes) log.warn(note);
+    for (const part of outcome.refused) log.error({ refused: part }, 'part of the config not served');
+    if (!servesAsked(loaded, outcome)) log.error({ asked: outcome.asked }, 'serves none of the ranges the config asks for: not ready');
+  };
+  await apply(config);
   store = loaded;
+  const report = (): MacdReport => macdReport(loaded, applied);
 
   let coord: Coordination | null = null;
   const ownerOf = (mac: number): Promise<string | null> | string | null => (coord ? coord.ownerOf(mac) : null);
@@ -91,17 +126,17 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     host: opts.host,
     port: opts.port,
     // Until ready (replica mode: blocks taken back), requests answer 503.
-    store: () => (ready ? store : null),
+    store: () => (started ? store : null),
     metrics,
     log,
     limits,
     ownerOf: opts.coordinate && config.coordination.mode === 'kubernetes' ? ownerOf : undefined,
     spillover: opts.coordinate && config.coordination.mode === 'kubernetes' ? async (n, id) => (coord?.spillover ? coord.spillover(n, id) : null) : undefined,
     othersRanges: opts.coordinate && config.coordination.mode === 'kubernetes' ? async () => (coord?.othersRanges ? coord.othersRanges() : new Map()) : undefined,
-    probes: probeHandler({ registry: metrics.registry, ready: () => ready, healthy: () => healthy }),
+    probes: probeHandler({ registry: metrics.registry, ready, healthy: () => healthy }),
     admin: adminRoutes({
       store: () => {
-        if (!ready || !store) throw new ApiFailure(503, 'internal', 'state is still loading');
+        if (!started || !store) throw new ApiFailure(503, 'internal', 'state is still loading');
         return store;
       },
       self: opts.replica ?? 'macd',
@@ -112,8 +147,8 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     }),
     ...(opts.maxImportBytes !== undefined ? { maxImportBytes: opts.maxImportBytes } : {}),
   });
-  if (opts.coordinate) coord = await opts.coordinate(loaded, config, { port: api.port });
-  ready = true;
+  if (opts.coordinate) coord = await opts.coordinate(loaded, config, { port: api.port }, report);
+  started = true;
   log.info({ port: api.port, host: opts.host, dataDir: opts.dataDir }, 'macd listening');
 
   const watcher: ConfigWatcher | null = opts.configFile
@@ -123,9 +158,16 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
         onChange: (text) => {
           void (async () => {
             const c = parseConfig(text);
-            for (const w of await loaded.applyConfig(c)) log.warn(w);
-            log.info({ ranges: c.ranges.length, exclusions: c.exclusions.length }, 'config reloaded');
-          })().catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, 'config not reloaded; keeping the running one'));
+            await apply(c);
+            log.info({ generation: applied.generation, ranges: c.ranges.length, exclusions: c.exclusions.length, refused: applied.refused.length }, 'config reloaded');
+          })()
+            .catch((e: unknown) => {
+              // The whole file refused: the running config stays, and the report says why.
+              const message = e instanceof Error ? e.message : String(e);
+              applied = { ...applied, refused: [`config: ${message}`] };
+              log.error({ err: message }, 'config not reloaded; keeping the running one');
+            })
+            .finally(() => coord?.publishNow?.());
         },
         onError: (e) => log.error({ err: e.message }, 'config not reloaded; keeping the running one'),
       })
@@ -136,8 +178,9 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     metricsPort: probe?.port ?? null,
     store: loaded,
     metrics,
+    report,
     close: async () => {
-      ready = false;
+      started = false;
       watcher?.close();
       await api.close();
       if (coord) await coord.close();

@@ -79,6 +79,16 @@ function recordMeta(rec: AllocRecord | { s: MetaTuple[] }, i: number): MacMeta {
   return fromTuple(rec.s![i]!);
 }
 
+/** What applyConfig made of a config. */
+export interface ConfigOutcome {
+  /** Parts of the config not served, each naming the part and why. */
+  refused: string[];
+  /** What else a reader of the log should know (ranges kept Inactive). */
+  notes: string[];
+  /** Ids of the ranges the config asks for. */
+  asked: string[];
+}
+
 export interface StoreOptions {
   dataDir: string;
   log: Logger;
@@ -317,21 +327,25 @@ export class MacStore {
   }
 
   /**
-   * Makes the ranges and exclusions match the MacPool configuration. Ranges
-   * that left the config are removed when empty; otherwise they stay,
-   * Inactive and deletable through the API once released. Returns warnings.
+   * Makes the ranges and exclusions match the MacPool configuration, as far
+   * as it can: what it cannot serve is listed in `refused`, naming the part of
+   * the config and why (the running ranges stay). Ranges that left the config
+   * are removed when empty; otherwise they stay, Inactive and deletable
+   * through the API once released (a note).
    */
-  async applyConfig(config: MacdConfig): Promise<string[]> {
-    const warnings: string[] = [];
+  async applyConfig(config: MacdConfig): Promise<ConfigOutcome> {
+    const refused: string[] = [];
+    const notes: string[] = [];
     const a = this.allocator;
     this.allocator.setExclusions(config.exclusions);
     // The config's schema checked every MAC.
-    const desired: (RangeSpec & { source: RangeSource })[] = (config.ranges.length === 0 ? [range0(config.oui)] : config.ranges).map((r) => ({
+    const desired = (config.ranges.length === 0 ? [range0(config.oui)] : config.ranges).map((r, i) => ({
       id: r.id,
       from: parseMac(r.from)!,
       to: parseMac(r.to)!,
       state: 'Active' as const,
       source: config.ranges.length === 0 ? ('default' as const) : ('config' as const),
+      field: config.ranges.length === 0 ? `oui (default range ${r.id})` : `ranges[${i}] (${r.id})`,
     }));
     const writes: Promise<void>[] = [];
     const ids = new Set(desired.map((d) => d.id));
@@ -342,7 +356,7 @@ export class MacStore {
         a.removeRange(r.id);
         writes.push(this.write({ t: 'D', id: r.id }));
       } else {
-        warnings.push(`range "${r.id}" left the configuration but has ${orphans} allocated MACs that no other range holds: kept as Inactive until they are released`);
+        notes.push(`range "${r.id}" left the configuration but has ${orphans} allocated MACs that no other range holds: kept as Inactive until they are released`);
         const kept = a.replaceRange(r.id, { ...r.spec(), state: 'Inactive' }, 'api');
         writes.push(this.write({ t: 'R', r: kept.spec() }));
       }
@@ -354,7 +368,8 @@ export class MacStore {
           if (r.from === d.from && r.to === d.to && r.state === d.state && r.source === d.source) continue;
           const orphans = r.from !== d.from || r.to !== d.to ? a.orphans(r, d) : 0;
           if (orphans > 0) {
-            warnings.push(`range "${d.id}" changed bounds but ${orphans} allocated MACs would be outside every range: bounds kept`);
+            const macs = orphans === 1 ? '1 allocated MAC' : `${orphans} allocated MACs`;
+            refused.push(`${d.field}: new bounds ${formatMac(d.from)}-${formatMac(d.to)} not applied: ${macs} of ${formatMac(r.from)}-${formatMac(r.to)} would be outside every range; release them or use a new range`);
             continue;
           }
           if (r.from !== d.from || r.to !== d.to) a.checkNewRange(d, r);
@@ -363,7 +378,7 @@ export class MacStore {
           writes.push(this.write({ t: 'R', r: a.addRange(d, d.source).spec() }));
         }
       } catch (e) {
-        warnings.push(`range "${d.id}" not applied: ${e instanceof Error ? e.message : String(e)}`);
+        refused.push(`${d.field}: not served: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     const def = desired.find((d) => a.hasRange(d.id));
@@ -373,7 +388,7 @@ export class MacStore {
     }
     this.applyOwnership();
     await Promise.all(writes);
-    return warnings;
+    return { refused, notes, asked: desired.map((d) => d.id) };
   }
 
   /** Replica mode: next-free allocation only from the blocks held here. */

@@ -6,8 +6,8 @@ export type { KubeObject, OwnerReference, RenderSettings } from './types.ts';
 export { CONFIG_CHECKSUM_ANNOTATION } from './common.ts';
 export { OWNER_ANNOTATION, OWNER_UID_LABEL } from './alcor.ts';
 export { HEALTH_PATH } from './springboot.ts';
-export { renderMacPool, macPoolCapacity, macPoolEndpoint, effectiveRanges, macdConfig, macManagerProperties } from './macpool/index.ts';
-export { renderDhcpSubnet, dhcpSubnetCapacity, dhcpdConfig, dhcpdName, leaseSeconds } from './dhcpsubnet/index.ts';
+export { renderMacPool, macPoolEndpoint, macdName, effectiveRanges, macdConfig, macManagerProperties } from './macpool/index.ts';
+export { renderDhcpSubnet, dhcpdConfig, dhcpdName, leaseSeconds } from './dhcpsubnet/index.ts';
 export { renderDataPlaneManager, dpmProperties } from './dataplanemanager/index.ts';
 
 import type { AlcorResource, DhcpReservation } from '../api/index.ts';

@@ -54,6 +54,10 @@ const table: [string, Partial<Observation>, [string, string], [string, string], 
     ['True', 'ProgressDeadlineExceeded'],
   ],
   ['problems of a ready workload do not count', { workloads: [withProblems(sts(2, 2), probeFailing)] }, ['True', 'ReplicasReady'], ['False', 'RolloutComplete'], ['False', 'AsExpected']],
+  ['a server refused part of its config', { configRejected: 'pool-macd-0: ranges[0] (r0): not served', workloads: [sts(3, 3)] }, ['False', 'ConfigRejected'], ['False', 'ConfigRejected'], ['True', 'ConfigRejected']],
+  ['a refused config wins over a rollout', { configRejected: 'pool-macd-0: config: invalid', workloads: [sts(3, 1)] }, ['False', 'ConfigRejected'], ['False', 'ConfigRejected'], ['True', 'ConfigRejected']],
+  ['pods ready, a server not yet on the current generation', { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 3)] }, ['True', 'ReplicasReady'], ['True', 'ApplyingConfig'], ['False', 'AsExpected']],
+  ['rolling out with the config pending too', { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 1)] }, ['False', 'ReplicasNotReady'], ['True', 'RollingOut'], ['False', 'AsExpected']],
 ];
 
 describe('computeConditions', () => {
@@ -63,6 +67,13 @@ describe('computeConditions', () => {
       'StatefulSet pool-macd: pods not ready: readiness probe GET /actuator/health on port http failing (container macmanager); image x of container y cannot be pulled (ImagePullBackOff)',
     );
     expect(computeConditions({ ...base, workloads: [sts(2, 1)] }).find((c) => c.type === 'Ready')!.message).toBe('StatefulSet pool-macd is not ready yet');
+  });
+
+  it('Degraded and Ready carry the server\'s words when it refused its config', () => {
+    const words = 'pool-macd-0: ranges[0] (huge): not served: it holds 1099511627776 addresses; at most 16777216 per range';
+    const got = computeConditions({ ...base, configRejected: words, workloads: [sts(1, 1)] });
+    expect(got.find((c) => c.type === 'Degraded')?.message).toBe(words);
+    expect(got.find((c) => c.type === 'Ready')?.message).toBe(words);
   });
 
   for (const [name, obs, ready, progressing, degraded] of table) {

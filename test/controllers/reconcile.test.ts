@@ -10,7 +10,7 @@ import { childTypes, MacPoolType } from '../../src/controllers/resources.ts';
 import { defaultRenderSettings, renderMacPool } from '../../src/render/index.ts';
 import type { KubeObject } from '../../src/runtime/client.ts';
 import { EventRecorder } from '../../src/runtime/events.ts';
-import { ALLOCATED_ANNOTATION, MAC_POOL_LABEL } from '../../src/api/leases.ts';
+import { MAC_POOL_LABEL, SERVED_ANNOTATION, reportText } from '../../src/api/leases.ts';
 import { quietLog } from '../macd/helpers.ts';
 import { macPoolExample, NAMESPACE, UID } from '../render/fixtures.ts';
 import { FakeClient, status } from './fake-client.ts';
@@ -150,12 +150,22 @@ const cases: Record<string, Case> = {
     expected: [...applyAll, statusWrite, 'event Warning ApplyFailed'],
     fails: /cannot patch resource "statefulsets"/,
   },
-  'a new count on a block Lease: the status written, nothing else': {
+  'a new report on a replica\'s Lease: the status written, nothing else': {
     given: async (w) => {
       await w.settle();
-      w.leases.push({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'b0', namespace: NAMESPACE, labels: { [MAC_POOL_LABEL]: pool.metadata.name }, annotations: { [ALLOCATED_ANNOTATION]: '7' } } });
+      const report = reportText({ generation: 1, refused: [], capacity: 1000, allocated: 7 });
+      w.leases.push({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'tenant-macs-macd-0', namespace: NAMESPACE, labels: { [MAC_POOL_LABEL]: pool.metadata.name }, annotations: { [SERVED_ANNOTATION]: report } } });
     },
     expected: [statusWrite],
+  },
+  'a replica refusing part of its config: status written with Degraded/ConfigRejected, and a Warning event': {
+    given: async (w) => {
+      await w.settle();
+      const report = reportText({ generation: 1, refused: ['ranges[0] (range0): not served: why'], capacity: 0, allocated: 0 });
+      w.leases.push({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'tenant-macs-macd-0', namespace: NAMESPACE, labels: { [MAC_POOL_LABEL]: pool.metadata.name }, annotations: { [SERVED_ANNOTATION]: report } } });
+    },
+    expected: [statusWrite, 'event Warning ConfigRejected', 'event Warning ConfigRejected'],
+    returns: { value: { requeueAfterMs: 5000 } },
   },
 };
 
@@ -173,12 +183,12 @@ describe('reconcile: the exact API actions of one pass', () => {
     });
   }
 
-  it('the status written for a Lease count carries it, and a second pass writes nothing', async () => {
+  it('the status written for a report carries it, and a second pass writes nothing', async () => {
     const w = world();
-    await cases['a new count on a block Lease: the status written, nothing else']!.given(w);
+    await cases['a new report on a replica\'s Lease: the status written, nothing else']!.given(w);
     w.client.actions.length = 0;
     await w.pass();
-    expect(w.client.actions[0]?.body?.['status']).toMatchObject({ allocated: 7 });
+    expect(w.client.actions[0]?.body?.['status']).toMatchObject({ capacity: 1000, allocated: 7, available: 993 });
     w.client.actions.length = 0;
     await w.pass();
     expect(w.client.described()).toEqual([]);

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
 import { DhcpCore } from '../../src/dhcpd/core.ts';
 import { Pacer } from '../../src/dhcpd/pacer.ts';
-import { leaseCounts } from '../../src/dhcpd/status-lease.ts';
+import { dhcpdReport } from '../../src/dhcpd/status-lease.ts';
 import { ipv4ToNumber } from '../../src/api/ipv4.ts';
+import { reportText } from '../../src/api/leases.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -41,8 +42,8 @@ describe('alcor-operator dhcpd CLI', () => {
   });
 });
 
-describe('status Lease annotation', () => {
-  it('counts bound leases per subnet with stable key order', () => {
+describe('the report (alcor.dev/served)', () => {
+  it('counts bound leases per subnet, with stable key order', () => {
     const core = new DhcpCore(
       DhcpdConfig.parse({
         subnets: [
@@ -56,7 +57,27 @@ describe('status Lease annotation', () => {
     core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.10'), subnet: 'zeta', client: 'a', mac: '01', expires: now + 60_000 }, now);
     core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.11'), subnet: 'zeta', client: 'b', mac: '02', expires: now + 60_000 }, now);
     core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.12'), subnet: 'zeta', client: 'c', mac: '03', expires: now - 1 }, now);
-    expect(leaseCounts(core, now)).toBe('{"alpha":0,"zeta":2}');
+    expect(reportText(dhcpdReport(core, { generation: 4, refused: [] }, 0, now))).toBe(
+      '{"generation":4,"refused":[],"share":0,"shares":1,"subnets":{"alpha":{"capacity":11,"leased":0},"zeta":{"capacity":11,"leased":2}}}',
+    );
+  });
+
+  it('says what its share serves: pools minus excludes (each counted once), reservations in the pools included', () => {
+    const config = DhcpdConfig.parse({
+      subnets: [
+        {
+          name: 'net',
+          cidr: '10.1.0.0/24',
+          pools: [{ start: '10.1.0.10', end: '10.1.0.29' }, { start: '10.1.0.40', end: '10.1.0.49' }],
+          excludes: [{ start: '10.1.0.10', end: '10.1.0.13' }, { start: '10.1.0.12', end: '10.1.0.15' }, { start: '10.1.0.200', end: '10.1.0.200' }],
+          reservations: [{ mac: '02:00:00:00:00:01', ip: '10.1.0.20' }, { mac: '02:00:00:00:00:02', ip: '10.1.0.100' }],
+        },
+      ],
+      ha: { shares: 2 },
+    });
+    // 30 pool addresses, 6 excluded (10-15): 24, split evenly by parity.
+    const capacity = (share: number) => dhcpdReport(new DhcpCore(config, { share }), { generation: 1, refused: [] }, share, Date.now()).subnets['net']!.capacity;
+    expect([capacity(0), capacity(1)]).toEqual([12, 12]);
   });
 });
 

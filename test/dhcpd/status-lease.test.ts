@@ -10,8 +10,9 @@ import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
 import { DhcpCore } from '../../src/dhcpd/core.ts';
 import { ipv4ToNumber } from '../../src/api/ipv4.ts';
 import { createLogger } from '../../src/process/log.ts';
-import { DHCP_CONFLICTS_ANNOTATION, DHCP_LEASES_ANNOTATION, DHCP_SERVER_LABEL } from '../../src/api/leases.ts';
-import { startStatusPublisher } from '../../src/dhcpd/status-lease.ts';
+import { DHCP_CONFLICTS_ANNOTATION, DHCP_SERVER_LABEL, DhcpdReport, SERVED_ANNOTATION, readReport, reportText } from '../../src/api/leases.ts';
+import { dhcpdReport, startStatusPublisher } from '../../src/dhcpd/status-lease.ts';
+import { conflictReport } from '../../src/dhcpd/status-report.ts';
 
 interface Stored {
   metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -64,12 +65,16 @@ current-context: x
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('creates the Lease with the counts and the server label, then updates it only when counts change', async () => {
+  it('creates the Lease with the report and the server label, then updates it only when the report changes', async () => {
     const core = new DhcpCore(DhcpdConfig.parse({ subnets: [{ name: 'net', cidr: '10.1.0.0/24', pools: [{ start: '10.1.0.10', end: '10.1.0.20' }] }] }), { share: 0 });
     const now = Date.now();
     core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.10'), subnet: 'net', client: 'a', mac: '01', expires: now + 600_000 }, now);
-    const stop = await startStatusPublisher({
-      core,
+    let applied = { generation: 3, refused: [] as string[] };
+    const publisher = await startStatusPublisher({
+      annotations: (at) => ({
+        [SERVED_ANNOTATION]: reportText(dhcpdReport(core, applied, 0, at)),
+        [DHCP_CONFLICTS_ANNOTATION]: JSON.stringify(conflictReport(core, at, undefined)),
+      }),
       leaseName: 'dhcp-net-0',
       namespace: 'ns1',
       kubeconfig: join(dir, 'kubeconfig'),
@@ -77,31 +82,38 @@ current-context: x
       logger: createLogger('test', 'silent'),
       intervalMs: 30,
     });
+    const report = () => readReport(DhcpdReport, leases.get('ns1/dhcp-net-0')?.metadata.annotations);
+    const until = async (what: () => boolean) => {
+      const deadline = Date.now() + 3000;
+      while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    };
     try {
       const first = leases.get('ns1/dhcp-net-0');
-      expect(first?.metadata.annotations?.[DHCP_LEASES_ANNOTATION]).toBe('{"net":1}');
+      expect(report()).toEqual({ generation: 3, refused: [], share: 0, shares: 1, subnets: { net: { capacity: 11, leased: 1 } } });
       expect(first?.metadata.labels?.[DHCP_SERVER_LABEL]).toBe('net-0');
       await new Promise((r) => setTimeout(r, 150));
       expect(writes).toEqual(['POST']);
       core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.11'), subnet: 'net', client: 'b', mac: '02', expires: now + 600_000 }, now);
-      const deadline = Date.now() + 3000;
-      while (leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[DHCP_LEASES_ANNOTATION] !== '{"net":2}' && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[DHCP_LEASES_ANNOTATION]).toBe('{"net":2}');
+      await until(() => report()?.subnets['net']?.leased === 2);
+      expect(report()?.subnets['net']?.leased).toBe(2);
       expect(writes).toEqual(['POST', 'PUT']);
+      // A refused reload is published at once.
+      applied = { ...applied, refused: ['subnet "net": pools overlap'] };
+      publisher.publishNow();
+      await until(() => (report()?.refused.length ?? 0) > 0);
+      expect(report()?.refused).toEqual(['subnet "net": pools overlap']);
 
       // A quarantine (here restored as after a restart) reaches the conflicts annotation.
       // Quarantined 10 s ago (the default quarantine is 1 h): inside the 10 min window.
-      const until = Math.floor((now + 3_590_000) / 1000) * 1000;
-      core.restore({ op: 'quarantine', reason: 'ping', ip: ipv4ToNumber('10.1.0.12'), subnet: 'net', client: '', mac: '03', expires: until }, now);
+      const quarantineEnd = Math.floor((now + 3_590_000) / 1000) * 1000;
+      core.restore({ op: 'quarantine', reason: 'ping', ip: ipv4ToNumber('10.1.0.12'), subnet: 'net', client: '', mac: '03', expires: quarantineEnd }, now);
       const conflicts = () => leases.get('ns1/dhcp-net-0')?.metadata.annotations?.[DHCP_CONFLICTS_ANNOTATION];
-      while (!conflicts()?.includes('10.1.0.12') && Date.now() < deadline + 3000) await new Promise((r) => setTimeout(r, 20));
+      await until(() => conflicts()?.includes('10.1.0.12') ?? false);
       expect(JSON.parse(conflicts() ?? '{}')).toEqual({
-        net: { quarantined: 1, recent: 1, windowSeconds: 600, addresses: [{ ip: '10.1.0.12', reason: 'ping', until: new Date(until).toISOString().replace('.000Z', 'Z') }] },
+        net: { quarantined: 1, recent: 1, windowSeconds: 600, addresses: [{ ip: '10.1.0.12', reason: 'ping', until: new Date(quarantineEnd).toISOString().replace('.000Z', 'Z') }] },
       });
     } finally {
-      await stop();
+      await publisher.stop();
     }
   });
 });

@@ -5,6 +5,8 @@ import { type BlockLease, type LeaseApi } from '../../src/macd/leases.ts';
 export class FakeLeases implements LeaseApi {
   readonly items = new Map<string, BlockLease>();
   annotations: { name: string; annotations: Record<string, string> }[] = [];
+  /** Report texts by replica, in the order written. */
+  readonly reports = new Map<string, string[]>();
   async list(): Promise<BlockLease[]> {
     await Promise.resolve();
     return [...this.items.values()].map((l) => ({ ...l, byRange: { ...l.byRange } }));
@@ -23,5 +25,9 @@ export class FakeLeases implements LeaseApi {
     if (annotations[ALLOCATED_ANNOTATION] !== undefined) l.allocated = Number(annotations[ALLOCATED_ANNOTATION]);
     if (annotations[ALLOCATED_BY_RANGE_ANNOTATION] !== undefined) l.byRange = JSON.parse(annotations[ALLOCATED_BY_RANGE_ANNOTATION]) as Record<string, number>;
     if (annotations[ENDPOINT_ANNOTATION] !== undefined) l.endpoint = annotations[ENDPOINT_ANNOTATION];
+  }
+  async putReport(replica: string, report: string): Promise<void> {
+    await Promise.resolve();
+    this.reports.set(replica, [...(this.reports.get(replica) ?? []), report]);
   }
 }

@@ -5,16 +5,18 @@ import { FakeLeases } from './fake-leases.ts';
 import { formatMac, parseMac } from '../../src/api/mac.ts';
 import { BlockCoordinator } from '../../src/macd/replicas.ts';
 import { MacStore } from '../../src/macd/store.ts';
+import { macdReport } from '../../src/macd/server.ts';
+import { MacdReport } from '../../src/api/leases.ts';
 import { quietLog, tempDir } from './helpers.ts';
 
 const BASE = parseMac('aa:bb:cc:00:00:00')!;
 const coordination = { mode: 'kubernetes', pool: { name: 'pool', namespace: 'ns', uid: 'u' }, blockSize: 256 } as const;
 const config = MacdConfig.parse({ ranges: [{ id: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:0f:ff' }], coordination });
 
-async function replica(api: FakeLeases, name: string, dataDir = tempDir(), cfg: MacdConfig = config) {
+async function replica(api: FakeLeases, name: string, dataDir = tempDir(), cfg: MacdConfig = config, report?: (store: MacStore) => MacdReport) {
   const store = await MacStore.open({ dataDir, log: quietLog, blockSize: 256, coordinated: true, onFatal: (e) => { throw e; } });
   await store.applyConfig(cfg);
-  const coord = new BlockCoordinator({ store, api, pool: 'pool', replica: name, endpoint: `http://${name}`, log: quietLog, publishMs: 60_000 });
+  const coord = new BlockCoordinator({ store, api, pool: 'pool', replica: name, endpoint: `http://${name}`, log: quietLog, publishMs: 60_000, ...(report ? { report: () => report(store) } : {}) });
   await coord.start();
   return { store, coord, dataDir };
 }
@@ -24,6 +26,25 @@ const states = (n: number) => Array.from({ length: n }, () => ({ mac: null, meta
 const leaseOf = (api: FakeLeases, mac: number) => [...api.items.values()].find((l) => mac >= l.from && mac <= l.to);
 
 describe('block coordination (fake Lease API)', () => {
+  it('publishes its report on its own Lease when it starts, and again only when it changed', async () => {
+    const api = new FakeLeases();
+    let applied = { generation: 7, refused: [] as string[] };
+    const a = await replica(api, 'a', tempDir(), config, (store) => macdReport(store, applied));
+    const published = () => (api.reports.get('a') ?? []).map((t) => MacdReport.parse(JSON.parse(t)));
+    expect(published()).toHaveLength(1);
+    expect(published().at(-1)).toEqual({ generation: 7, refused: [], capacity: 4096, allocated: 0 });
+    const writes = published().length;
+    a.coord.publishNow();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(published()).toHaveLength(writes);
+    await a.store.allocate([{ mac: null, meta }]);
+    applied = { generation: 8, refused: ['ranges[1] (x): not served: why'] };
+    a.coord.publishNow();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(published().at(-1)).toEqual({ generation: 8, refused: ['ranges[1] (x): not served: why'], capacity: 4096, allocated: 1 });
+    await a.coord.close();
+  });
+
   it('three replicas allocating concurrently never share a MAC or a block', async () => {
     const api = new FakeLeases();
     const rs = await Promise.all(['a', 'b', 'c'].map((n) => replica(api, n)));

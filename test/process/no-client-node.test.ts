@@ -140,18 +140,22 @@ describe('the servers never load @kubernetes/client-node', () => {
     expect((lease['spec'] as { holderIdentity: string; acquireTime: string }).holderIdentity).toBe('r0');
     expect((lease['spec'] as { acquireTime: string }).acquireTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     expect(api.requests.some((r) => r.startsWith('PATCH '))).toBe(true);
+    // The replica's report, on the Lease named after it.
+    const report = await until('the report Lease', () => (api.leases.get('r0')?.metadata.annotations?.['alcor.dev/served']?.includes('"allocated":1') ? api.leases.get('r0') : undefined));
+    expect(report.metadata.labels).toEqual({ 'alcor.dev/mac-pool': 'pool' });
+    expect(JSON.parse(report.metadata.annotations!['alcor.dev/served']!)).toMatchObject({ allocated: 1, refused: [] });
     macd.kill('SIGTERM');
   });
 
-  it('dhcpd publishes its status Lease', async () => {
+  it('dhcpd publishes its report Lease', async () => {
     const config = join(dir, 'dhcpd.json');
     writeFileSync(config, JSON.stringify({ subnets: [{ name: 'net', cidr: '10.1.0.0/24', pools: [{ start: '10.1.0.10', end: '10.1.0.20' }] }] }));
     const { child: dhcpd } = await spawnWithHook(
       ['dhcpd', '--config', config, '--data-dir', join(dir, 'dhcpd'), '--listen-address', '127.0.0.1', '--listen-port', '0', '--metrics-listen', 'off', '--kubeconfig', kubeconfig, '--status-lease', 'net-0', '--namespace', 'ns', '--server-name', 'net'],
       /"dhcpd serving"/,
     );
-    const lease = await until('the status Lease', () => api.leases.get('net-0'));
-    expect(lease.metadata.annotations?.['alcor.dev/leases']).toBe('{"net":0}');
+    const lease = await until('the report Lease', () => api.leases.get('net-0'));
+    expect(lease.metadata.annotations?.['alcor.dev/served']).toBe('{"generation":0,"refused":[],"share":0,"shares":1,"subnets":{"net":{"capacity":11,"leased":0}}}');
     expect(lease.metadata.labels?.['alcor.dev/dhcp-server']).toBe('net');
     dhcpd.kill('SIGTERM');
   });

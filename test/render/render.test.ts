@@ -5,8 +5,6 @@ import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
 import {
   CONFIG_CHECKSUM_ANNOTATION,
   defaultRenderSettings,
-  dhcpSubnetCapacity,
-  macPoolCapacity,
   macPoolEndpoint,
   renderDataPlaneManager,
   renderDhcpSubnet,
@@ -405,32 +403,6 @@ describe('DataPlaneManager', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: {} });
-  });
-});
-
-describe('capacity', () => {
-  const pool = (spec: Obj) => macPoolExample(() => ({ oui: 'aa:bb:cc', ...spec })).spec;
-  it.each([
-    ['default range0', {}, 2 ** 24],
-    ['two OUIs minus a /24 prefix and one MAC', undefined, 2 * 2 ** 24 - 256 - 1],
-    ['exclusions outside the ranges', { exclusions: ['fe:16:11:*'] }, 2 ** 24],
-    ['overlapping exclusions count once', { exclusions: ['aa:bb:cc:00:*', 'aa:bb:cc:00:00:*', 'aa:bb:cc:00:00:01'] }, 2 ** 24 - 2 ** 16],
-    ['one-address range', { ranges: [{ name: 'a', from: 'aa:bb:cc:00:00:01', to: 'aa:bb:cc:00:00:01' }] }, 1],
-    ['two OUIs outside the pool OUI', { ranges: [{ name: 'a', from: '02:00:00:00:00:00', to: '02:00:00:ff:ff:ff' }, { name: 'b', from: '02:00:01:00:00:00', to: '02:00:01:ff:ff:ff' }] }, 2 ** 25],
-    ['a range inside another counts once', { ranges: [{ name: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:ff:ff:ff' }, { name: 't', from: 'aa:bb:cc:20:00:00', to: 'aa:bb:cc:20:ff:ff' }], exclusions: ['aa:bb:cc:20:00:*'] }, 2 ** 24 - 256],
-  ] as [string, Obj | undefined, number][])('MacPool: %s', (_name, spec, expected) => {
-    expect(macPoolCapacity(spec ? pool(spec) : macPoolExample().spec)).toBe(expected);
-  });
-
-  const subnet = (spec: Obj) => dhcpSubnetExample((base) => ({ ...base, excludes: [], ...spec })).spec;
-  it.each([
-    ['the example', undefined, 100 - 1 - 10],
-    ['one pool', {}, 100],
-    ['two pools', { pools: [{ start: '10.20.0.100', end: '10.20.0.149' }, { start: '10.20.0.200', end: '10.20.0.249' }] }, 100],
-    ['excludes outside the pools do nothing', { excludes: ['10.20.0.5', '10.20.0.10-10.20.0.20'] }, 100],
-    ['reservations inside pools still count', { reservations: [{ mac: 'aa:bb:cc:00:00:01', ip: '10.20.0.120' }] }, 100],
-  ] as [string, Obj | undefined, number][])('DhcpSubnet: %s', (_name, spec, expected) => {
-    expect(dhcpSubnetCapacity(spec ? subnet(spec) : dhcpSubnetExample().spec)).toBe(expected);
   });
 });
 

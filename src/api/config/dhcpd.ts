@@ -85,6 +85,8 @@ export const DhcpdSubnetConfig = z.object({
 export type DhcpdSubnetConfig = z.infer<typeof DhcpdSubnetConfig>;
 
 export const DhcpdConfig = z.object({
+  /** metadata.generation of the DhcpSubnet this was rendered from: reported back once applied (alcor.dev/served). */
+  generation: z.number().int().min(0).optional(),
   subnets: z.array(DhcpdSubnetConfig).min(1),
   /**
    * High availability: the pool of each subnet is split into `shares` disjoint

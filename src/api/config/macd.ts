@@ -12,6 +12,8 @@ export const MacdRangeConfig = z.object({
 export type MacdRangeConfig = z.infer<typeof MacdRangeConfig>;
 
 export const MacdConfig = z.object({
+  /** metadata.generation of the MacPool this was rendered from: reported back once applied (alcor.dev/served). */
+  generation: z.number().int().min(0).optional(),
   /** Default OUI for the default range when `ranges` is empty (Alcor's macmanager.oui). */
   oui: z.string().regex(ouiPattern).default('aa:bb:cc'),
   /** Ranges from the MacPool; the first is the default range. Empty: range0 = oui:00:00:00-oui:ff:ff:ff. */

@@ -1,8 +1,7 @@
 import type { DhcpOption, DhcpReservation, DhcpSubnet, DhcpSubnetSpec } from '../../api/index.ts';
 import type { DhcpdConfigInput, DhcpOptionValue } from '../../api/config/dhcpd.ts';
 import { parseDurationSeconds } from '../../api/duration.ts';
-import { formatIPv4, ipv4ToNumber, parseIPv4Range } from '../../api/ipv4.ts';
-import { coveredMinus } from '../intervals.ts';
+import { formatIPv4, parseIPv4Range } from '../../api/ipv4.ts';
 
 // DhcpSubnet spec → the DhcpdConfig file the servers read (src/api/config/dhcpd.ts).
 
@@ -59,6 +58,7 @@ export function shares(spec: DhcpSubnetSpec): number {
 export function dhcpdConfig(subnet: DhcpSubnet, reservations: readonly DhcpReservation[] = []): DhcpdConfigInput {
   const s = subnet.spec;
   return {
+    ...(subnet.metadata.generation !== undefined ? { generation: subnet.metadata.generation } : {}),
     subnets: [
       {
         name: subnet.metadata.name,
@@ -93,11 +93,4 @@ export function dhcpdConfig(subnet: DhcpSubnet, reservations: readonly DhcpReser
     ],
     ha: { shares: shares(s) },
   };
-}
-
-/** Pool addresses minus the excludes; reservations inside the pools are part of it. */
-export function dhcpSubnetCapacity(spec: DhcpSubnetSpec): number {
-  const pools = spec.pools.map((p) => ({ from: ipv4ToNumber(p.start), to: ipv4ToNumber(p.end) }));
-  const excluded = excludeRanges(spec).map((e) => ({ from: ipv4ToNumber(e.start), to: ipv4ToNumber(e.end) }));
-  return coveredMinus(pools, excluded);
 }

@@ -22,7 +22,7 @@ import { DHCPD_API_PORT, DHCPD_API_PORT_NAME, dhcpdName as dhcpdServiceName } fr
 import type { KubeObject, RenderSettings } from '../types.ts';
 import { dhcpdConfig } from './config.ts';
 
-export { dhcpdConfig, dhcpSubnetCapacity, leaseSeconds, optionValue, shares } from './config.ts';
+export { dhcpdConfig, leaseSeconds, optionValue, shares } from './config.ts';
 
 // A DhcpSubnet's servers: `alcor-operator dhcpd` as a StatefulSet behind a
 // Service (relay) or as a DaemonSet on host networking (nodeLocal).
@@ -42,7 +42,9 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
     '--config', `${CONFIG_DIR}/config.yaml`,
     '--data-dir', DATA_DIR,
     '--metrics-listen', `0.0.0.0:${METRICS_PORT}`,
-    '--status-lease', '$(POD_NAME)',
+    // The report Lease, named after what outlives a pod: a relay replica's
+    // name (its ordinal), a node-local server's node (its lease log's host).
+    '--status-lease', relay ? '$(POD_NAME)' : `${dhcpdName(subnet)}-$(NODE_NAME)`,
     '--namespace', '$(POD_NAMESPACE)',
     '--server-name', subnet.metadata.name,
     // The lease API (kubectl alcor, through the API server's service proxy):
@@ -57,6 +59,8 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
     args.push('--share', '$(SHARE)');
     // The StatefulSet's ordinal (0..replicas-1) is this replica's share of the pools.
     env.push({ name: 'SHARE', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } });
+  } else {
+    env.push({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
   }
   return {
     name: 'dhcpd',

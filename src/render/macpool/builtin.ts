@@ -39,6 +39,7 @@ export function macdName(pool: MacPool): string {
 
 export function macdConfig(pool: MacPool): MacdConfigInput {
   return {
+    ...(pool.metadata.generation !== undefined ? { generation: pool.metadata.generation } : {}),
     oui: pool.spec.oui,
     ranges: effectiveRanges(pool.spec).map((r) => ({ id: r.name, from: r.from, to: r.to })),
     exclusions: pool.spec.exclusions ?? [],

@@ -4,8 +4,8 @@ import type { KubeObject, RenderSettings } from '../types.ts';
 import { macManagerName, renderAlcorEngine } from './alcor.ts';
 import { macdName, renderBuiltin } from './builtin.ts';
 
-export { macPoolCapacity, effectiveRanges } from './ranges.ts';
-export { macdConfig } from './builtin.ts';
+export { effectiveRanges } from './ranges.ts';
+export { macdConfig, macdName } from './builtin.ts';
 export { macManagerProperties } from './alcor.ts';
 
 /** Every object a MacPool needs, for its engine. */
