@@ -186,6 +186,30 @@ describe.skipIf(skipReason !== '')("Alcor's services as real pods (containerd no
     figures.push(`DPM pod rolled to version 101, Ready ${startSeconds(after!).toFixed(0)}s after creation`);
   });
 
+  test("status says why from the pods: a MAC manager with no Ignite to find exits, and Ready=False says it keeps exiting", async () => {
+    await k.kubectl(['-n', NS, 'apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'alcor.dev/v1alpha1',
+      kind: 'MacPool',
+      metadata: { name: 'no-ignite' },
+      spec: { oui: '02:00:01', engine: 'alcor', allocator: { replicas: 1 }, alcor: { ignite: { serviceName: 'no-such-ignite' } } },
+    }));
+    const r = await until('Ready=False with the pods\' reason', async () => {
+      const got = await resource('macpool', 'no-ignite');
+      return ready(got)?.reason === 'ContainerCrashing' && got;
+    }, 600_000);
+    expect(ready(r)?.status).toBe('False');
+    expect(ready(r)?.message).toMatch(/^Deployment no-ignite-macmanager: pods not ready: container macmanager keeps exiting \(last exit code \d+/);
+    // Alcor's own words for it, in the log of the container that ran (or runs) before the next restart.
+    const [p] = await pods(NS, 'app.kubernetes.io/instance=no-ignite');
+    await until('IgniteClient is null in the MAC manager log', async () => {
+      for (const previous of [true, false]) {
+        const logs = await k.kubectl(['-n', NS, 'logs', p!.metadata.name, ...(previous ? ['--previous'] : [])]).catch(() => '');
+        if (logs.includes('IgniteClient is null')) return true;
+      }
+      return false;
+    }, 180_000);
+  });
+
   test('deleting the resources and Ignite leaves nothing behind', async () => {
     await k.kubectl(['-n', NS, 'delete', 'macpool,dataplanemanager', '--all', '--wait=true', '--timeout=120s']);
     await until('the MAC manager and DPM pods and the Ignite discovery RBAC gone', async () => {
