@@ -129,7 +129,7 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
    * copied just before the change (store.watch), so every line is the state
    * at the cut, however long the stream takes.
    */
-  const localExport = (): { header: MacPoolBackupHeader; lines: AsyncGenerator<string> } => {
+  const localExport = (): { header: MacPoolBackupHeader; batches: AsyncGenerator<string[]> } => {
     const store = o.store();
     const pages = store.allocator.space.pagesInUse().map(([i, w]) => [i, w.slice()] as [number, Uint32Array]);
     let count = 0;
@@ -157,23 +157,29 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
       created: new Date().toISOString(),
       count,
     };
-    async function* lines(): AsyncGenerator<string> {
+    /** Lines in batches: a generator step per line would cost more than the line. */
+    async function* batches(): AsyncGenerator<string[]> {
       try {
-        let n = 0;
+        let batch: string[] = [];
         for (const mac of allocatedAfter(pages, -1)) {
           const meta = saved.get(mac) ?? store.find(mac)?.meta;
           position = mac;
           saved.delete(mac);
           // A MAC of the cut whose state was not saved is still allocated (released ones are saved first).
-          yield JSON.stringify(entry(mac, meta ?? { portId: '', projectId: null, vpcId: null, state: 'Active' }));
-          // Let allocations run between chunks: the copy-on-change above keeps the snapshot whole.
-          if (++n % 4096 === 0) await new Promise((r) => setImmediate(r));
+          batch.push(JSON.stringify(entry(mac, meta ?? { portId: '', projectId: null, vpcId: null, state: 'Active' })));
+          if (batch.length === 4096) {
+            yield batch;
+            batch = [];
+            // Let allocations run between batches: the copy-on-change above keeps the snapshot whole.
+            await new Promise((r) => setImmediate(r));
+          }
         }
+        if (batch.length > 0) yield batch;
       } finally {
         stop();
       }
     }
-    return { header, lines: lines() };
+    return { header, batches: batches() };
   };
 
   const exclusionsOf = (store: MacStore): { from: number; to: number; pattern: string }[] =>
@@ -292,22 +298,23 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
         parts.push({ count: (JSON.parse(first.value) as { count: number }).count, lines });
       }
     } catch (err) {
-      await mine.lines.return(undefined);
+      await mine.batches.return(undefined);
       throw err;
     }
     const header = { ...mine.header, count: mine.header.count + parts.reduce((n, p) => n + p.count, 0) };
     async function* body(): AsyncGenerator<string> {
       yield JSON.stringify(header) + '\n';
-      const heads = await Promise.all([mine.lines, ...parts.map((p) => p.lines)].map(async (src) => ({ src, line: (await src.next()).value as string | undefined })));
+      if (parts.length === 0) {
+        for await (const batch of mine.batches) yield batch.join('\n') + '\n';
+        return;
+      }
+      // Merge by MAC: every line starts {"mac_address":"xx:xx:xx:xx:xx:xx", and that text sorts as the MACs do.
+      const key = (line: string): string => line.slice(16, 33);
+      const heads = await Promise.all([flatten(mine.batches), ...parts.map((p) => p.lines)].map(async (src) => ({ src, line: (await src.next()).value as string | undefined })));
       let chunk = '';
       for (;;) {
         let best: (typeof heads)[number] | undefined;
-        let bestMac = Infinity;
-        for (const h of heads) {
-          if (h.line === undefined) continue;
-          const mac = parseMac((JSON.parse(h.line) as MacEntry).mac_address) ?? Infinity;
-          if (mac < bestMac) [best, bestMac] = [h, mac];
-        }
+        for (const h of heads) if (h.line !== undefined && (!best || key(h.line) < key(best.line!))) best = h;
         if (!best) break;
         chunk += best.line + '\n';
         best.line = (await best.src.next()).value as string | undefined;
@@ -318,7 +325,8 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
       }
       if (chunk) yield chunk;
     }
-    return { status: 200, stream: Readable.from(body()), contentType: 'application/x-ndjson' };
+    // One chunk read ahead at most: the export goes at the pace of its reader.
+    return { status: 200, stream: Readable.from(body(), { objectMode: true, highWaterMark: 1 }), contentType: 'application/x-ndjson' };
   };
 
   const importAll = async (q: URLSearchParams, text: string, local: boolean): Promise<ApiAnswer> => {
@@ -420,6 +428,10 @@ function popcount(x: number): number {
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   x = (x + (x >>> 4)) & 0x0f0f0f0f;
   return Math.imul(x, 0x01010101) >>> 24;
+}
+
+async function* flatten(batches: AsyncGenerator<string[]>): AsyncGenerator<string> {
+  for await (const batch of batches) yield* batch;
 }
 
 /** The lines of a stream, without their newlines. */
