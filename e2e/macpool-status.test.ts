@@ -97,7 +97,7 @@ describe('MacPool status', () => {
       expect(res.status).toBe(201);
       macs.push((res.json['mac_state'] as { mac_address: string }).mac_address);
     }
-    const bulk = await post('/macs/bulk', { mac_states: Array.from({ length: 100 }, (_, i) => ({ port_id: `bulk-${i}` })) });
+    const bulk = await post('/macs/bulk', { mac_states: Array.from({ length: 100 }, (_, i) => ({ project_id: 'p', vpc_id: 'v', port_id: `bulk-${i}` })) });
     expect(bulk.status).toBe(201);
     const counted = await within('status.allocated = 107', 10_000, async () => {
       const p = await getPool();

@@ -180,8 +180,8 @@ describe('alerts and dashboard on a real Prometheus', () => {
     expect(bulk.status, JSON.stringify(bulk.json)).toBe(201);
     allocated.push(...(bulk.json['mac_states'] as { mac_address: string }[]).map((m) => m.mac_address));
     expect(allocated).toHaveLength(CAPACITY);
-    const full = await macdCall('POST', '/macs', { mac_state: { port_id: 'one-more' } });
-    expect([full.status, full.json['reason']]).toEqual([409, 'pool_full']);
+    const full = await macdCall('POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'one-more' } });
+    expect([full.status, full.json['reason']]).toEqual([403, 'pool_full']);
 
     // Bounded background traffic that keeps every panel fed without changing
     // the pool's fill: a metadata update (a durable write), a refused
@@ -193,7 +193,7 @@ describe('alerts and dashboard on a real Prometheus', () => {
       // And a reconcile now and then: an annotation changes, the spec does not.
       if (tick % 4 === 0) void kubectl(['-n', ns, 'annotate', '--overwrite', 'macpool', POOL, `e2e.alcor.dev/tick=${tick}`]);
       void macdCall('PUT', `/macs/${allocated[tick % CAPACITY]}`, { mac_state: { mac_address: allocated[tick % CAPACITY], project_id: 'p', vpc_id: 'v', port_id: `port-${tick % CAPACITY}`, state: tick % 2 ? 'Inactive' : 'Active' } }).catch(() => undefined);
-      void macdCall('POST', '/macs', { mac_state: { port_id: `again-${tick}` } }).catch(() => undefined);
+      void macdCall('POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: `again-${tick}` } }).catch(() => undefined);
       void sendDhcp(MessageType.REQUEST, 0x0a, [[Opt.REQUESTED_IP, ip('127.77.0.10')]]).catch(() => undefined);
       void sendDhcp(MessageType.DISCOVER, 0x0c + (tick % 4), []).catch(() => undefined);
     }, 500);

@@ -103,7 +103,7 @@ describe.skipIf(skipReason !== '')('real pods (containerd node)', () => {
         const r = await fetch(`${serviceUrl}/macs`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ mac_state: { port_id: `p${i}` } }),
+          body: JSON.stringify({ mac_state: { project_id: 'p', vpc_id: 'v', port_id: `p${i}` } }),
           signal: AbortSignal.timeout(5000),
         });
         return r.status === 201 || r.status === 200 ? r : undefined;
@@ -143,7 +143,7 @@ describe.skipIf(skipReason !== '')('real pods (containerd node)', () => {
     const res = await fetch(`${serviceUrl}/macs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mac_state: { port_id: 'after-restart' } }),
+      body: JSON.stringify({ mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'after-restart' } }),
     });
     expect([200, 201]).toContain(res.status);
     const fresh = ((await res.json()) as MacState).mac_state.mac_address;

@@ -22,6 +22,14 @@ export function parseMac(text: string): number | undefined {
   return hi * TWO32 + lo;
 }
 
+/**
+ * A MAC as Alcor's MAC manager accepts it in requests (its MacAddress.validateMac):
+ * six hex octets separated by ":" or "-", either case. Undefined when malformed.
+ */
+export function parseMacNotation(text: string): number | undefined {
+  return /^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/.test(text) ? parseMac(text.replaceAll('-', ':')) : undefined;
+}
+
 /** A number → "aa:bb:cc:00:00:01". */
 export function formatMac(mac: number): string {
   const hi = Math.floor(mac / TWO32);

@@ -337,10 +337,10 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
     if (!parsed.ok) throw new ApiFailure(400, 'malformed_file', parsed.error);
     if (parsed.value.header.kind !== 'MacPoolBackup') throw new ApiFailure(400, 'malformed_file', `a ${parsed.value.header.kind} cannot be imported into a MAC pool`);
     const entries = parsed.value.entries as MacEntry[];
-    // The same rules as an allocation's mac_state (ids: length and characters).
+    // The same rules as an allocation's mac_state (ids: length and characters), as macd may hold it.
     entries.forEach((e, i) => {
       try {
-        parseMacState(e, `line ${i + 2}`, o.limits);
+        parseMacState(e, `line ${i + 2}`, o.limits, { stored: true });
       } catch (err) {
         if (err instanceof MacdError) throw new ApiFailure(400, 'malformed_file', err.message);
         throw err;

@@ -66,7 +66,8 @@ export class Allocator {
 
   range(id: string): MacRange {
     const r = this.byId.get(id);
-    if (!r) throw new MacdError(404, 'unknown_range', `range "${id}" does not exist`);
+    // 400: Alcor's answer to an allocation in a range it does not have.
+    if (!r) throw new MacdError(400, 'unknown_range', `range "${id}" does not exist`);
     return r;
   }
 
@@ -111,7 +112,8 @@ export class Allocator {
   /** Allocates `specific` and then `count` next-free MACs, all or none. Returns the MACs in that order. */
   allocate(req: AllocateRequest): number[] {
     const only = req.rangeId !== undefined ? this.range(req.rangeId) : null;
-    if (only && only.state !== 'Active') throw new MacdError(409, 'range_inactive', `range "${only.id}" is ${only.state}`);
+    // Refusals answer Alcor's status where Alcor has the same refusal (400 inactive, 400 taken, 403 full).
+    if (only && only.state !== 'Active') throw new MacdError(400, 'range_inactive', `range "${only.id}" is ${only.state}`);
     const seen = new Set<number>();
     for (const mac of req.specific) {
       if (only) {
@@ -119,10 +121,10 @@ export class Allocator {
       } else {
         const rs = this.rangesAt(mac);
         if (rs.length === 0) throw new MacdError(400, 'outside_ranges', `${formatMac(mac)} is outside every range`);
-        if (!rs.some((r) => r.state === 'Active')) throw new MacdError(409, 'range_inactive', `range "${rs[0]!.id}" holding ${formatMac(mac)} is ${rs[0]!.state}`);
+        if (!rs.some((r) => r.state === 'Active')) throw new MacdError(400, 'range_inactive', `range "${rs[0]!.id}" holding ${formatMac(mac)} is ${rs[0]!.state}`);
       }
       if (this.layout.isExcluded(mac)) throw new MacdError(409, 'excluded', `${formatMac(mac)} is excluded from allocation`);
-      if (this.space.has(mac) || seen.has(mac)) throw new MacdError(409, 'already_allocated', `${formatMac(mac)} is already allocated`);
+      if (this.space.has(mac) || seen.has(mac)) throw new MacdError(400, 'already_allocated', `${formatMac(mac)} is already allocated`);
       seen.add(mac);
     }
     for (const mac of req.specific) this.take(mac);
@@ -131,7 +133,7 @@ export class Allocator {
     const picked = this.pickFree(only ? [only] : this.allocationOrder(), req.count, req.preferredOnly === true);
     if (!picked) {
       for (const mac of req.specific) this.put(mac);
-      throw new MacdError(409, 'pool_full', only ? `range "${only.id}" has fewer than ${req.count} free MACs` : `the pool has fewer than ${req.count} free MACs`);
+      throw new MacdError(403, 'pool_full', only ? `range "${only.id}" has fewer than ${req.count} free MACs` : `the pool has fewer than ${req.count} free MACs`);
     }
     return req.specific.length === 0 ? picked : req.specific.concat(picked);
   }
@@ -259,7 +261,7 @@ export class Allocator {
   checkUpdateRange(id: string, input: RangeInput): MacRange {
     const r = this.range(id);
     if (input.id !== id) throw new MacdError(400, 'invalid_request', `range_id "${input.id}" in the body differs from "${id}" in the path`);
-    if (r.source !== 'api') throw new MacdError(409, 'range_protected', `range "${id}" comes from the MacPool configuration; change it there`);
+    if (r.source !== 'api') throw new MacdError(400, 'range_protected', `range "${id}" comes from the MacPool configuration; change it there`);
     if (input.from !== r.from || input.to !== r.to) {
       this.checkNewRange(input, r);
       const n = this.orphans(r, input);
@@ -288,8 +290,8 @@ export class Allocator {
 
   checkDeleteRange(id: string): MacRange {
     const r = this.range(id);
-    if (r.source === 'default') throw new MacdError(409, 'range_protected', `range "${id}" is the default range and cannot be deleted`);
-    if (r.source === 'config') throw new MacdError(409, 'range_protected', `range "${id}" comes from the MacPool configuration; remove it there`);
+    if (r.source === 'default') throw new MacdError(400, 'range_protected', `range "${id}" is the default range and cannot be deleted`);
+    if (r.source === 'config') throw new MacdError(400, 'range_protected', `range "${id}" comes from the MacPool configuration; remove it there`);
     const n = this.orphans(r);
     if (n > 0) throw new MacdError(409, 'range_in_use', `range "${id}" has ${n} allocated MACs that no other range holds; release them first`);
     return r;

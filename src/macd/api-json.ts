@@ -3,7 +3,7 @@
 // answers serialised the way Alcor's Java clients read them.
 
 import { idCharacters, idPattern } from '../api/macd-limits.ts';
-import { formatMac, parseMac } from '../api/mac.ts';
+import { formatMac, parseMacNotation } from '../api/mac.ts';
 import { clip } from '../process/http-limits.ts';
 import { MacdError } from './errors.ts';
 import type { RangeStats } from './layout.ts';
@@ -43,7 +43,7 @@ export function rangeJson(r: MacRange, s: RangeStats): Record<string, unknown> {
   };
 }
 
-export function bad(reason: 'invalid_request' | 'missing_port_id' | 'malformed_mac', message: string): MacdError {
+export function bad(reason: 'invalid_request' | 'missing_field' | 'malformed_mac', message: string): MacdError {
   return new MacdError(400, reason, message);
 }
 
@@ -75,21 +75,35 @@ function optId(o: Record<string, unknown>, key: string, where: string, limits: B
   return v;
 }
 
+/** A MAC in a path or body: ":" or "-" separated, either case (as Alcor accepts); 400 malformed_mac otherwise. */
 export function parseMacField(v: string, what: string): number {
-  const mac = parseMac(v);
+  const mac = parseMacNotation(v);
   if (mac === undefined) throw bad('malformed_mac', `${what} "${clip(v, 64)}" is not a MAC address like aa:bb:cc:00:00:01`);
   return mac;
 }
 
-/** Validates one mac_state of a request body. */
-export function parseMacState(v: unknown, where: string, limits: BodyLimits): MacStateInput {
+/**
+ * Validates one mac_state of a request body. project_id, vpc_id and port_id
+ * are required and not blank, as Alcor's MAC manager requires; state is
+ * Active (default) or Inactive. `stored`: a state as macd may already hold it
+ * (a backup being imported): before macd required all three, project_id and
+ * vpc_id could be null.
+ */
+export function parseMacState(v: unknown, where: string, limits: BodyLimits, opts: { stored?: boolean } = {}): MacStateInput {
   if (!isObject(v)) throw bad('invalid_request', `${where} must be an object`);
   const addr = optString(v, 'mac_address', where);
-  const portId = optId(v, 'port_id', where, limits);
-  if (portId === null || portId === '') throw bad('missing_port_id', `${where}.port_id is required`);
-  const state = optString(v, 'state', where) ?? 'Active';
+  const id = (key: string, required: boolean): string | null => {
+    const raw = optString(v, key, where);
+    if (raw === null && !required) return null;
+    if (raw === null || raw.trim() === '') throw bad('missing_field', `${where}.${key} is required (project_id, vpc_id and port_id must not be empty)`);
+    return optId(v, key, where, limits)!;
+  };
+  const projectId = id('project_id', !opts.stored);
+  const vpcId = id('vpc_id', !opts.stored);
+  const portId = id('port_id', true)!;
+  const state = optString(v, 'state', where)?.trim() || 'Active';
   if (state !== 'Active' && state !== 'Inactive') throw bad('invalid_request', `${where}.state must be "Active" or "Inactive"`);
-  const meta: MacMeta = { portId, projectId: optId(v, 'project_id', where, limits), vpcId: optId(v, 'vpc_id', where, limits), state };
+  const meta: MacMeta = { portId, projectId, vpcId, state };
   return { mac: addr === null || addr === '' ? null : parseMacField(addr, `${where}.mac_address`), meta };
 }
 
@@ -117,10 +131,11 @@ export function parseStates(body: unknown, limits: BodyLimits): MacStateInput[] 
   return out;
 }
 
-export function parseRange(body: unknown, limits: BodyLimits): { id: string; from: number; to: number; state: 'Active' | 'Inactive' } {
+/** A mac_range of a request body; without range_id, the one in the path (as Alcor's PUT does). */
+export function parseRange(body: unknown, limits: BodyLimits, pathId?: string): { id: string; from: number; to: number; state: 'Active' | 'Inactive' } {
   const r = bodyField(body, 'mac_range');
   if (!isObject(r)) throw bad('invalid_request', 'mac_range must be an object');
-  const id = optId(r, 'range_id', 'mac_range', limits);
+  const id = optId(r, 'range_id', 'mac_range', limits) ?? pathId ?? null;
   if (!id) throw bad('invalid_request', 'mac_range.range_id is required');
   const from = optString(r, 'from', 'mac_range');
   const to = optString(r, 'to', 'mac_range');

@@ -5,7 +5,7 @@ export type ErrorReason =
   | 'malformed_mac'
   | 'malformed_json'
   | 'invalid_request'
-  | 'missing_port_id'
+  | 'missing_field'
   | 'outside_ranges'
   | 'unknown_range'
   | 'range_exists'
@@ -26,6 +26,7 @@ export type ErrorReason =
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',

@@ -93,7 +93,11 @@ const allocateBulk = (name: string, inRange: boolean): Route => ({
 
 const getMac: Route = {
   name: 'get',
-  run: (req, { store }) => [200, new Json(`{"mac_state":${macStateJson(store().get(macInPath(req)))}}`)],
+  // A MAC never allocated (or released) is {"mac_state": null}, as Alcor answers.
+  run: (req, { store }) => {
+    const s = store().find(macInPath(req));
+    return [200, new Json(`{"mac_state":${s ? macStateJson(s) : 'null'}}`)];
+  },
   mac: (req) => nullIfMalformed(req),
 };
 
@@ -138,17 +142,35 @@ async function withCounts(req: ApiRequest, deps: RouteDeps, ranges: MacRange[]):
 }
 
 const listRanges: Route = { name: 'ranges_list', run: async (req, deps) => [200, { mac_ranges: await withCounts(req, deps, deps.store().allocator.ranges()) }] };
-const createRange: Route = { name: 'range_create', run: async (req, deps) => [201, { mac_range: (await withCounts(req, deps, [await deps.store().addRange(parseRange(req.body(), deps.limits))]))[0] }] };
-const getRange: Route = { name: 'range_get', run: async (req, deps) => [200, { mac_range: (await withCounts(req, deps, [deps.store().allocator.range(rangeInPath(req))]))[0] }] };
-const updateRange: Route = { name: 'range_update', run: async (req, deps) => [200, { mac_range: (await withCounts(req, deps, [await deps.store().updateRange(rangeInPath(req), parseRange(req.body(), deps.limits))]))[0] }] };
+/** Put a range: create it, or replace an existing one (bounds guarded: no allocated MAC may be left in no range). */
+async function putRange(deps: RouteDeps, input: ReturnType<typeof parseRange>): Promise<MacRange> {
+  const store = deps.store();
+  return store.allocator.hasRange(input.id) ? store.updateRange(input.id, input) : store.addRange(input);
+}
+
+// Alcor's range endpoints are create-or-replace (POST and PUT alike) and
+// reads of an unknown range answer null, not an error: so do these.
+const createRange: Route = { name: 'range_create', run: async (req, deps) => [201, { mac_range: (await withCounts(req, deps, [await putRange(deps, parseRange(req.body(), deps.limits))]))[0] }] };
+const updateRange: Route = { name: 'range_update', run: async (req, deps) => [200, { mac_range: (await withCounts(req, deps, [await putRange(deps, parseRange(req.body(), deps.limits, rangeInPath(req)))]))[0] }] };
+const getRange: Route = {
+  name: 'range_get',
+  async run(req, deps) {
+    const id = rangeInPath(req);
+    const a = deps.store().allocator;
+    return [200, { mac_range: a.hasRange(id) ? (await withCounts(req, deps, [a.range(id)]))[0]! : null }];
+  },
+};
 const deleteRange: Route = {
   name: 'range_delete',
   async run(req, { store }) {
-    const r = store().allocator.range(rangeInPath(req));
+    const id = rangeInPath(req);
+    // Alcor answers {"id": ...}, also for a range it does not have.
+    if (!store().allocator.hasRange(id)) return [200, { id }];
+    const r = store().allocator.range(id);
     // Its counts as it goes.
     const stats = store().allocator.stats(r);
     await store().deleteRange(r.id);
-    return [200, { mac_range: rangeJson(r, stats) }];
+    return [200, { id, mac_range: rangeJson(r, stats) }];
   },
 };
 

@@ -397,7 +397,7 @@ export class MacStore {
   }
 
   private checkRangesWritable(): void {
-    if (this.opts.coordinated) throw new MacdError(409, 'range_protected', 'with several replicas the ranges come from the MacPool; change them there');
+    if (this.opts.coordinated) throw new MacdError(400, 'range_protected', 'with several replicas the ranges come from the MacPool; change them there');
   }
 
   // ---- durability ----

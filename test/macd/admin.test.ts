@@ -49,12 +49,12 @@ describe('macd admin API, one replica', () => {
   let base = '';
   it('lists allocated MACs in address order, page by page, with project, VPC and port filters', async () => {
     base = await single();
-    const states = Array.from({ length: 1000 }, (_, i) => ({ port_id: `port-${i}`, project_id: `p${i % 3}`, vpc_id: i % 2 === 0 ? 'even' : null }));
+    const states = Array.from({ length: 1000 }, (_, i) => ({ port_id: `port-${i}`, project_id: `p${i % 3}`, vpc_id: i % 2 === 0 ? 'even' : 'odd' }));
     expect((await call(base, 'POST', '/macs/bulk', { mac_states: states })).status).toBe(201);
     const all = await allMacs(base);
     expect(all).toHaveLength(1000);
     expect(all.map((m) => m.mac_address)).toEqual([...all.map((m) => m.mac_address)].sort());
-    expect(all[7]).toEqual({ mac_address: 'aa:bb:cc:00:00:07', project_id: 'p1', vpc_id: null, port_id: 'port-7', state: 'Active' });
+    expect(all[7]).toEqual({ mac_address: 'aa:bb:cc:00:00:07', project_id: 'p1', vpc_id: 'odd', port_id: 'port-7', state: 'Active' });
     expect((await allMacs(base, '&project_id=p0&vpc_id=even', 50)).map((m) => m.port_id)).toEqual(states.filter((s, i) => i % 6 === 0).map((s) => s.port_id));
     expect(await allMacs(base, '&port_id=port-500')).toEqual([all[500]]);
     expect(await allMacs(base, '&project_id=nobody')).toEqual([]);
@@ -64,7 +64,7 @@ describe('macd admin API, one replica', () => {
   it('exports the state at its start: changes made while it streams do not show', async () => {
     // Enough lines that the stream is still running when the changes come.
     for (let k = 0; k < 3; k++) {
-      expect((await call(base, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 10_000 }, (_, i) => ({ port_id: `bulk-${k * 10_000 + i}` })) })).status).toBe(201);
+      expect((await call(base, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 10_000 }, (_, i) => ({ project_id: 'p', vpc_id: 'v', port_id: `bulk-${k * 10_000 + i}` })) })).status).toBe(201);
     }
     const res = await fetch(`${base}/v1/export`);
     expect(res.status).toBe(200);
@@ -75,8 +75,8 @@ describe('macd admin API, one replica', () => {
     expect(head).toMatchObject({ kind: 'MacPoolBackup', version: 1, count: 31_000, ranges: [{ id: 'r0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:00:ff:ff' }] });
     const last = 'aa:bb:cc:00:79:17'; // the 31,000th MAC
     expect((await call(base, 'DELETE', `/macs/${last}`)).status).toBe(200);
-    expect((await call(base, 'PUT', '/macs/aa:bb:cc:00:79:16', { mac_state: { port_id: 'changed' } })).status).toBe(200);
-    expect((await call(base, 'POST', '/macs', { mac_state: { port_id: 'new-one' } })).status).toBe(201);
+    expect((await call(base, 'PUT', '/macs/aa:bb:cc:00:79:16', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'changed' } })).status).toBe(200);
+    expect((await call(base, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'new-one' } })).status).toBe(201);
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -148,7 +148,7 @@ describe('macd admin API, two replicas', () => {
     const a = await replica('a', cfg, leases);
     const b = await replica('b', cfg, leases);
     for (const [base, tag] of [[a, 'a'], [b, 'b'], [a, 'a2']] as const) {
-      expect((await call(base, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 300 }, (_, i) => ({ port_id: `${tag}-${i}`, project_id: tag })) })).status).toBe(201);
+      expect((await call(base, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 300 }, (_, i) => ({ port_id: `${tag}-${i}`, project_id: tag, vpc_id: 'v' })) })).status).toBe(201);
     }
     const fromA = await allMacs(a, '', 128);
     expect(fromA).toHaveLength(900);
@@ -164,7 +164,7 @@ describe('macd admin API, two replicas', () => {
     const c = await replica('c', cfg, leases2);
     const d = await replica('d', cfg, leases2);
     // d holds a block already (an allocation released again): the restore must go there for its MACs.
-    const tmp = await call(d, 'POST', '/macs', { mac_state: { mac_address: fromA[0]!.mac_address, port_id: 'tmp' } });
+    const tmp = await call(d, 'POST', '/macs', { mac_state: { mac_address: fromA[0]!.mac_address, project_id: 'p', vpc_id: 'v', port_id: 'tmp' } });
     expect(tmp.status).toBe(201);
     expect((await call(d, 'DELETE', `/macs/${fromA[0]!.mac_address}`)).status).toBe(200);
     const restored = await call(c, 'POST', '/v1/import?mode=restore', backup.text);

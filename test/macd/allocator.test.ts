@@ -41,19 +41,19 @@ describe('allocator', () => {
   it('answers a full pool with pool_full and changes nothing', () => {
     const a = small();
     a.allocate({ specific: [], count: 10 });
-    expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:00:00:0f')], count: 6 }))).toEqual({ status: 409, reason: 'pool_full' });
+    expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:00:00:0f')], count: 6 }))).toEqual({ status: 403, reason: 'pool_full' });
     expect(stats(a, 'r0').used).toBe(10);
     expect(a.isAllocated(m('aa:bb:cc:00:00:0f'))).toBe(false);
     expect(a.allocate({ specific: [], count: 6 })).toHaveLength(6);
-    expect(refusal(() => a.allocate({ specific: [], count: 1 }))).toEqual({ status: 409, reason: 'pool_full' });
+    expect(refusal(() => a.allocate({ specific: [], count: 1 }))).toEqual({ status: 403, reason: 'pool_full' });
   });
 
   it('allocates specific MACs and refuses duplicates, outsiders, exclusions', () => {
     const a = small();
     a.setExclusions(['aa:bb:cc:00:00:01', 'aa:bb:cc:00:00:0*'.replace('0*', '08')]);
     expect(a.allocate({ specific: [m('aa:bb:cc:00:00:02')], count: 0 })).toEqual([m('aa:bb:cc:00:00:02')]);
-    expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:00:00:02')], count: 0 }))).toEqual({ status: 409, reason: 'already_allocated' });
-    expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:00:00:03'), m('aa:bb:cc:00:00:03')], count: 0 }))).toEqual({ status: 409, reason: 'already_allocated' });
+    expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:00:00:02')], count: 0 }))).toEqual({ status: 400, reason: 'already_allocated' });
+    expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:00:00:03'), m('aa:bb:cc:00:00:03')], count: 0 }))).toEqual({ status: 400, reason: 'already_allocated' });
     expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:00:01:00')], count: 0 }))).toEqual({ status: 400, reason: 'outside_ranges' });
     expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:00:00:01')], count: 0 }))).toEqual({ status: 409, reason: 'excluded' });
     expect(a.isAllocated(m('aa:bb:cc:00:00:03'))).toBe(false);
@@ -70,7 +70,7 @@ describe('allocator', () => {
     a.addRange({ id: 's', from: m('aa:bb:cc:00:00:fe'), to: m('aa:bb:cc:00:02:01') }, 'config');
     a.setExclusions(['fe:16:11:*', 'aa:bb:cc:00:01:*']);
     expect(a.allocate({ specific: [], count: 6 }).map(formatMac)).toEqual(['fe:16:10:ff:ff:fe', 'fe:16:10:ff:ff:ff', 'aa:bb:cc:00:00:fe', 'aa:bb:cc:00:00:ff', 'aa:bb:cc:00:02:00', 'aa:bb:cc:00:02:01']);
-    expect(refusal(() => a.allocate({ specific: [], count: 1 }))).toEqual({ status: 409, reason: 'pool_full' });
+    expect(refusal(() => a.allocate({ specific: [], count: 1 }))).toEqual({ status: 403, reason: 'pool_full' });
   });
 
   it('releases all or nothing', () => {
@@ -87,13 +87,13 @@ describe('allocator', () => {
     expect(refusal(() => a.addRange({ id: 'r0', from: m('aa:bb:cc:00:01:00'), to: m('aa:bb:cc:00:01:1f') }, 'api'))).toEqual({ status: 409, reason: 'range_exists' });
     expect(refusal(() => a.addRange({ id: 'big', from: m('00:00:00:00:00:00'), to: m('00:00:01:00:00:00') }, 'api'))).toEqual({ status: 400, reason: 'invalid_request' });
     a.addRange({ id: 'r1', from: m('aa:bb:cc:00:01:00'), to: m('aa:bb:cc:00:01:03') }, 'api');
-    expect(refusal(() => a.checkDeleteRange('r0'))).toEqual({ status: 409, reason: 'range_protected' });
+    expect(refusal(() => a.checkDeleteRange('r0'))).toEqual({ status: 400, reason: 'range_protected' });
     a.allocate({ rangeId: 'r1', specific: [], count: 1 });
     expect(refusal(() => a.checkDeleteRange('r1'))).toEqual({ status: 409, reason: 'range_in_use' });
-    expect(refusal(() => a.range('nope'))).toEqual({ status: 404, reason: 'unknown_range' });
+    expect(refusal(() => a.range('nope'))).toEqual({ status: 400, reason: 'unknown_range' });
     // The default range fills first, then the others.
     expect(a.allocate({ specific: [], count: 19 })).toHaveLength(19);
-    expect(refusal(() => a.allocate({ specific: [], count: 1 }))).toEqual({ status: 409, reason: 'pool_full' });
+    expect(refusal(() => a.allocate({ specific: [], count: 1 }))).toEqual({ status: 403, reason: 'pool_full' });
   });
 
   it('allocates only from owned intervals when restricted', () => {
@@ -103,7 +103,7 @@ describe('allocator', () => {
     const got = a.allocate({ specific: [], count: 256 });
     expect(Math.min(...got)).toBe(512);
     expect(Math.max(...got)).toBe(767);
-    expect(refusal(() => a.allocate({ specific: [], count: 1 }))).toEqual({ status: 409, reason: 'pool_full' });
+    expect(refusal(() => a.allocate({ specific: [], count: 1 }))).toEqual({ status: 403, reason: 'pool_full' });
     a.setOwned([{ from: 512, to: 767 }, { from: 0, to: 255 }]);
     expect(a.allocate({ specific: [], count: 1 })).toEqual([0]);
     expect(a.space.count(512, 767)).toBe(256);
@@ -136,8 +136,8 @@ describe('overlapping ranges', () => {
     const t = a.allocate({ rangeId: 'tenant', specific: [], count: 3 });
     expect(t.map(formatMac)).toEqual(['aa:bb:cc:20:00:00', 'aa:bb:cc:20:00:01', 'aa:bb:cc:20:00:02']);
     // The same MAC through the wider range: already taken.
-    expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:20:00:01')], count: 0 }))).toEqual({ status: 409, reason: 'already_allocated' });
-    expect(refusal(() => a.allocate({ rangeId: 'range0', specific: [m('aa:bb:cc:20:00:02')], count: 0 }))).toEqual({ status: 409, reason: 'already_allocated' });
+    expect(refusal(() => a.allocate({ specific: [m('aa:bb:cc:20:00:01')], count: 0 }))).toEqual({ status: 400, reason: 'already_allocated' });
+    expect(refusal(() => a.allocate({ rangeId: 'range0', specific: [m('aa:bb:cc:20:00:02')], count: 0 }))).toEqual({ status: 400, reason: 'already_allocated' });
     // Only inside the range asked for.
     expect(refusal(() => a.allocate({ rangeId: 'tenant', specific: [m('aa:bb:cc:00:00:05')], count: 0 }))).toEqual({ status: 400, reason: 'outside_ranges' });
     // Counts: each range counts the MACs inside it, whichever range they came through.
@@ -155,12 +155,12 @@ describe('overlapping ranges', () => {
     expect(a.allocate({ rangeId: 'narrow', specific: [], count: 1 })).toEqual([4]);
     // All that is left of the wide range is the narrow range's: the wide range takes it.
     expect(a.allocate({ specific: [], count: 3 })).toEqual([5, 6, 7]);
-    expect(refusal(() => a.allocate({ rangeId: 'narrow', specific: [], count: 1 }))).toEqual({ status: 409, reason: 'pool_full' });
+    expect(refusal(() => a.allocate({ rangeId: 'narrow', specific: [], count: 1 }))).toEqual({ status: 403, reason: 'pool_full' });
     expect(stats(a, 'narrow')).toMatchObject({ used: 4, available: 0 });
     // preferredOnly refuses rather than dip into a narrower range.
     a.release([1, 5]);
     expect(a.allocate({ specific: [], count: 1, preferredOnly: true })).toEqual([1]);
-    expect(refusal(() => a.allocate({ specific: [], count: 1, preferredOnly: true }))).toEqual({ status: 409, reason: 'pool_full' });
+    expect(refusal(() => a.allocate({ specific: [], count: 1, preferredOnly: true }))).toEqual({ status: 403, reason: 'pool_full' });
   });
 
   it('deletes or shrinks a range only when no MAC would be left outside every range', () => {

@@ -34,11 +34,11 @@ describe('mac_state ids', () => {
     ['vpc_id', 'a\u0000', /mac_state\.vpc_id/],
     ['project_id', 7, /^400 invalid_request: mac_state\.project_id must be a string$/],
   ])('%s = %j is 400 naming the field', (field, value, want) => {
-    expect(refusal(() => parseMacState({ port_id: 'p', [field]: value }, 'mac_state', limits))).toMatch(want);
+    expect(refusal(() => parseMacState({ project_id: 'p', vpc_id: 'v', port_id: 'p', [field]: value }, 'mac_state', limits))).toMatch(want);
   });
 
   it('an echoed value is clipped: an error never carries a huge input back', () => {
-    const r = refusal(() => parseMacState({ port_id: 'p', mac_address: 'z'.repeat(1_000_000) }, 'mac_state', limits));
+    const r = refusal(() => parseMacState({ project_id: 'p', vpc_id: 'v', port_id: 'p', mac_address: 'z'.repeat(1_000_000) }, 'mac_state', limits));
     expect(r).toMatch(/^400 malformed_mac/);
     expect(r.length).toBeLessThan(300);
   });
@@ -52,14 +52,14 @@ describe('mac_state ids', () => {
 describe('bulk', () => {
   it('more than maxBulk mac_states is 413 bulk_too_large before any entry is read', () => {
     // The fourth entry is invalid, yet the count is what refuses the request.
-    expect(refusal(() => parseStates({ mac_states: [{ port_id: 'a' }, { port_id: 'b' }, { port_id: 'c' }, 'junk'] }, limits))).toBe(
+    expect(refusal(() => parseStates({ mac_states: [{ project_id: 'p', vpc_id: 'v', port_id: 'a' }, { project_id: 'p', vpc_id: 'v', port_id: 'b' }, { project_id: 'p', vpc_id: 'v', port_id: 'c' }, 'junk'] }, limits))).toBe(
       '413 bulk_too_large: mac_states holds 4 entries; the most in one request is 3',
     );
-    expect(parseStates({ mac_states: [{ port_id: 'a' }, { port_id: 'b' }, { port_id: 'c' }] }, limits)).toHaveLength(3);
+    expect(parseStates({ mac_states: [{ project_id: 'p', vpc_id: 'v', port_id: 'a' }, { project_id: 'p', vpc_id: 'v', port_id: 'b' }, { project_id: 'p', vpc_id: 'v', port_id: 'c' }] }, limits)).toHaveLength(3);
   });
 
   it('a bad entry names its index', () => {
-    expect(refusal(() => parseStates({ mac_states: [{ port_id: 'a' }, { port_id: 'b', vpc_id: '?' }] }, limits))).toMatch(/mac_states\[1\]\.vpc_id/);
+    expect(refusal(() => parseStates({ mac_states: [{ project_id: 'p', vpc_id: 'v', port_id: 'a' }, { project_id: 'p', port_id: 'b', vpc_id: '?' }] }, limits))).toMatch(/mac_states\[1\]\.vpc_id/);
   });
 });
 

@@ -88,11 +88,11 @@ describe('macd with limits set by flags', () => {
   });
 
   it('applies them', async () => {
-    const six = await post(p.url, '/macs/bulk', JSON.stringify({ mac_states: Array.from({ length: 6 }, (_, i) => ({ port_id: `p${i}` })) }));
+    const six = await post(p.url, '/macs/bulk', JSON.stringify({ mac_states: Array.from({ length: 6 }, (_, i) => ({ project_id: 'p', vpc_id: 'v', port_id: `p${i}` })) }));
     expect(six.body['reason']).toBe('bulk_too_large');
-    expect((await post(p.url, '/macs/bulk', JSON.stringify({ mac_states: Array.from({ length: 5 }, (_, i) => ({ port_id: `p${i}` })) }))).status).toBe(201);
-    expect((await post(p.url, '/macs', JSON.stringify({ mac_state: { port_id: 'x'.repeat(41) } }))).body['message']).toBe('mac_state.port_id is 41 characters long; the most is 40');
-    expect((await post(p.url, '/macs', JSON.stringify({ mac_state: { port_id: 'p', vpc_id: 'y'.repeat(3000) } }))).body['reason']).toBe('body_too_large');
+    expect((await post(p.url, '/macs/bulk', JSON.stringify({ mac_states: Array.from({ length: 5 }, (_, i) => ({ project_id: 'p', vpc_id: 'v', port_id: `p${i}` })) }))).status).toBe(201);
+    expect((await post(p.url, '/macs', JSON.stringify({ mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'x'.repeat(41) } }))).body['message']).toBe('mac_state.port_id is 41 characters long; the most is 40');
+    expect((await post(p.url, '/macs', JSON.stringify({ mac_state: { project_id: 'p', port_id: 'p', vpc_id: 'y'.repeat(3000) } }))).body['reason']).toBe('body_too_large');
     // A client that sends nothing is disconnected after --headers-timeout.
     const t0 = Date.now();
     let answer = '';

@@ -44,26 +44,26 @@ describe('replicas over HTTP (fake Lease API)', () => {
     }));
     const a = await replica('a', config);
     const b = await replica('b', config);
-    const one = await call(a, 'POST', '/macs', { mac_state: { port_id: 'from-a' } });
+    const one = await call(a, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'from-a' } });
     expect(one.status).toBe(201);
     const mac = (one.body['mac_state'] as { mac_address: string }).mac_address;
     // b answers for a's MAC by asking a.
     expect((await call(b, 'GET', `/macs/${mac}`)).body['mac_state']).toMatchObject({ mac_address: mac, port_id: 'from-a' });
     // b takes the three blocks left and fills them.
-    const fill = await call(b, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 768 }, (_, i) => ({ port_id: `b${i}` })) });
+    const fill = await call(b, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 768 }, (_, i) => ({ project_id: 'p', vpc_id: 'v', port_id: `b${i}` })) });
     expect(fill.status).toBe(201);
     // b is full, no block is left: a still has 255 free, so b forwards there.
-    const spill = await call(b, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 10 }, (_, i) => ({ port_id: `s${i}` })) });
+    const spill = await call(b, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 10 }, (_, i) => ({ project_id: 'p', vpc_id: 'v', port_id: `s${i}` })) });
     expect(spill.status).toBe(201);
     const spilled = (spill.body['mac_states'] as { mac_address: string }[]).map((s) => s.mac_address);
     expect((await call(a, 'GET', `/macs/${spilled[0]}`)).status).toBe(200);
     // More than anyone has: a clear pool_full.
-    const tooMany = await call(b, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 300 }, (_, i) => ({ port_id: `t${i}` })) });
-    expect(tooMany.status).toBe(409);
+    const tooMany = await call(b, 'POST', '/macs/bulk', { mac_states: Array.from({ length: 300 }, (_, i) => ({ project_id: 'p', vpc_id: 'v', port_id: `t${i}` })) });
+    expect(tooMany.status).toBe(403);
     expect(tooMany.body['reason']).toBe('pool_full');
     // Release through the other replica.
     expect((await call(b, 'DELETE', `/macs/${mac}`)).status).toBe(200);
-    expect((await call(a, 'GET', `/macs/${mac}`)).status).toBe(404);
+    expect((await call(a, 'GET', `/macs/${mac}`)).body).toEqual({ mac_state: null });
   });
 
   it('answers pool-wide range counts from either replica at once, and fills an overlapping tenant range with no MAC twice', async () => {
@@ -84,13 +84,13 @@ describe('replicas over HTTP (fake Lease API)', () => {
       return { used: r.used, available: r.available };
     };
     // One MAC through a: both replicas count it right away (no wait for a Lease update).
-    expect((await call(a, 'POST', '/macs', { mac_state: { port_id: 'one' } })).status).toBe(201);
+    expect((await call(a, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'one' } })).status).toBe(201);
     for (const base of [a, b, a, b]) expect(await used(base, 'range0')).toEqual({ used: 1, available: 4095 });
     // The tenant range through both replicas until it is full: 512 MACs, none twice.
     const macs: string[] = [];
     await Promise.all([a, b, a, b].map(async (base, w) => {
       for (let i = 0; i < 200; i++) {
-        const r = await call(base, 'POST', '/macs/range/tenant', { mac_state: { port_id: `t${w}-${i}` } });
+        const r = await call(base, 'POST', '/macs/range/tenant', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: `t${w}-${i}` } });
         if (r.status === 201) macs.push((r.body['mac_state'] as { mac_address: string }).mac_address);
         else expect(r.body['reason']).toBe('pool_full');
       }

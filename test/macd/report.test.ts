@@ -51,12 +51,12 @@ describe('macd report and readiness', () => {
     const { m, readyz, write } = await macdWith({ generation: 1, ranges: [huge] });
     expect(m.report()).toMatchObject({ generation: 1, capacity: 0, allocated: 0 });
     expect(await readyz()).toBe(503);
-    expect((await call(m.url, 'POST', '/macs', { mac_state: { port_id: 'p' } })).status).toBe(409);
+    expect((await call(m.url, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'p' } })).status).toBe(403);
 
     write({ generation: 2, ranges: [small] });
     await until(async () => (await readyz()) === 200);
     expect(m.report()).toEqual({ generation: 2, refused: [], capacity: 256, allocated: 0 });
-    expect((await call(m.url, 'POST', '/macs', { mac_state: { port_id: 'p' } })).status).toBe(201);
+    expect((await call(m.url, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'p' } })).status).toBe(201);
     expect(m.report().allocated).toBe(1);
   });
 
@@ -71,7 +71,7 @@ describe('macd report and readiness', () => {
 
   it('refuses new bounds that would leave an allocated MAC outside every range, naming the range', async () => {
     const { m, write } = await macdWith({ generation: 1, ranges: [small] });
-    expect((await call(m.url, 'POST', '/macs', { mac_state: { port_id: 'p' } })).status).toBe(201);
+    expect((await call(m.url, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'p' } })).status).toBe(201);
     write({ generation: 2, ranges: [{ ...small, from: '02:aa:00:00:01:00', to: '02:aa:00:00:01:ff' }] });
     await until(() => m.report().generation === 2);
     expect(m.report().refused).toEqual([

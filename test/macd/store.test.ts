@@ -103,10 +103,10 @@ describe('config', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(ids).toEqual(['a', 'b']);
-      const got = await call(m.url, 'POST', '/macs/bulk', { mac_states: [{ port_id: '1' }, { port_id: '2' }, { port_id: '3' }] });
+      const got = await call(m.url, 'POST', '/macs/bulk', { mac_states: [{ project_id: 'p', vpc_id: 'v', port_id: '1' }, { project_id: 'p', vpc_id: 'v', port_id: '2' }, { project_id: 'p', vpc_id: 'v', port_id: '3' }] });
       expect((got.body['mac_states'] as { mac_address: string }[]).map((s) => s.mac_address)).toEqual(['02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:03']);
-      expect((await call(m.url, 'POST', '/macs', { mac_state: { port_id: '4' } })).body['reason']).toBe('pool_full');
-      expect((await call(m.url, 'POST', '/macs', { mac_state: { port_id: '4', mac_address: '02:00:00:00:01:02' } })).body['reason']).toBe('excluded');
+      expect((await call(m.url, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: '4' } })).body['reason']).toBe('pool_full');
+      expect((await call(m.url, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: '4', mac_address: '02:00:00:00:01:02' } })).body['reason']).toBe('excluded');
     } finally {
       await m.close();
     }
