@@ -1,15 +1,19 @@
 // `npm run bench:macd [-- --quick]`: macd on loopback against the HTTP floor
 // (a minimal node:http server with a constant JSON body), measured in the
-// same run by the same load generator. The servers are child processes; this
-// process only generates load. Prints one table; asserts nothing.
+// same run by the same load generator, and, where Alcor's jars are present,
+// against Alcor's real MAC manager (bench/macd-alcor.ts). The servers are
+// child processes; this process only generates load. Prints the tables;
+// asserts nothing.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { closeSync, existsSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { allocationBody, load, rssMiB, send, type LoadResult } from './http-load.ts';
+import { alcorSideBySide } from './macd-alcor.ts';
 
 const quick = process.argv.includes('--quick');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -58,64 +62,7 @@ async function stop(s: Server, signal: NodeJS.Signals = 'SIGTERM'): Promise<void
   await done;
 }
 
-function send(agent: Agent, port: number, path: string, body: string, method = 'POST'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.on('data', () => {});
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  max: number;
-  errors: number;
-}
-
-/** `conns` keep-alive connections, each sending requests back to back for `secs`. */
-async function load(port: number, conns: number, secs: number, path: string | ((i: number) => string), makeBody: (i: number) => string): Promise<LoadResult> {
-  const pathOf = typeof path === 'string' ? () => path : path;
-  const agent = new Agent({ keepAlive: true, maxSockets: conns });
-  let i = 0;
-  // Warm-up: open the connections and let the JIT settle.
-  const warmEnd = performance.now() + 300;
-  await Promise.all(Array.from({ length: conns }, async () => {
-    while (performance.now() < warmEnd) {
-      const n = i++;
-      await send(agent, port, pathOf(n), makeBody(n));
-    }
-  }));
-  const lat: number[] = [];
-  let errors = 0;
-  const t0 = performance.now();
-  const end = t0 + secs * 1000;
-  await Promise.all(Array.from({ length: conns }, async () => {
-    while (performance.now() < end) {
-      const s = performance.now();
-      const n = i++;
-      const status = await send(agent, port, pathOf(n), makeBody(n));
-      lat.push(performance.now() - s);
-      if (status >= 300) errors++;
-    }
-  }));
-  const elapsed = (performance.now() - t0) / 1000;
-  agent.destroy();
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
-  return { rps: lat.length / elapsed, p50: q(0.5), p99: q(0.99), max: lat[lat.length - 1] ?? 0, errors };
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-const single = (i: number) => `{"mac_state":{"project_id":"project-1","vpc_id":"vpc-1","port_id":"port-${i}"}}`;
+const single = allocationBody;
 function bulkBody(n: number, tag: number): string {
   const parts: string[] = [];
   for (let k = 0; k < n; k++) parts.push(`{"project_id":"p","vpc_id":"v","port_id":"b${tag}-${k}"}`);
@@ -251,7 +198,6 @@ async function main(): Promise<void> {
   rows.push([`overlap: POST /macs/bulk into range0 (10,000 per request, 2 streams)`, `${fmt(ovBulk)} MACs/s`, '', '', '', '', vs(ovBulk, oneRangeBulk)]);
   rows.push([`overlap: GET /macs/ranges (${fmt(TENANTS + 1)} ranges with counts)`, `${fmt(g[10]!, 2)} ms median`, '', '', `max ${fmt(g[19]!, 2)} ms`, '', '']);
   await stop(ov);
-  rmSync(dir, { recursive: true, force: true });
 
   const head = ['measure', 'macd', 'HTTP floor', 'macd/floor', 'macd p50 / p99 / max', 'floor p50 / p99 / max', 'notes'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
@@ -261,6 +207,17 @@ async function main(): Promise<void> {
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of rows) console.log(line(r));
   console.log('\nTargets: >= 80 % of floor, >= 20,000/s and p99 < 5 ms at 64 connections; bulk >= 1,000,000 MACs/s; RSS < 100 MiB; restart < 2 s.');
+
+  // 6. Side by side with Alcor's real MAC manager, where its jars are present.
+  const lines = await alcorSideBySide({
+    quick,
+    startMacd: async () => {
+      const s = await start(macdArgs(join(dir, 'vs-alcor')));
+      return { port: s.port, pid: s.child.pid!, stop: () => stop(s) };
+    },
+  });
+  console.log(`\n${lines.join('\n')}`);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((e: unknown) => {
