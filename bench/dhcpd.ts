@@ -1,4 +1,4 @@
-// `npm run bench:dhcpd [-- --quick]`: perfdhcp against `alcor-operator dhcpd`
+// `npm run bench:dhcpd [-- --quick] [--trusted-only] [--rounds=N]`: perfdhcp against `alcor-operator dhcpd`
 // and against Kea (kea-dhcp4-server, memfile with persist: true) in the same
 // network namespaces and the same run. For each server the request rate is
 // stepped up; the highest rate with at most 0.1 % drops (DISCOVER-OFFER and
@@ -8,7 +8,8 @@
 // cost of the relay check shows beside the same run without it; then both are
 // driven past their limit in alternating rounds and their ACKs per second
 // and CPU time per ACK compared, and the codec and core alone in process
-// (bench/dhcpd-core.ts). Then RSS with 65,536 active leases. The server is
+// (bench/dhcpd-core.ts); --trusted-only runs just that comparison, with
+// --rounds=N saturated rounds. Then RSS with 65,536 active leases. The server is
 // pinned to core 0, perfdhcp to core 1 (taskset). Figures are printed, never
 // asserted.
 
@@ -31,7 +32,9 @@ const DROP_LIMIT = 0.1;
 const ISC_LIMIT = 2.5;
 /** Offered rate past every server's limit, rounds and seconds each, for the saturated trustedRelays comparison. */
 const saturationRate = quick ? 20000 : 25000;
-const saturationRounds = quick ? 3 : 8;
+const saturationRounds = Number(/--rounds=(\d+)/.exec(process.argv.join(' '))?.[1] ?? (quick ? 3 : 8));
+/** Only the trustedRelays comparison (saturated rounds and the in-process phase): no rate sweep, no Kea, no RSS. */
+const trustedOnly = process.argv.includes('--trusted-only');
 const saturationSeconds = quick ? 3 : 5;
 /** The relays trusted in the dhcpd-trusted runs: perfdhcp's address in the last of three ranges. */
 const TRUSTED_RELAYS = ['192.168.0.0/16', '172.16.0.0/12', '10.77.0.2/32'];
@@ -131,6 +134,8 @@ interface Bench {
   startServer(kind: ServerKind): Promise<ChildProcess>;
   stop(c: ChildProcess): Promise<void>;
   perfdhcp(args: string[], timeoutMs: number): Promise<string>;
+  /** Messages the running dhcpd has handled so far (its alcor_dhcpd_packets_received_total, all types). */
+  handled(): Promise<number>;
   killAll(): void;
 }
 
@@ -169,6 +174,12 @@ async function benchIn(lab: Lab, dist: string): Promise<Bench> {
     async perfdhcp(args, timeoutMs) {
       return (await run('taskset', ['-c', '1', 'ip', 'netns', 'exec', lab.cli, 'perfdhcp', '-4', '-l', lab.cliIf, ...args, '10.77.0.1'], timeoutMs)).stdout;
     },
+    async handled() {
+      const r = await lab.exec(lab.srv, [process.execPath, '-e', 'fetch("http://127.0.0.1:9067/metrics").then(r=>r.text()).then(t=>process.stdout.write(t))']);
+      let n = 0;
+      for (const m of r.stdout.matchAll(/^alcor_dhcpd_packets_received_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
+      return n;
+    },
     killAll() {
       for (const c of procs) c.kill('SIGKILL');
     },
@@ -204,6 +215,8 @@ interface Saturation {
   acks: Record<DhcpdKind, number[]>;
   /** Server CPU time per ACK in µs, one per round. */
   cpuPerAck: Record<DhcpdKind, number[]>;
+  /** Server CPU time per message handled (DISCOVER or REQUEST) in µs, one per round: independent of where the overload drops fall. */
+  cpuPerMessage: Record<DhcpdKind, number[]>;
 }
 
 /** The process's CPU time (user + system) from /proc, in seconds. */
@@ -219,7 +232,7 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
  * the machine disturbs far less than the rate.
  */
 async function saturate(b: Bench): Promise<Saturation> {
-  const s: Saturation = { acks: { dhcpd: [], 'dhcpd-trusted': [] }, cpuPerAck: { dhcpd: [], 'dhcpd-trusted': [] } };
+  const s: Saturation = { acks: { dhcpd: [], 'dhcpd-trusted': [] }, cpuPerAck: { dhcpd: [], 'dhcpd-trusted': [] }, cpuPerMessage: { dhcpd: [], 'dhcpd-trusted': [] } };
   for (let round = 0; round < saturationRounds; round++) {
     const order = round % 2 === 0 ? (['dhcpd', 'dhcpd-trusted'] as const) : (['dhcpd-trusted', 'dhcpd'] as const);
     for (const kind of order) {
@@ -227,12 +240,16 @@ async function saturate(b: Bench): Promise<Saturation> {
       const cpu0 = await cpuSeconds(server.pid);
       const out = await b.perfdhcp(['-R', '1000000', '-p', String(saturationSeconds), '-r', String(saturationRate)], (saturationSeconds + 30) * 1000);
       const cpu = (await cpuSeconds(server.pid)) - cpu0;
+      const handled = await b.handled();
       await b.stop(server);
       const received = parseExchange(out, 'REQUEST-ACK').received;
       const acks = received / saturationSeconds;
       s.acks[kind].push(acks);
       s.cpuPerAck[kind].push(received > 0 ? (cpu * 1e6) / received : NaN);
-      process.stderr.write(`${kind.padEnd(13)} saturated (${saturationRate}/s offered): ${acks.toFixed(0)} ACK/s, ${((cpu * 1e6) / received).toFixed(0)} µs CPU per ACK\n`);
+      s.cpuPerMessage[kind].push(handled > 0 ? (cpu * 1e6) / handled : NaN);
+      process.stderr.write(
+        `${kind.padEnd(13)} saturated (${saturationRate}/s offered): ${acks.toFixed(0)} ACK/s, ${((cpu * 1e6) / received).toFixed(0)} µs CPU per ACK, ${((cpu * 1e6) / handled).toFixed(0)} µs per message handled\n`,
+      );
     }
   }
   return s;
@@ -322,10 +339,15 @@ function reportTrustedRelays(results: Record<ServerKind, Result[]>, s: Saturatio
       `  server CPU per ACK (a DISCOVER-OFFER and a REQUEST-ACK, lease log included): median ${cpuT.toFixed(0)} µs with, ${cpuD.toFixed(0)} without (${pct(cpuT, cpuD)}); ` +
       `least ${best(s.cpuPerAck['dhcpd-trusted']).toFixed(0)} with, ${best(s.cpuPerAck.dhcpd).toFixed(0)} without (${pct(best(s.cpuPerAck['dhcpd-trusted']), best(s.cpuPerAck.dhcpd))}) ` +
       `(rounds with: ${list(s.cpuPerAck['dhcpd-trusted'])}; without: ${list(s.cpuPerAck.dhcpd)})\n` +
+      `  server CPU per message handled (the same, per DISCOVER or REQUEST received, wherever the overload drops fall): median ${median(s.cpuPerMessage['dhcpd-trusted']).toFixed(0)} µs with, ` +
+      `${median(s.cpuPerMessage.dhcpd).toFixed(0)} without (${pct(median(s.cpuPerMessage['dhcpd-trusted']), median(s.cpuPerMessage.dhcpd))}); least ${best(s.cpuPerMessage['dhcpd-trusted']).toFixed(0)} with, ` +
+      `${best(s.cpuPerMessage.dhcpd).toFixed(0)} without (${pct(best(s.cpuPerMessage['dhcpd-trusted']), best(s.cpuPerMessage.dhcpd))}) (rounds with: ${list(s.cpuPerMessage['dhcpd-trusted'])}; without: ${list(s.cpuPerMessage.dhcpd)})\n` +
       `  codec + core alone, in process (${core.exchanges} exchanges per round, ${core.with.length} alternating rounds): median ${median(core.with).toFixed(0)} ns CPU per exchange with, ` +
       `${median(core.without).toFixed(0)} without (${pct(median(core.with), median(core.without))}); least ${best(core.with).toFixed(0)} with, ${best(core.without).toFixed(0)} without (${pct(best(core.with), best(core.without))})\n` +
-      `  throughput is bounded by CPU per exchange: a loss of more than 5 % would show as more than +5.3 % CPU in each of these.\n`,
+      `  past its limit a server's throughput is its CPU per message: a throughput loss of more than 5 % would show as more than +5.3 % CPU per message handled and per exchange in process.\n` +
+      `  (CPU per ACK also moves with where the overload drops fall, DISCOVER or REQUEST, which other load on the machine decides.)\n`,
   );
+  if (results.dhcpd.length === 0) return;
   process.stdout.write(`\nall steps (drops % D-O / R-A):\n`);
   const cell = (r: Result | undefined): string => `${r?.discover.dropPct.toFixed(3)} / ${r?.request.dropPct.toFixed(3)}`;
   for (const [i, rate] of rates.entries()) {
@@ -347,12 +369,12 @@ async function main(): Promise<number> {
   let bench: Bench | undefined;
   try {
     bench = await benchIn(lab, dist);
-    const results = await sweepRates(bench);
+    const results: Record<ServerKind, Result[]> = trustedOnly ? { dhcpd: [], 'dhcpd-trusted': [], kea: [] } : await sweepRates(bench);
     const saturation = await saturate(bench);
     process.stderr.write('codec + core in process, with and without trustedRelays\n');
     const core = coreCost(quick ? 30_000 : 100_000, quick ? 6 : 10, TRUSTED_RELAYS);
-    const rss = await measureRss(bench);
-    reportComparison(results, rss, loadStart);
+    if (!trustedOnly) reportComparison(results, await measureRss(bench), loadStart);
+    else process.stdout.write(`\nmachine load average (1 min) at start ${loadStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)} on ${availableParallelism()} cores\n`);
     reportTrustedRelays(results, saturation, core);
     return 0;
   } finally {
