@@ -332,7 +332,9 @@ export class DhcpCore {
       // DISCOVER waits for the check still running); never for a reservation.
       probe = s.subnet.pingCheck && ip !== res?.ip && (mine ? held.probe === true : true);
       const offer = this.put(ctx, ip, 'offered', now + this.offerHoldMs);
-      offer.probe = probe;
+      // Only touched where ping checks run: a property added to every lease
+      // costs every lease memory (about 40 bytes each at 65,536 leases).
+      if (probe || offer.probe) offer.probe = probe;
     }
     const out = this.reply(ctx, MessageType.OFFER, ip, true, []);
     if (probe && out.kind === 'reply') out.probe = ip;
