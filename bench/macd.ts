@@ -1,4 +1,4 @@
-// `npm run bench:macd [-- --quick]`: macd on loopback against the HTTP floor
+// `npm run bench:macd [-- --quick] [-- --alcor-only]`: macd on loopback against the HTTP floor
 // (a minimal node:http server with a constant JSON body), measured in the
 // same run by the same load generator, and, where Alcor's jars are present,
 // against Alcor's real MAC manager (bench/macd-alcor.ts). The servers are
@@ -16,6 +16,8 @@ import { allocationBody, load, rssMiB, send, type LoadResult } from './http-load
 import { alcorSideBySide } from './macd-alcor.ts';
 
 const quick = process.argv.includes('--quick');
+/** Only the side-by-side run against Alcor's MAC manager (bench/macd-alcor.ts). */
+const alcorOnly = process.argv.includes('--alcor-only');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'node_modules/.cache/macd-bench-dist');
 
@@ -105,6 +107,11 @@ function fsyncMs(dir: string): number {
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<void> {
+  if (alcorOnly) {
+    const dir = mkdtempSync(join(tmpdir(), 'macd-bench-'));
+    await sideBySide(dir);
+    return;
+  }
   const rows: string[][] = [];
   const loadBefore = loadavg()[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'macd-bench-'));
@@ -208,7 +215,13 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(line(r));
   console.log('\nTargets: >= 80 % of floor, >= 20,000/s and p99 < 5 ms at 64 connections; bulk >= 1,000,000 MACs/s; RSS < 100 MiB; restart < 2 s.');
 
-  // 6. Side by side with Alcor's real MAC manager, where its jars are present.
+  await sideBySide(dir);
+}
+
+/** 6. Side by side with Alcor's real MAC manager, where its jars are present. */
+async function sideBySide(dir: string): Promise<void> {
+  const macdArgs = (d: string) => [MAIN, 'macd', '--listen', '127.0.0.1:0', '--data-dir', d];
+  console.log(`\nload average ${loadavg()[0]!.toFixed(2)} before the side-by-side run`);
   const lines = await alcorSideBySide({
     quick,
     startMacd: async () => {
@@ -216,7 +229,7 @@ async function main(): Promise<void> {
       return { port: s.port, pid: s.child.pid!, stop: () => stop(s) };
     },
   });
-  console.log(`\n${lines.join('\n')}`);
+  console.log(`\n${lines.join('\n')}\nload average ${loadavg()[0]!.toFixed(2)} after`);
   rmSync(dir, { recursive: true, force: true });
 }
 
