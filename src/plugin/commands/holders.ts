@@ -38,11 +38,13 @@ export async function macHolders(c: Connection, mac: number, text: string): Prom
   for (const pool of pools) {
     const t = macTarget(pool);
     const a = await proxy(c, t, 'GET', `/macs/${text}`);
-    if (a.status === 404 && /not_allocated|outside_ranges|excluded/.test(a.body)) {
+    // A MAC not allocated answers {"mac_state": null}, as Alcor's MAC manager does (docs/alcor-compat.md).
+    const state = answerJson<{ mac_state: MacEntry | null }>(t, a).mac_state;
+    if (state === null) {
       free.push(`macpool ${refOf(pool)}`);
       continue;
     }
-    found.push({ pool, state: answerJson<{ mac_state: MacEntry }>(t, a).mac_state });
+    found.push({ pool, state });
   }
   if (found.length === 0) throw new PluginError(`${text} is not allocated (${free.join(', ')})`);
   return found;
