@@ -4,7 +4,7 @@
 
 import { idCharacters, idPattern } from '../api/macd-limits.ts';
 import { formatMac, parseMacNotation } from '../api/mac.ts';
-import { clip } from '../process/http-limits.ts';
+import { clip } from '../process/http-input.ts';
 import { MacdError } from './errors.ts';
 import type { RangeStats } from './layout.ts';
 import type { MacMeta } from './meta.ts';

@@ -21,6 +21,7 @@ export type ErrorReason =
   | 'method_not_allowed'
   | 'body_too_large'
   | 'bulk_too_large'
+  | 'body_fragmented'
   | 'upstream_failed'
   | 'internal';
 

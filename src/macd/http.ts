@@ -8,7 +8,8 @@
 import { Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { macdLimitValues, type MacdLimitValues } from '../api/macd-limits.ts';
-import { clip, createLimitedServer, listen, pathOf } from '../process/http-limits.ts';
+import { MAX_JSON_DEPTH, clip, jsonTooDeep, pathOf } from '../process/http-input.ts';
+import { createLimitedServer, listen } from '../process/http-limits.ts';
 import type { ProbeHandler } from '../process/probes.ts';
 import { errorBody } from '../api/http-error.ts';
 import { ApiFailure, type ApiAnswer, type ApiRequest as AdminRequest } from '../process/json-api.ts';
@@ -63,30 +64,35 @@ function apiPath(url: string): string {
   return path.startsWith('/v4/') ? path.slice(3) : path;
 }
 
-/** The bulk paths (/macs/bulk, /macs/range/{id}/bulk), whose body limit fits maxBulk mac_states. */
 /** The admin import's body limit when none is given: a restore of about two million MACs. */
 export const DEFAULT_MAX_IMPORT_BYTES = 256 * 1024 * 1024;
 
+/** The bulk paths (/macs/bulk, /macs/range/{id}/bulk), whose body limit fits maxBulk mac_states. */
 const isBulkPath = (path: string): boolean => path.endsWith('/bulk') && path.startsWith('/macs/');
 
 /** A request whose body parses (once) on first use. */
 function apiRequest(method: string, path: string, raw: Buffer, forwarded: boolean): ApiRequest {
-  let parsed: { value: unknown } | undefined;
+  let parsed: { value: unknown } | { error: MacdError } | undefined;
   return {
     method,
     forwarded,
     parts: path.split('/').filter((x) => x !== ''),
     body: () => {
-      if (!parsed) {
-        try {
-          parsed = { value: JSON.parse(raw.toString('utf8')) };
-        } catch (e) {
-          throw new MacdError(400, 'malformed_json', `the body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-        }
-      }
+      parsed ??= parseBody(raw);
+      if ('error' in parsed) throw parsed.error;
       return parsed.value;
     },
   };
+}
+
+/** A request body as JSON, or the 400 that refuses it (checked for depth before it is parsed). */
+function parseBody(raw: Buffer): { value: unknown } | { error: MacdError } {
+  if (jsonTooDeep(raw)) return { error: new MacdError(400, 'malformed_json', `the body nests deeper than ${MAX_JSON_DEPTH} levels`) };
+  try {
+    return { value: JSON.parse(raw.toString('utf8')) };
+  } catch (e) {
+    return { error: new MacdError(400, 'malformed_json', `the body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`) };
+  }
 }
 
 export async function startApi(opts: ApiOptions): Promise<ApiServer> {
@@ -110,10 +116,12 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     },
   };
 
-  const sendError = (res: ServerResponse, path: string, err: MacdError): void => {
+  /** The error body of a refusal (counted in the metrics). */
+  const errorJson = (path: string, err: MacdError): string => {
     metrics.errors.inc({ reason: err.reason });
-    send(res, err.status, { status: err.status, error: err.title, reason: err.reason, message: err.message, path: clip(path), timestamp: new Date().toISOString() });
+    return JSON.stringify({ status: err.status, error: err.title, reason: err.reason, message: err.message, path: clip(path), timestamp: new Date().toISOString() });
   };
+  const sendError = (res: ServerResponse, path: string, err: MacdError): void => send(res, err.status, new Json(errorJson(path, err)));
 
   /** Proxies the request to another replica; the header stops it going further. */
   const forward = (req: IncomingMessage, res: ServerResponse, base: string, raw: Buffer): void => {
@@ -147,6 +155,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   /** /v1/...: the admin API (its own routes and answers, the same error shape). */
   const handleAdmin = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, t0: number): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://macd');
+    if (jsonTooDeep(raw)) return sendError(res, url.pathname, new MacdError(400, 'malformed_json', `the body nests deeper than ${MAX_JSON_DEPTH} levels`));
     try {
       const answer = await opts.admin!({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: raw });
       if ('json' in answer) return send(res, answer.status, answer.json as Record<string, unknown>);
@@ -198,7 +207,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
       if (opts.admin && path === '/v1/import') return opts.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
       return isBulkPath(path) ? limits.maxBulkRequestBytes : limits.maxRequestBytes;
     },
-    refuse: (req, res, status, reason, message) => sendError(res, apiPath(req.url ?? '/'), new MacdError(status, reason, message)),
+    refuse: (req, status, reason, message) => ({ contentType: 'application/json', body: errorJson(apiPath(req.url ?? '/'), new MacdError(status, reason, message)) }),
     handle: (req, res, body) => void handle(req, res, body, performance.now()),
   });
   const port = await listen(server, opts.host, opts.port);

@@ -5,7 +5,7 @@
 
 import { formatMac, parseMac } from '../api/mac.ts';
 import { Json, bad, bodyField, type BodyLimits, decode, isObject, macStateJson, parseMacField, parseMacState, parseRange, parseStates, rangeJson } from './api-json.ts';
-import { clip } from '../process/http-limits.ts';
+import { clip } from '../process/http-input.ts';
 import { MacdError } from './errors.ts';
 import type { MacdMetrics } from './metrics.ts';
 import type { MacRange } from './range.ts';

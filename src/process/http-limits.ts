@@ -5,52 +5,55 @@
 // sees it. A body over the limit is answered 413 body_too_large by its
 // Content-Length (before the client sends it when it asked `Expect:
 // 100-continue`) or as soon as a chunked body passes it: the rest of the body
-// is never kept in memory.
+// is never kept in memory. Parser refusals and CONNECT: http-refusals.ts.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { httpLimitValues, type HttpLimitValues } from '../api/http-limits.ts';
+import { clip, pathOf } from './http-input.ts';
+import { LINGER_BYTES, LINGER_MS, OwedAnswers, answerParserRefusals, refusing } from './http-refusals.ts';
 
 /** A connection with no traffic either way for this long is closed: a client that stopped reading its answer. */
 export const IDLE_SOCKET_MS = 120_000;
-/** After a 413, at most this much of the body is read (and thrown away) so the client gets to read the answer... */
-const LINGER_BYTES = 64 * 1024 * 1024;
-/** ...during at most this long; then the connection is cut. */
-const LINGER_MS = 5000;
+/**
+ * Node spends some microseconds on each piece of a body it hands over (a
+ * chunk, or a read): a 1 MiB body sent in 1-byte chunks would hold the
+ * process for seconds. Past FRAGMENTS_FREE pieces, a body whose pieces
+ * average fewer than MIN_FRAGMENT_BYTES is refused (400 body_fragmented) and
+ * the connection cut. Clients send chunks of kilobytes.
+ */
+export const FRAGMENTS_FREE = 1024;
+export const MIN_FRAGMENT_BYTES = 128;
+const fragmented = (pieces: number, bytes: number): boolean => pieces > FRAGMENTS_FREE && bytes < pieces * MIN_FRAGMENT_BYTES;
 
-/** The layer's own refusal: a body over its limit. */
-export type LimitReason = 'body_too_large';
+/** The layer's own refusals: a body over its limit (413), a body in too many tiny pieces (400). */
+export type LimitReason = 'body_too_large' | 'body_fragmented';
 
-/** Writes a refusal in the listener's error shape. */
-export type Refuse = (req: IncomingMessage, res: ServerResponse, status: 413, reason: LimitReason, message: string) => void;
+/** A refusal's answer in the listener's error shape (the layer writes it). */
+export interface Refusal {
+  contentType: string;
+  body: string;
+}
+
+/** The answer of the layer's refusal in the listener's own error shape (and its metrics). */
+export type Refuse = (req: IncomingMessage, status: 400 | 413, reason: LimitReason, message: string) => Refusal;
 
 export interface LimitedServerOptions {
   limits?: HttpLimitValues;
   /** The body limit of one request (default limits.maxRequestBytes): a route may allow more. Called once the headers are in. */
   maxBody?: (req: IncomingMessage) => number;
-  /** How the listener answers the layer's own refusal (413 body_too_large). Default: the JSON error shape. */
+  /** How the listener words the layer's own refusal (413 body_too_large). Default: the JSON error shape. */
   refuse?: Refuse;
   /** Handles a request whose body, at most maxBody bytes, has been read. */
   handle: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 }
 
 /** The JSON error shape of our APIs (Spring Boot's, plus a stable reason). */
-export const refuseJson: Refuse = (req, res, status, reason, message) => {
-  const text = JSON.stringify({ status, error: 'Payload Too Large', reason, message, path: clip(pathOf(req.url)), timestamp: new Date().toISOString() });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
-};
-
-/** The path of a request URL, without the query. */
-export function pathOf(url: string | undefined): string {
-  const u = url ?? '/';
-  const q = u.indexOf('?');
-  return q < 0 ? u : u.slice(0, q);
-}
-
-/** A client's text cut to `max` characters for an error message or a log line, so an answer never echoes a huge input. */
-export function clip(text: string, max = 256): string {
-  return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
-}
+export const refuseJson: Refuse = (req, status, reason, message) => ({
+  contentType: 'application/json',
+  body: JSON.stringify({ status, error: 'Payload Too Large', reason, message, path: clip(pathOf(req.url)), timestamp: new Date().toISOString() }),
+});
 
 /** The declared length of a request's body; undefined when chunked or absent. */
 function declaredLength(req: IncomingMessage): number | undefined {
@@ -63,23 +66,41 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
   const refuse = o.refuse ?? refuseJson;
   const maxBody = (req: IncomingMessage): number => o.maxBody?.(req) ?? limits.maxRequestBytes;
 
+  /** Writes the 413 (headers and body, flushed at once) but does not end the answer: `finish` does. */
+  const write413 = (req: IncomingMessage, res: ServerResponse, max: number): void => {
+    const r = refuse(req, 413, 'body_too_large', `the request body exceeds ${max} bytes`);
+    res.writeHead(413, { 'content-type': r.contentType, 'content-length': Buffer.byteLength(r.body) });
+    res.write(r.body);
+  };
+
   /**
-   * Answers 413 before the body is read. A client that is already sending it
-   * would see its connection reset before it reads the answer, so the rest is
-   * read and thrown away, but only up to LINGER_BYTES and LINGER_MS: then the
-   * connection is cut. Nothing of it is kept.
+   * Answers 413 before the body is read. A client still sending it would see
+   * its connection reset before it reads the answer, so the answer goes out at
+   * once and the rest of the body is read and thrown away, up to LINGER_BYTES
+   * and LINGER_MS; only then does the answer end (and the connection close if
+   * the request asked for that), or, past those, the connection is cut.
    */
   const tooLarge = (req: IncomingMessage, res: ServerResponse, max: number): void => {
-    refuse(req, res, 413, 'body_too_large', `the request body exceeds ${max} bytes`);
+    write413(req, res, max);
+    refusing.add(req.socket);
+    res.once('close', () => refusing.delete(req.socket));
     let discarded = 0;
-    const cut = (): void => void req.socket.destroy();
-    const timer = setTimeout(cut, LINGER_MS);
+    const timer = setTimeout(() => cut(), LINGER_MS);
     timer.unref();
+    let pieces = 0;
+    const finish = (): void => {
+      clearTimeout(timer);
+      if (!res.writableEnded) res.end();
+    };
+    const cut = (): void => {
+      finish();
+      req.socket.destroy();
+    };
     req.on('data', (chunk: Buffer) => {
       discarded += chunk.length;
-      if (discarded > LINGER_BYTES) cut();
+      if (discarded > LINGER_BYTES || fragmented(++pieces, discarded)) cut();
     });
-    req.on('end', () => clearTimeout(timer));
+    req.on('end', finish);
     req.on('error', () => {});
     req.socket.once('close', () => clearTimeout(timer));
     req.resume();
@@ -88,15 +109,19 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
   /** Expect: 100-continue: the client waits for our word before sending the body; refuse and close. */
   const tooLargeBeforeContinue = (req: IncomingMessage, res: ServerResponse, max: number): void => {
     res.setHeader('connection', 'close');
-    refuse(req, res, 413, 'body_too_large', `the request body exceeds ${max} bytes`);
+    write413(req, res, max);
+    res.end();
   };
 
   // Requests per connection: the one that reaches the limit is answered with
   // Connection: close and the connection then closes (node's own
   // maxRequestsPerSocket leaves it open and answers a further request 503).
   const served = new WeakMap<Socket, number>();
+  const owed = new OwedAnswers();
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    owed.track(req, res);
+
     if (limits.maxRequestsPerConnection > 0) {
       const n = (served.get(req.socket) ?? 0) + 1;
       served.set(req.socket, n);
@@ -105,23 +130,43 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
     const max = maxBody(req);
     const declared = declaredLength(req);
     if (declared !== undefined && declared > max) return tooLarge(req, res, max);
-    const chunks: Buffer[] = [];
+    // The body is copied into one buffer as it comes, doubling: keeping node's
+    // chunks would keep one object per chunk (a body sent in 1-byte chunks
+    // would cost a hundred times its size), and sizing it by the declared
+    // length would let a client that sends nothing reserve the limit.
+    let body = Buffer.allocUnsafe(Math.min(max, declared ?? Infinity, 64 * 1024));
     let size = 0;
+    let pieces = 0;
     let refused = false;
     const collect = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > max) {
+      if (fragmented(++pieces, size + chunk.length)) {
         refused = true;
-        chunks.length = 0;
+        body = Buffer.alloc(0);
+        req.off('data', collect);
+        const r = refuse(req, 400, 'body_fragmented', `the request body came in ${pieces} pieces of ${Math.floor((size + chunk.length) / pieces)} bytes on average; send it in chunks of at least ${MIN_FRAGMENT_BYTES} bytes`);
+        res.writeHead(400, { 'content-type': r.contentType, 'content-length': Buffer.byteLength(r.body), connection: 'close' });
+        res.end(r.body, () => req.socket.destroy());
+        return;
+      }
+      if (size + chunk.length > max) {
+        refused = true;
+        body = Buffer.alloc(0);
         req.off('data', collect);
         tooLarge(req, res, max);
         return;
       }
-      chunks.push(chunk);
+      if (size + chunk.length > body.length) {
+        const grown = Buffer.allocUnsafe(Math.min(max, Math.max(body.length * 2, size + chunk.length)));
+        body.copy(grown, 0, 0, size);
+        body = grown;
+      }
+      chunk.copy(body, size);
+      size += chunk.length;
     };
     req.on('data', collect);
     req.on('end', () => {
-      if (!refused) o.handle(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (refused) return;
+      o.handle(req, res, body.subarray(0, size));
     });
     // An aborted request: the socket is gone, nothing to answer.
     req.on('error', () => {});
@@ -139,6 +184,7 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
   );
   server.maxConnections = limits.maxConnections;
   server.timeout = IDLE_SOCKET_MS;
+  answerParserRefusals(server, owed, limits.requestTimeoutMs);
   // Expect: 100-continue: refuse an oversized body before the client sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     const declared = declaredLength(req);

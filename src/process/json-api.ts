@@ -1,6 +1,7 @@
 // The transport of a small JSON HTTP API (dhcpd's lease API): one listener on
 // the shared limit layer (http-limits.ts: the body read up to a per-request
-// limit before the handler runs, timeouts, connections), answers as JSON or a
+// limit before the handler runs, and not nested deeper than MAX_JSON_DEPTH;
+// timeouts, connections), answers as JSON or a
 // stream, refusals in the shared error shape (src/api/http-error.ts). Routes
 // know nothing of sockets.
 
@@ -8,7 +9,8 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { Readable } from 'node:stream';
 import { errorBody } from '../api/http-error.ts';
 import { httpLimitValues, type HttpLimitValues } from '../api/http-limits.ts';
-import { clip, createLimitedServer, listen, pathOf } from './http-limits.ts';
+import { MAX_JSON_DEPTH, clip, jsonTooDeep, pathOf } from './http-input.ts';
+import { createLimitedServer, listen } from './http-limits.ts';
 import { parseHostPort } from './probes.ts';
 import type { Logger } from './log.ts';
 
@@ -90,6 +92,10 @@ export async function startJsonApi(o: JsonApiOptions): Promise<JsonApi> {
       refuse(res, pathOf(req.url), new ApiFailure(400, 'invalid_request', `"${clip(pathOf(req.url), 64)}" is not a valid URL path`));
       return;
     }
+    if (jsonTooDeep(body)) {
+      refuse(res, path, new ApiFailure(400, 'invalid_request', `the body nests deeper than ${MAX_JSON_DEPTH} levels`));
+      return;
+    }
     try {
       const answer = await o.handle({ method, path, query: new URL(req.url ?? '/', 'http://api').searchParams, headers: req.headers, body });
       o.observe?.(method, answer.status);
@@ -121,7 +127,10 @@ export async function startJsonApi(o: JsonApiOptions): Promise<JsonApi> {
       const path = decodedPath(req);
       return path === undefined ? limits.maxRequestBytes : o.maxBody(req.method ?? 'GET', path);
     },
-    refuse: (req, res, status, reason, message) => refuse(res, decodedPath(req) ?? pathOf(req.url), new ApiFailure(status, reason, message)),
+    refuse: (req, status, reason, message) => {
+      o.observe?.(req.method ?? 'GET', status);
+      return { contentType: 'application/json', body: JSON.stringify(errorBody(status, reason, message, clip(decodedPath(req) ?? pathOf(req.url)))) };
+    },
     handle: (req, res, body) => void serve(req, res, body),
   });
   return {

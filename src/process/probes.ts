@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { HttpLimitValues } from '../api/http-limits.ts';
-import { createLimitedServer, listen, pathOf } from './http-limits.ts';
+import { pathOf } from './http-input.ts';
+import { createLimitedServer, listen } from './http-limits.ts';
 
 // /metrics, /healthz and /readyz of every process: the operator and dhcpd
 // serve them on a port of their own (startProbeServer), macd also on its API
@@ -67,7 +68,7 @@ export async function startProbeServer(opts: ProbeServerOptions): Promise<ProbeS
   const probes = probeHandler(opts);
   const server = createLimitedServer({
     ...(opts.limits ? { limits: opts.limits } : {}),
-    refuse: (_req, res, status, _reason, message) => res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(message) }).end(message),
+    refuse: (_req, _status, _reason, message) => ({ contentType: 'text/plain', body: message }),
     handle: (req, res) => {
       if (!probes(req, res, pathOf(req.url))) res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     },

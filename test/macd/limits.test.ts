@@ -68,8 +68,34 @@ describe('macd with the default limits', () => {
     expect(await used(p.url)).toBe(before + 10_000);
   });
 
+  it('a body in 1-byte chunks is refused 400 body_fragmented at once; in 200-byte chunks it is read, and costs about its size', async () => {
+    const body = JSON.stringify({ mac_state: { port_id: 'p', project_id: 'x'.repeat(600_000) } });
+    const chunked = (size: number): Buffer => {
+      const parts: string[] = [];
+      for (let i = 0; i < body.length; i += size) parts.push(`${Math.min(size, body.length - i).toString(16)}\r\n${body.slice(i, i + size)}\r\n`);
+      return Buffer.from(`POST /macs HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${parts.join('')}0\r\n\r\n`);
+    };
+    const send = (wire: Buffer): Promise<string> =>
+      new Promise((resolve) => {
+        let answer = '';
+        const c = connect(p.port, '127.0.0.1');
+        c.on('data', (d: Buffer) => (answer += d.toString()));
+        c.on('close', () => resolve(answer));
+        c.on('error', () => {});
+        c.write(wire);
+      });
+    const t0 = performance.now();
+    expect(await send(chunked(1))).toContain('"reason":"body_fragmented"');
+    expect(performance.now() - t0).toBeLessThan(2000);
+    const rss0 = rssMiB(p.child.pid!);
+    for (let i = 0; i < 3; i++) expect(await send(chunked(200))).toContain('mac_state.project_id is 600000 characters long');
+    expect(rssMiB(p.child.pid!) - rss0).toBeLessThan(40);
+  });
+
   it('deep nesting and invalid UTF-8 are 400, a 100,000-character path 431; the process stays ready', async () => {
-    expect((await post(p.url, '/macs', '['.repeat(100_000) + ']'.repeat(100_000))).status).toBe(400);
+    const deep = await post(p.url, '/macs', '['.repeat(100_000) + ']'.repeat(100_000));
+    expect(deep.status).toBe(400);
+    expect(deep.body).toMatchObject({ reason: 'malformed_json', message: 'the body nests deeper than 32 levels' });
     const utf8 = await post(p.url, '/macs', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]));
     expect(utf8.status).toBe(400);
     expect(utf8.body['reason']).toBe('malformed_json');

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpLimitValues, type HttpLimitsInput } from '../../src/api/http-limits.ts';
+import { jsonTooDeep } from '../../src/process/http-input.ts';
 import { createLimitedServer, listen } from '../../src/process/http-limits.ts';
 import { ApiFailure, startJsonApi } from '../../src/process/json-api.ts';
 import { createLogger } from '../../src/process/log.ts';
@@ -209,6 +210,50 @@ describe('time and connections', () => {
     expect(next.received()).toMatch(/^HTTP\/1\.1 200 /);
   });
 
+  it('CONNECT is answered 405 and the connection closed within a second, whatever follows it (node would keep it out of every timeout)', async () => {
+    const s = await serve();
+    const c = raw(s.port);
+    c.socket.write(`CONNECT example.org:443 HTTP/1.1\r\nHost: example.org\r\n\r\n${'x'.repeat(100_000)}`);
+    expect(await c.closed).toBeLessThan(3000);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 405 /);
+  });
+
+  it('a request the parser refuses is answered 400 even while its client is still sending a large body', async () => {
+    const s = await serve();
+    for (let i = 0; i < 5; i++) {
+      const c = raw(s.port);
+      c.socket.write(`B@D /x HTTP/1.1\r\nHost: t\r\nContent-Length: 4000000\r\n\r\n${'a'.repeat(4_000_000)}`);
+      await c.closed;
+      expect(c.received()).toMatch(/^HTTP\/1\.1 400 /);
+    }
+    expect(s.bodies).toEqual([]);
+  });
+
+  it('garbage after a request on the same connection is refused only after that request is answered, in order', async () => {
+    const bodies: number[] = [];
+    const server = createLimitedServer({
+      handle: (_req, res, body) => {
+        // Answered later, as macd answers after its log write.
+        setTimeout(() => res.writeHead(200, { 'content-length': 2 }).end('ok'), 100);
+        bodies.push(body.length);
+      },
+    });
+    const port = await listen(server, '127.0.0.1', 0);
+    open.push({ close: () => (server.close(), server.closeAllConnections()) });
+    // Connection: close: the answer to the request, and nothing for what follows it.
+    const closing = raw(port);
+    closing.socket.write('DELETE /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n\u0001garbage\r\n\r\n');
+    await closing.closed;
+    expect(closing.received()).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(closing.received()).not.toMatch(/400/);
+    // Kept alive: the answer, then the refusal of the garbage.
+    const kept = raw(port);
+    kept.socket.write('DELETE /x HTTP/1.1\r\nHost: t\r\n\r\n\u0001garbage\r\n\r\n');
+    await kept.closed;
+    expect(kept.received()).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*okHTTP\/1\.1 400 Bad Request/);
+    expect(bodies).toEqual([0, 0]);
+  });
+
   it('a header block over 16 KiB is 431', async () => {
     const s = await serve();
     const c = raw(s.port);
@@ -262,6 +307,21 @@ describe('JSON API transport (dhcpd lease API)', () => {
     const silent = raw(api.port);
     expect(await silent.closed).toBeLessThan(4000);
     expect(silent.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+});
+
+describe('JSON depth', () => {
+  it.each([
+    ['{"mac_states":[{"port_id":"p"}]}', 3, false],
+    ['{"mac_states":[{"port_id":"p"}]}', 2, true],
+    ['{"a":"[[[[[[[[[[[[[["}', 1, false],
+    ['{"a":"\\"[[[[["}', 1, false],
+    ['[1]\n[2]\n[3]', 1, false],
+    ['[[1]]\n[2]', 1, true],
+    ['[' .repeat(200_000) + ']'.repeat(200_000), 32, true],
+    ['not json at all', 0, false],
+  ])('%j deeper than %i: %s', (text, max, want) => {
+    expect(jsonTooDeep(Buffer.from(text), max)).toBe(want);
   });
 });
 
