@@ -204,11 +204,17 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     maxBody: (req) => {
       const path = apiPath(req.url ?? '/');
       // A restore carries a whole pool: the admin import has a limit of its own.
-      if (opts.admin && path === '/v1/import') return opts.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
+      if (opts.admin && pathOf(req.url) === '/v1/import') return opts.maxImportBytes ?? DEFAULT_MAX_IMPORT_BYTES;
       return isBulkPath(path) ? limits.maxBulkRequestBytes : limits.maxRequestBytes;
     },
     refuse: (req, status, reason, message) => ({ contentType: 'application/json', body: errorJson(apiPath(req.url ?? '/'), new MacdError(status, reason, message)) }),
-    handle: (req, res, body) => void handle(req, res, body, performance.now()),
+    handle: (req, res, body) =>
+      void handle(req, res, body, performance.now()).catch((e: unknown) => {
+        // A handler's throw outside its own try must not become an unhandled rejection (which ends the process).
+        log.error({ err: e }, 'request failed');
+        if (!res.headersSent) sendError(res, apiPath(req.url ?? '/'), new MacdError(500, 'internal', e instanceof Error ? e.message : String(e)));
+        else res.destroy();
+      }),
   });
   const port = await listen(server, opts.host, opts.port);
   return {

@@ -144,6 +144,8 @@ interface Endpoint {
   method: string;
   path: (string | Ref)[];
   body: Case['body'];
+  /** The endpoint's own query (admin filters, import mode); else a random one, rarely. */
+  query?: string;
 }
 
 const endpoint = (method: fc.Arbitrary<string>, path: fc.Arbitrary<(string | Ref)[]>, b: fc.Arbitrary<Case['body']>): fc.Arbitrary<Endpoint> => fc.record({ method, path, body: b });
@@ -171,7 +173,7 @@ function finish(ep: fc.Arbitrary<Endpoint>, opts: { v4: boolean }): fc.Arbitrary
         method: r.otherMethod ?? r.ep.method,
         path: r.ep.path,
         ...(r.v4 ? { v4: true } : {}),
-        ...(r.query !== null ? { query: r.query } : {}),
+        ...(r.ep.query !== undefined ? { query: r.ep.query } : r.query !== null ? { query: r.query } : {}),
         headers: [...r.jsonType, ...r.headers],
         body: r.ep.body,
         ...r.framing,
@@ -179,6 +181,55 @@ function finish(ep: fc.Arbitrary<Endpoint>, opts: { v4: boolean }): fc.Arbitrary
     );
   return fc.oneof({ weight: 40, arbitrary: request }, { weight: 1, arbitrary: rawRequest.map((raw): Case => ({ method: 'GET', path: [], headers: [], body: null, framing: 'length', raw })) });
 }
+
+// macd's admin API (src/macd/admin.ts): listing with filters, export, import.
+
+/** A backup's entry: a mac_state with its address (backup.ts MacEntry). */
+const macEntry: fc.Arbitrary<unknown> = fc.oneof(
+  {
+    weight: 12,
+    arbitrary: fields(
+      { mac_address: macField, project_id: idValue, vpc_id: idValue, port_id: idValue, state: sometimesWrong(fc.constantFrom('Active', 'Inactive')) },
+      ['mac_address', 'port_id', 'state'],
+    ),
+  },
+  { weight: 1, arbitrary: macState },
+);
+const macPoolHeader = fc.record({
+  kind: sometimesWrong(fc.constant('MacPoolBackup'), fc.constantFrom<unknown>('DhcpSubnetBackup', '', 3)),
+  version: sometimesWrong(fc.constant(1), fc.constantFrom<unknown>(2, 0, '1')),
+  pool: sometimesWrong(fc.constant({ namespace: 'ns', name: 'pool', uid: 'u1' })),
+  ranges: sometimesWrong(fc.constant([{ id: 'range0', from: 'aa:bb:cc:00:00:00', to: 'aa:bb:cc:ff:ff:ff' }])),
+  created: fc.constant(new Date(0).toISOString()),
+});
+/** A MacPool backup (src/api/backup.ts): a header whose count may or may not match, then mac_states. */
+const macBackupBody: fc.Arbitrary<Case['body']> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc
+      .record({ header: macPoolHeader, entries: fc.array(macEntry, { maxLength: 12 }), countOff: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -3, max: 3 }) }) })
+      .map((b) => ({ lines: [{ ...b.header, count: b.entries.length + b.countOff }, ...b.entries] })),
+  },
+  { weight: 1, arbitrary: junkBody.map((bytes) => ({ bytes })) },
+);
+const adminListQuery = fc
+  .record(
+    {
+      limit: sometimesWrong(fc.constantFrom('1', '7', '500', '5000'), fc.constantFrom('0', '5001', '-1', 'x')),
+      continue: fc.oneof(fc.constant('bogus'), fc.base64String({ maxLength: 40 })),
+      project_id: fc.string({ maxLength: 40 }),
+      vpc_id: fc.string({ maxLength: 40 }),
+      port_id: fc.oneof(fc.constant('bulk-1'), fc.string({ maxLength: 40 })),
+      local: fc.constantFrom('true', 'false'),
+    },
+    { requiredKeys: [] },
+  )
+  .map((q) => new URLSearchParams(q as Record<string, string>).toString());
+const adminImportQuery = fc
+  .record({ mode: sometimesWrong(fc.constantFrom('import', 'import', 'import', 'restore'), fc.constantFrom('merge', '')), checkOnly: fc.constantFrom('true', 'false') }, { requiredKeys: [] })
+  .map((q) => new URLSearchParams(q as Record<string, string>).toString());
+const withQuery = (ep: fc.Arbitrary<Endpoint>, q: fc.Arbitrary<string>): fc.Arbitrary<Endpoint & { query?: string }> =>
+  fc.tuple(ep, rarely(q, 2)).map(([e, query]) => (query === null ? e : { ...e, query }));
 
 /** Every endpoint of Alcor's MAC manager API (src/macd/routes.ts), its probes on the same port, and anything else. */
 export const macdCases: fc.Arbitrary<Case> = finish(
@@ -193,6 +244,9 @@ export const macdCases: fc.Arbitrary<Case> = finish(
     { weight: 2, arbitrary: endpoint(fc.constant('POST'), fc.constant(['macs', 'ranges']), body.range) },
     { weight: 2, arbitrary: endpoint(fc.constantFrom('GET', 'DELETE'), rangeSeg.map((r) => ['macs', 'ranges', r]), none) },
     { weight: 2, arbitrary: endpoint(fc.constant('PUT'), rangeSeg.map((r) => ['macs', 'ranges', r]), body.range) },
+    { weight: 2, arbitrary: withQuery(endpoint(fc.constant('GET'), fc.constant(['v1', 'macs']), none), adminListQuery) },
+    { weight: 1, arbitrary: endpoint(fc.constant('GET'), fc.constant(['v1', 'export']), none) },
+    { weight: 3, arbitrary: withQuery(endpoint(fc.constant('POST'), fc.constant(['v1', 'import']), macBackupBody), adminImportQuery) },
     { weight: 2, arbitrary: endpoint(methods, probePath, body.any) },
     { weight: 3, arbitrary: endpoint(methods, anyPath, body.any) },
   ),

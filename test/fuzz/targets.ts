@@ -158,6 +158,17 @@ export async function startMacdTargets(extraArgs: string[] = [], env: Record<str
       return out;
     },
     async learn(req, a) {
+      // An import (or a restore) changes any number of MACs: the model is read back from the export.
+      if (req.method === 'POST' && /^\/(v4\/)?v1\/import/.test(req.target)) {
+        const exported = await get(p.port, '/v1/export');
+        known.clear();
+        for (const line of exported.text.split('\n').slice(1)) {
+          const e = json(line) as { mac_address?: string } | undefined;
+          if (e?.mac_address) known.set(e.mac_address, e);
+        }
+        knownList = [...known.keys()];
+        return exported.status === 200 ? null : `the export after an import answered ${exported.status}`;
+      }
       const body = json(a.body) as { mac_state?: { mac_address: string }; mac_states?: { mac_address: string }[]; mac_range?: unknown; mac_ranges?: unknown } | undefined;
       if (!body) return null;
       if (body.mac_range !== undefined || body.mac_ranges !== undefined) await refreshRanges();
