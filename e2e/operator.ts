@@ -12,6 +12,8 @@ const root = join(import.meta.dirname, '..');
 export interface OperatorProcess {
   child: ChildProcess;
   metricsPort: number;
+  /** --health-probe-bind-address: /healthz, /readyz (and /metrics). */
+  probePort: number;
   logFile: string;
   metrics(): Promise<string>;
   /** Sum of a counter over the series whose labels contain all of `labels`. */
@@ -45,6 +47,7 @@ export async function startOperator(opts: { leaderElect?: boolean; namespace?: s
   return {
     child,
     metricsPort,
+    probePort,
     logFile,
     metrics,
     async counter(name, labels = {}) {
