@@ -8,7 +8,7 @@
 import { Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { macdLimitValues, type MacdLimitValues } from '../api/macd-limits.ts';
-import { MAX_JSON_DEPTH, clip, jsonTooDeep, pathOf } from '../process/http-input.ts';
+import { MAX_JSON_DEPTH, clip, jsonTooDeep, onServer, pathOf, queryOf } from '../process/http-input.ts';
 import { createLimitedServer, listen } from '../process/http-limits.ts';
 import type { ProbeHandler } from '../process/probes.ts';
 import { errorBody } from '../api/http-error.ts';
@@ -125,7 +125,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   /** Proxies the request to another replica; the header stops it going further. */
   const forward = (req: IncomingMessage, res: ServerResponse, base: string, raw: Buffer): void => {
-    const url = new URL(req.url ?? '/', base);
+    const url = onServer(base, req.url);
     const up = httpRequest(url, { method: req.method, agent, headers: { 'content-type': 'application/json', 'content-length': raw.length, 'x-macd-forwarded': '1' } }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, { 'content-type': ur.headers['content-type'] ?? 'application/json' });
       ur.pipe(res);
@@ -154,7 +154,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
 
   /** /v1/...: the admin API (its own routes and answers, the same error shape). */
   const handleAdmin = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, t0: number): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://macd');
+    const url = { pathname: pathOf(req.url), searchParams: queryOf(req.url) };
     if (jsonTooDeep(raw)) return sendError(res, url.pathname, new MacdError(400, 'malformed_json', `the body nests deeper than ${MAX_JSON_DEPTH} levels`));
     try {
       const answer = await opts.admin!({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: raw });

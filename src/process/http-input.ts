@@ -8,6 +8,25 @@ export function pathOf(url: string | undefined): string {
   return q < 0 ? u : u.slice(0, q);
 }
 
+/** The query of a request URL (never throws: `new URL(target, base)` does on a target such as `//@@/x`). */
+export function queryOf(url: string | undefined): URLSearchParams {
+  const u = url ?? '/';
+  const q = u.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : u.slice(q + 1));
+}
+
+/**
+ * The request target on another server (a forward to a peer). Not
+ * `new URL(target, base)`: a target such as `//macs/aa:bb:cc:00:00:01` is a
+ * network-path reference and would name the host `macs`, not the peer.
+ */
+export function onServer(base: string, target: string | undefined): URL {
+  const url = new URL(base);
+  url.pathname = pathOf(target);
+  url.search = queryOf(target).toString();
+  return url;
+}
+
 /** A client's text cut to `max` characters for an error message or a log line, so an answer never echoes a huge input. */
 export function clip(text: string, max = 256): string {
   return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;

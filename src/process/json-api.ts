@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { Readable } from 'node:stream';
 import { errorBody } from '../api/http-error.ts';
 import { httpLimitValues, type HttpLimitValues } from '../api/http-limits.ts';
-import { MAX_JSON_DEPTH, clip, jsonTooDeep, pathOf } from './http-input.ts';
+import { MAX_JSON_DEPTH, clip, jsonTooDeep, pathOf, queryOf } from './http-input.ts';
 import { createLimitedServer, listen } from './http-limits.ts';
 import { parseHostPort } from './probes.ts';
 import type { Logger } from './log.ts';
@@ -97,7 +97,7 @@ export async function startJsonApi(o: JsonApiOptions): Promise<JsonApi> {
       return;
     }
     try {
-      const answer = await o.handle({ method, path, query: new URL(req.url ?? '/', 'http://api').searchParams, headers: req.headers, body });
+      const answer = await o.handle({ method, path, query: queryOf(req.url), headers: req.headers, body });
       o.observe?.(method, answer.status);
       if ('json' in answer) {
         sendJson(res, answer.status, answer.json);

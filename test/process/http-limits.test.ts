@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpLimitValues, type HttpLimitsInput } from '../../src/api/http-limits.ts';
-import { jsonTooDeep } from '../../src/process/http-input.ts';
+import { jsonTooDeep, onServer, queryOf } from '../../src/process/http-input.ts';
 import { createLimitedServer, listen } from '../../src/process/http-limits.ts';
 import { ApiFailure, startJsonApi } from '../../src/process/json-api.ts';
 import { createLogger } from '../../src/process/log.ts';
@@ -300,13 +300,30 @@ describe('JSON API transport (dhcpd lease API)', () => {
     expect((await fetch(`${base}/big`, { method: 'POST', body: 'a'.repeat(2000) })).status).toBe(200);
     const chunked = await postChunked(api.port, 8 * 1024 * 1024);
     expect(chunked.status).toBe(413);
+    // A network-path target (a URL parser would read a host in it) is a path like any other.
+    const odd = raw(api.port);
+    odd.socket.write('GET //@@/leases?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+    await odd.closed;
+    expect(odd.received()).toMatch(/^HTTP\/1\.1 200 /);
     const bad = await fetch(`${base}/%E0%A4%A`);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { reason: string }).reason).toBe('invalid_request');
-    expect(seen).toEqual(['POST /big 2000']);
+    expect(seen).toEqual(['POST /big 2000', 'GET //@@/leases 0']);
     const silent = raw(api.port);
     expect(await silent.closed).toBeLessThan(4000);
     expect(silent.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+});
+
+describe('request targets', () => {
+  it('a target forwarded to a peer stays on the peer, whatever it holds', () => {
+    const u = onServer('http://macd-1.peers.ns.svc:8080', '//macs/aa:bb:cc:00:00:01?x=1');
+    expect(u.host).toBe('macd-1.peers.ns.svc:8080');
+    expect(u.pathname).toBe('//macs/aa:bb:cc:00:00:01');
+    expect(u.search).toBe('?x=1');
+    expect(onServer('http://peer:1', 'http://evil/macs').host).toBe('peer:1');
+    expect(queryOf('//@@/x?limit=5&a=%ZZ').get('limit')).toBe('5');
+    expect(queryOf(undefined).toString()).toBe('');
   });
 });
 
