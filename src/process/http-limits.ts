@@ -106,11 +106,14 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
     req.resume();
   };
 
-  /** Expect: 100-continue: the client waits for our word before sending the body; refuse and close. */
+  /**
+   * Expect: 100-continue: refused before the client sends the body. A client
+   * that sends it anyway (as it may) is drained as above; then the connection
+   * closes, since the client may never send the body it announced.
+   */
   const tooLargeBeforeContinue = (req: IncomingMessage, res: ServerResponse, max: number): void => {
     res.setHeader('connection', 'close');
-    write413(req, res, max);
-    res.end();
+    tooLarge(req, res, max);
   };
 
   // Requests per connection: the one that reaches the limit is answered with

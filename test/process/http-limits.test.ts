@@ -106,6 +106,13 @@ describe('body limit', () => {
     await c.closed;
     expect(c.received()).toMatch(/^HTTP\/1\.1 413 /);
     expect(c.received()).not.toContain('100 Continue');
+    // A client that sends the body anyway still reads the refusal.
+    for (let i = 0; i < 3; i++) {
+      const eager = raw(s.port);
+      eager.socket.write(`POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4000000\r\n\r\n${'a'.repeat(4_000_000)}`);
+      await eager.closed;
+      expect(eager.received()).toMatch(/^HTTP\/1\.1 413 /);
+    }
     // Within the limit: 100 Continue, then the answer.
     const ok = raw(s.port);
     ok.socket.write('POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n');
