@@ -74,20 +74,21 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
   };
 
   /**
-   * Answers 413 before the body is read. A client still sending it would see
-   * its connection reset before it reads the answer, so the answer goes out at
-   * once and the rest of the body is read and thrown away, up to LINGER_BYTES
-   * and LINGER_MS; only then does the answer end (and the connection close if
-   * the request asked for that), or, past those, the connection is cut.
+   * Answers a request before its body is read (413, 417). A client still
+   * sending it would see its connection reset before it reads the answer, so
+   * the answer goes out at once (written, not ended) and the rest of the body
+   * is read and thrown away, up to LINGER_BYTES and LINGER_MS; only then does
+   * the answer end (and the connection close if the request asked for that),
+   * or, past those, the connection is cut.
    */
-  const tooLarge = (req: IncomingMessage, res: ServerResponse, max: number): void => {
-    write413(req, res, max);
+  const answerEarly = (req: IncomingMessage, res: ServerResponse, write: () => void): void => {
+    write();
     refusing.add(req.socket);
     res.once('close', () => refusing.delete(req.socket));
     let discarded = 0;
+    let pieces = 0;
     const timer = setTimeout(() => cut(), LINGER_MS);
     timer.unref();
-    let pieces = 0;
     const finish = (): void => {
       clearTimeout(timer);
       if (!res.writableEnded) res.end();
@@ -105,6 +106,8 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
     req.socket.once('close', () => clearTimeout(timer));
     req.resume();
   };
+
+  const tooLarge = (req: IncomingMessage, res: ServerResponse, max: number): void => answerEarly(req, res, () => write413(req, res, max));
 
   /**
    * Expect: 100-continue: refused before the client sends the body. A client
@@ -188,6 +191,11 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
   server.maxConnections = limits.maxConnections;
   server.timeout = IDLE_SOCKET_MS;
   answerParserRefusals(server, owed, limits.requestTimeoutMs);
+  // An Expect other than 100-continue: 417, as node answers, but without resetting a client still sending.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('connection', 'close');
+    answerEarly(req, res, () => res.writeHead(417, { 'content-length': 0 }));
+  });
   // Expect: 100-continue: refuse an oversized body before the client sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     const declared = declaredLength(req);

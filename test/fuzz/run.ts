@@ -82,7 +82,8 @@ export async function fuzz(t: Target, o: FuzzOptions): Promise<FuzzReport> {
     const a = await send(t.port, req, broken(req) || cut(req) ? brokenMs : answerMs);
     report.requests++;
     report.statuses[a.status] = (report.statuses[a.status] ?? 0) + 1;
-    const what = `${req.raw ? `raw ${JSON.stringify(req.raw.toString('latin1').slice(0, 80))}` : `${req.method} ${req.target.slice(0, 120)} (${req.framing}, ${req.body.length} bytes)`} → ${a.status}`;
+    const headerNames = req.headers.length > 0 ? `, headers ${req.headers.slice(0, 8).map(([k]) => k).join(' ')}${req.headers.length > 8 ? ` +${req.headers.length - 8}` : ''}` : '';
+    const what = `${req.raw ? `raw ${JSON.stringify(req.raw.toString('latin1').slice(0, 80))}` : `${req.method} ${req.target.slice(0, 120)} (${req.framing}, ${req.body.length} bytes${headerNames})`} → ${a.status}`;
     o.trace?.(what, req, a);
     if (!t.alive()) throw new Error(`${t.name} exited after ${what}`);
     if (a.status >= 500) {

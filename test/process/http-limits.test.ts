@@ -113,6 +113,13 @@ describe('body limit', () => {
       await eager.closed;
       expect(eager.received()).toMatch(/^HTTP\/1\.1 413 /);
     }
+    // An expectation other than 100-continue: 417, read by a client that sends its body anyway.
+    for (let i = 0; i < 3; i++) {
+      const odd = raw(s.port);
+      odd.socket.write(`POST /x HTTP/1.1\r\nHost: t\r\nExpect: something\r\nContent-Length: 4000000\r\n\r\n${'a'.repeat(4_000_000)}`);
+      await odd.closed;
+      expect(odd.received()).toMatch(/^HTTP\/1\.1 417 /);
+    }
     // Within the limit: 100 Continue, then the answer.
     const ok = raw(s.port);
     ok.socket.write('POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n');
