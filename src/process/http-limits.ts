@@ -194,7 +194,7 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
   // An Expect other than 100-continue: 417, as node answers, but without resetting a client still sending.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('connection', 'close');
-    answerEarly(req, res, () => res.writeHead(417, { 'content-length': 0 }));
+    answerEarly(req, res, () => res.writeHead(417, { 'content-length': 0 }).flushHeaders());
   });
   // Expect: 100-continue: refuse an oversized body before the client sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {

@@ -47,7 +47,7 @@ export class OwedAnswers {
   }
 }
 
-/** Connections whose request is being refused 413 while its body is dropped (nothing more to say on them). */
+/** Connections whose request got an early answer (413, 417) while its body is dropped: nothing more to say on them. */
 export const refusing = new WeakSet<Duplex>();
 
 /** Installs the answers to parser refusals and CONNECT on a server whose requests `owed` tracks. */
@@ -65,8 +65,9 @@ export function answerParserRefusals(server: Server, owed: OwedAnswers, requestT
     // What follows the refused request fails to parse again: it is being dropped.
     if (answered.has(socket)) return;
     answered.add(socket);
-    // A reset, or a 413 already out for the request being read: nothing more to say.
-    if (err.code === 'ECONNRESET' || !socket.writable || refusing.has(socket)) return void socket.destroy();
+    // An early answer (413, 417) is out for the request being read: it ends the connection itself.
+    if (refusing.has(socket)) return;
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
     socket.on('error', () => {});
     const [status, text] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request'];
     const refuse = (): void => {

@@ -120,6 +120,11 @@ describe('body limit', () => {
       await odd.closed;
       expect(odd.received()).toMatch(/^HTTP\/1\.1 417 /);
     }
+    // ...and with garbage after a request that has no body.
+    const trailing = raw(s.port);
+    trailing.socket.write('POST /x HTTP/1.1\r\nHost: t\r\nExpect: something\r\nConnection: close\r\n\r\n\u0001garbage\r\n\r\n');
+    await trailing.closed;
+    expect(trailing.received()).toMatch(/^HTTP\/1\.1 417 /);
     // Within the limit: 100 Continue, then the answer.
     const ok = raw(s.port);
     ok.socket.write('POST /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n');
