@@ -1,6 +1,7 @@
 // Prometheus metrics of the DHCP server (its own registry).
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../process/process-metrics.ts';
 import type { DhcpCore } from './core.ts';
 import { shareSize } from './subnet.ts';
 
@@ -20,7 +21,7 @@ export interface DhcpMetrics {
 export function createMetrics(core: () => DhcpCore, share: number): DhcpMetrics {
   const registry = new Registry();
   // process_resident_memory_bytes, nodejs_heap_*: the memory budget of a DHCP pod is part of its contract.
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const received = new Counter({ name: 'alcor_dhcpd_packets_received_total', help: 'DHCP messages received, by message type (invalid ones as "invalid").', labelNames: ['type'], registers: [registry] });
   const sent = new Counter({ name: 'alcor_dhcpd_packets_sent_total', help: 'DHCP replies sent, by message type.', labelNames: ['type'], registers: [registry] });
   const drops = new Counter({

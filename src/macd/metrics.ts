@@ -6,7 +6,8 @@
 // The pool as a whole (allocated and available over all replicas) is the
 // operator's alcor_pool_*_addresses{kind="MacPool"}.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../process/process-metrics.ts';
 import type { Allocator } from './allocator.ts';
 import type { RangeStats } from './layout.ts';
 
@@ -22,7 +23,7 @@ export interface MacdMetrics {
 export function createMetrics(allocator: () => Allocator | null): MacdMetrics {
   const registry = new Registry();
   // process_* and nodejs_* under their standard names, as dhcpd and the operator export them.
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const allocations = new Counter({ name: 'alcor_macd_allocations_total', help: 'MACs allocated', registers: [registry] });
   const releases = new Counter({ name: 'alcor_macd_releases_total', help: 'MACs released', registers: [registry] });
   const errors = new Counter({ name: 'alcor_macd_errors_total', help: 'Refused or failed requests by reason', labelNames: ['reason'], registers: [registry] });

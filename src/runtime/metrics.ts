@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../process/process-metrics.ts';
 import type { QueueMetrics } from './queue.ts';
 
 // Metric names and labels as controller-runtime exposes them, so dashboards
@@ -18,7 +19,7 @@ export interface ControllerMetrics {
 }
 
 export function createControllerMetrics(registry = new Registry()): ControllerMetrics {
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const r = [registry];
   const reconcileTotal = new Counter({ name: 'controller_runtime_reconcile_total', help: 'Total number of reconciliations per controller', labelNames: ['controller', 'result'], registers: r });
   const reconcileErrors = new Counter({ name: 'controller_runtime_reconcile_errors_total', help: 'Total number of reconciliation errors per controller', labelNames: ['controller'], registers: r });
