@@ -1,7 +1,12 @@
-// Append-only log with group commit. Records appended while an fsync is in
-// flight wait and go out together in the next write + fdatasync, so one disk
-// flush acknowledges many requests. A record's promise resolves only after
-// its bytes are on disk and its `apply` callback has run.
+// Append-only log with group commit. The records appended during one turn of
+// the event loop, and those appended while an fsync is in flight, go out
+// together in one write + fdatasync, so one disk flush acknowledges many
+// requests. A record's promise resolves only after its bytes are on disk and
+// its `apply` callback has run.
+//
+// The write is a copy into the page cache, done on the event loop from one
+// reusable buffer (no frame object per record); only the fdatasync, which
+// waits for the disk, goes to libuv's threadpool: one thread hop per batch.
 //
 // Framing: [u32 length][u32 crc32(payload)][payload]. A torn or corrupt tail
 // (a crash mid-write) fails the length or CRC check and is cut off on replay.
@@ -11,14 +16,15 @@
 // later ones go to the next; once the snapshot is written the old
 // generations are deleted.
 
-import { closeSync, fdatasync, fsyncSync, openSync, readdirSync, readFileSync, ftruncateSync, writev } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, openSync, readdirSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 const HEADER = 8;
 
 interface Entry {
-  frame: Buffer | null;
+  /** The record (null on a cut marker). */
+  payload: string | null;
   apply?: (() => void) | undefined;
   resolve: () => void;
   /** Set on a cut marker: the generation that follows. */
@@ -45,15 +51,6 @@ export function listGenerations(dir: string): number[] {
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
-}
-
-export function frame(payload: string): Buffer {
-  const len = Buffer.byteLength(payload);
-  const out = Buffer.allocUnsafe(HEADER + len);
-  out.write(payload, HEADER, 'utf8');
-  out.writeUInt32LE(len, 0);
-  out.writeUInt32LE(crc32(out.subarray(HEADER)), 4);
-  return out;
 }
 
 /**
@@ -86,6 +83,8 @@ export function readLog(path: string, truncateTorn: boolean): { records: Buffer[
 
 /** fdatasyncs allowed in flight at once (each covers every write issued before it). */
 const MAX_SYNCS = 2;
+/** The write buffer kept between batches; a larger one (a big bulk record) is dropped after use. */
+const KEEP_BUFFER = 256 * 1024;
 
 interface Batch {
   seq: number;
@@ -101,8 +100,10 @@ export class Journal {
   private queue: Entry[] = [];
   /** Written (or being written) but not yet known durable, oldest first. */
   private unsynced: Batch[] = [];
-  private writing = false;
   private syncs = 0;
+  /** A pump is scheduled for the end of this turn of the event loop. */
+  private scheduled = false;
+  private buf = Buffer.allocUnsafeSlow(KEEP_BUFFER);
   private seq = 0;
   private failed: Error | null = null;
   private closed = false;
@@ -127,8 +128,8 @@ export class Journal {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('journal closed'));
     return new Promise<void>((resolve) => {
-      this.queue.push({ frame: frame(payload), apply, resolve });
-      this.pump();
+      this.queue.push({ payload, apply, resolve });
+      this.schedule();
     });
   }
 
@@ -140,14 +141,14 @@ export class Journal {
   rotate(atCut: () => void): Promise<number> {
     const next = this.gen + 1 + this.queue.filter((e) => e.cutTo !== undefined).length;
     return new Promise<number>((resolve) => {
-      this.queue.push({ frame: null, apply: atCut, resolve: () => resolve(next), cutTo: next });
-      this.pump();
+      this.queue.push({ payload: null, apply: atCut, resolve: () => resolve(next), cutTo: next });
+      this.schedule();
     });
   }
 
   /** Waits for everything queued so far. */
   async drain(): Promise<void> {
-    while (!this.failed && (this.writing || this.queue.length > 0 || this.unsynced.length > 0)) await new Promise((r) => setImmediate(r));
+    while (!this.failed && (this.scheduled || this.queue.length > 0 || this.unsynced.length > 0)) await new Promise((r) => setImmediate(r));
   }
 
   close(): void {
@@ -156,13 +157,26 @@ export class Journal {
   }
 
   /**
-   * Group commit, pipelined: one write at a time (so the file's order is the
-   * append order), and its fdatasync may overlap the next write. A finished
-   * fdatasync makes its batch and every earlier one durable, since it was
-   * issued after their writes completed; batches complete in order.
+   * Records appended in this turn of the event loop (every request read in
+   * one poll) go out in one batch: the pump runs once they are all queued.
+   */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * Group commit, pipelined: the queued records are written at once, and
+   * their fdatasync may overlap the next batch's write. A finished fdatasync
+   * makes its batch and every earlier one durable, since it was issued after
+   * their writes; batches complete in order.
    */
   private pump(): void {
-    if (this.writing || this.failed || this.queue.length === 0 || this.syncs >= MAX_SYNCS) return;
+    if (this.failed || this.queue.length === 0 || this.syncs >= MAX_SYNCS) return;
     const head = this.queue[0]!;
     if (head.cutTo !== undefined) {
       // Switch files only once everything in the old one is durable.
@@ -180,28 +194,45 @@ export class Journal {
     }
     let n = this.queue.findIndex((e) => e.cutTo !== undefined);
     if (n < 0) n = this.queue.length;
-    const entries = this.queue.splice(0, n);
-    const frames = entries.map((e) => e.frame!);
+    const entries = n === this.queue.length ? this.queue : this.queue.slice(0, n);
+    this.queue = n === this.queue.length ? [] : this.queue.slice(n);
     const batch: Batch = { seq: ++this.seq, entries, bytes: 0 };
-    for (const f of frames) batch.bytes += f.length;
-    this.unsynced.push(batch);
-    this.writing = true;
-    const fd = this.fd;
     const started = performance.now();
-    writeAll(fd, frames, (err) => {
-      this.writing = false;
-      if (err) return this.fail(err);
-      this.bytesInGeneration += batch.bytes;
-      this.syncs++;
-      fdatasync(fd, (syncErr) => {
-        this.syncs--;
-        if (syncErr) return this.fail(syncErr);
-        this.hooks.onFlush?.((performance.now() - started) / 1000);
-        this.complete(batch.seq);
-        this.pump();
-      });
+    try {
+      batch.bytes = this.writeRecords(entries);
+    } catch (e) {
+      return this.fail(e as Error);
+    }
+    this.bytesInGeneration += batch.bytes;
+    this.unsynced.push(batch);
+    this.syncs++;
+    fdatasync(this.fd, (syncErr) => {
+      this.syncs--;
+      if (syncErr) return this.fail(syncErr);
+      this.hooks.onFlush?.((performance.now() - started) / 1000);
+      this.complete(batch.seq);
       this.pump();
     });
+  }
+
+  /** Frames the records into the write buffer and appends them to the file; returns the bytes written. */
+  private writeRecords(entries: readonly Entry[]): number {
+    let room = 0;
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    for (const e of entries) room += HEADER + e.payload!.length * 3;
+    if (room > this.buf.length) this.buf = Buffer.allocUnsafeSlow(room);
+    const buf = this.buf;
+    let pos = 0;
+    for (const e of entries) {
+      const len = buf.write(e.payload!, pos + HEADER, 'utf8');
+      buf.writeUInt32LE(len, pos);
+      buf.writeUInt32LE(crc32(buf.subarray(pos + HEADER, pos + HEADER + len)), pos + 4);
+      pos += HEADER + len;
+    }
+    let done = 0;
+    while (done < pos) done += writeSync(this.fd, buf, done, pos - done);
+    if (buf.length > KEEP_BUFFER) this.buf = Buffer.allocUnsafeSlow(KEEP_BUFFER);
+    return pos;
   }
 
   private complete(upTo: number): void {
@@ -229,20 +260,6 @@ export class Journal {
     this.failed = err;
     this.hooks.onFatal(err);
   }
-}
-
-function writeAll(fd: number, bufs: Buffer[], cb: (err: Error | null) => void): void {
-  // writev takes at most IOV_MAX (1024) buffers per call; join small batches.
-  const joined = bufs.length === 1 ? bufs : [Buffer.concat(bufs)];
-  const total = joined[0]!.length;
-  const step = (written: number): void => {
-    if (written >= total) return cb(null);
-    writev(fd, [joined[0]!.subarray(written)], (err, n) => {
-      if (err) return cb(err);
-      step(written + n);
-    });
-  };
-  step(0);
 }
 
 export function syncDir(dir: string): void {
