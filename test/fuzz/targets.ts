@@ -5,7 +5,7 @@
 // what must not change when a request is refused, and what a success teaches
 // the model (and must hold of it: never a MAC handed out twice).
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type fc from 'fast-check';
 import { freePort } from '../../e2e/cluster/net.ts';
@@ -106,7 +106,8 @@ export const MACD_POD_ENV = { NODE_OPTIONS: '--max-semi-space-size=1' };
 
 /** A real `alcor-operator macd` (default limits, run as in its pods) and the API target; `probes` is its --metrics-listen port. */
 export async function startMacdTargets(extraArgs: string[] = [], env: Record<string, string> = MACD_POD_ENV): Promise<{ api: Target; probes: Target }> {
-  const p = await spawnMacd(['--listen', '127.0.0.1:0', '--data-dir', tempDir('macd-fuzz-'), '--metrics-listen', '127.0.0.1:0', ...extraArgs], env);
+  const dataDir = tempDir('macd-fuzz-');
+  const p = await spawnMacd(['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--metrics-listen', '127.0.0.1:0', ...extraArgs], env);
   const line = p.lines.find((l) => l.includes('probes and metrics listening'))!;
   const probePort = (JSON.parse(line) as { port: number }).port;
   /** MACs this run was given, and the mac_state each was last answered with. */
@@ -193,7 +194,7 @@ export async function startMacdTargets(extraArgs: string[] = [], env: Record<str
     },
     ready: () => readyz(p.port),
     alive: alive(p.child),
-    stop: () => kill(p, 'SIGTERM'),
+    stop: () => kill(p, 'SIGTERM').finally(() => rmSync(dataDir, { recursive: true, force: true })),
     log: p.lines,
   };
   return { api, probes: probeTarget('macd metrics port', probePort, p.child.pid!, alive(p.child), async () => {}) };
@@ -266,7 +267,7 @@ export async function startDhcpdTargets(): Promise<{ api: Target; probes: Target
     final: async () => null,
     ready: () => readyz(metricsPort),
     alive: alive(p.child),
-    stop: () => stopDhcpd(p, 'SIGTERM'),
+    stop: () => stopDhcpd(p, 'SIGTERM').finally(() => rmSync(dir, { recursive: true, force: true })),
   };
   return { api, probes: probeTarget('dhcpd metrics port', metricsPort, p.child.pid!, alive(p.child), async () => {}) };
 }
