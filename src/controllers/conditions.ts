@@ -25,6 +25,8 @@ export interface Observation {
   workloads: WorkloadState[];
   /** Since when the resource has been not Ready (the Ready condition's last transition). */
   notReadySince?: Date;
+  /** The Progressing condition as last written: since when a rollout has been on, or that it ran out of time. */
+  lastProgressing?: { status: 'True' | 'False' | 'Unknown'; reason: string; since: Date; observedGeneration?: number };
   now: Date;
   /** How long a rollout may take before the resource counts as Degraded. */
   progressDeadlineSeconds: number;
@@ -81,6 +83,25 @@ const workloadsNotReady: Check = (o) => {
   };
 };
 
+// A server that never reports the current generation (a reload stuck, a
+// Lease it cannot write) must not leave the resource Progressing for ever:
+// past the deadline, counted from when Progressing turned True, it is
+// Degraded like a stuck rollout. The pods still serve what they had, so
+// Ready holds. Once past, it stays past at this generation: the verdict does
+// not flap back to Progressing with a fresh clock.
+const configOverdue: Check = (o) => {
+  if (o.configPending === undefined) return undefined;
+  const p = o.lastProgressing;
+  const stillOverdue = p?.status === 'False' && p.reason === 'ProgressDeadlineExceeded' && p.observedGeneration === o.generation;
+  const overdue = p?.status === 'True' && o.now.getTime() - p.since.getTime() > o.progressDeadlineSeconds * 1000;
+  if (!stillOverdue && !overdue) return undefined;
+  return {
+    ready: ['ReplicasReady', replicasReady(o)],
+    progressing: [false, 'ProgressDeadlineExceeded', o.configPending],
+    degraded: [true, 'ProgressDeadlineExceeded', `config generation ${o.generation} not applied by every server within ${o.progressDeadlineSeconds}s: ${o.configPending}`],
+  };
+};
+
 // The pods are ready and serve the config they have; a new one is on its way to them.
 const configPending: Check = (o) =>
   o.configPending === undefined
@@ -92,7 +113,7 @@ function replicasReady(o: Observation): string {
 }
 
 /** In order: the first that has something to say decides. */
-const checks: Check[] = [invalidSpec, conflicting, applyFailed, configRejected, workloadsNotReady, configPending];
+const checks: Check[] = [invalidSpec, conflicting, applyFailed, configRejected, workloadsNotReady, configOverdue, configPending];
 
 export function computeConditions(o: Observation): ConditionInput[] {
   const verdict = checks.reduce<Verdict | undefined>((found, check) => found ?? check(o), undefined) ?? {

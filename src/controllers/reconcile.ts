@@ -83,6 +83,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
 
   const oldStatus = (obj['status'] ?? {}) as { conditions?: Condition[] } & Record<string, unknown>;
   const oldReady = findCondition(oldStatus.conditions, 'Ready');
+  const oldProgressing = findCondition(oldStatus.conditions, 'Progressing');
   const now = ctx.now();
   const warning = parsed.success && !conflict ? def.warning?.(parsed.data, ctx) : undefined;
   const workloads = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind)).map((c) => withPodProblems(ctx, c, now));
@@ -99,6 +100,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
       ...(served?.pending !== undefined ? { configPending: served.pending } : {}),
       workloads,
       ...(oldReady?.status === 'False' ? { notReadySince: new Date(oldReady.lastTransitionTime) } : {}),
+      ...(oldProgressing ? { lastProgressing: { status: oldProgressing.status, reason: oldProgressing.reason, since: new Date(oldProgressing.lastTransitionTime), ...(oldProgressing.observedGeneration !== undefined ? { observedGeneration: oldProgressing.observedGeneration } : {}) } } : {}),
       now,
       progressDeadlineSeconds: ctx.progressDeadlineSeconds,
     }),
@@ -112,8 +114,14 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
     log.info({ ready: findCondition(conditions, 'Ready')?.status, reason: findCondition(conditions, 'Ready')?.reason }, 'status updated');
   }
   if (applyError !== undefined) throw new Error(applyError);
-  if (findCondition(conditions, 'Ready')?.status !== 'True' && invalid === undefined && conflict === undefined) {
-    return { requeueAfterMs: ctx.notReadyRequeueMs };
+  if (invalid !== undefined || conflict !== undefined) return;
+  if (findCondition(conditions, 'Ready')?.status !== 'True') return { requeueAfterMs: ctx.notReadyRequeueMs };
+  // Ready while a config is on its way: one more look when its deadline
+  // passes, as a server that never reports never wakes us.
+  const progressing = findCondition(conditions, 'Progressing');
+  if (progressing?.status === 'True') {
+    const deadline = Date.parse(progressing.lastTransitionTime) + ctx.progressDeadlineSeconds * 1000;
+    return { requeueAfterMs: Math.max(1000, deadline - now.getTime() + 1000) };
   }
 }
 

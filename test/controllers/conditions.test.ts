@@ -7,6 +7,7 @@ const sts = (desired: number, ready: number, updated = ready, observedGeneration
   workloadState({ kind: 'StatefulSet', metadata: { name: 'pool-macd', generation: 1 }, spec: { replicas: desired }, status: { observedGeneration, readyReplicas: ready, updatedReplicas: updated } });
 const base: Observation = { generation: 3, workloads: [], now, progressDeadlineSeconds: 600 };
 const withProblems = (w: ReturnType<typeof sts>, ...problems: [string, string][]) => ({ ...w, problems: problems.map(([reason, message]) => ({ reason, message })) });
+const progressing = (status: 'True' | 'False', reason: string, since: string, observedGeneration = 3): Observation['lastProgressing'] => ({ status, reason, since: new Date(since), observedGeneration });
 const probeFailing: [string, string] = ['ReadinessProbeFailing', 'readiness probe GET /actuator/health on port http failing (container macmanager)'];
 
 const table: [string, Partial<Observation>, [string, string], [string, string], [string, string]][] = [
@@ -58,6 +59,62 @@ const table: [string, Partial<Observation>, [string, string], [string, string], 
   ['a refused config wins over a rollout', { configRejected: 'pool-macd-0: config: invalid', workloads: [sts(3, 1)] }, ['False', 'ConfigRejected'], ['False', 'ConfigRejected'], ['True', 'ConfigRejected']],
   ['pods ready, a server not yet on the current generation', { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 3)] }, ['True', 'ReplicasReady'], ['True', 'ApplyingConfig'], ['False', 'AsExpected']],
   ['rolling out with the config pending too', { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 1)] }, ['False', 'ReplicasNotReady'], ['True', 'RollingOut'], ['False', 'AsExpected']],
+  [
+    'a server not on the current generation within the deadline',
+    { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 3)], lastProgressing: progressing('True', 'ApplyingConfig', '2026-01-01T00:55:00Z') },
+    ['True', 'ReplicasReady'],
+    ['True', 'ApplyingConfig'],
+    ['False', 'AsExpected'],
+  ],
+  [
+    'a server not on the current generation past the deadline: Degraded, still Ready',
+    { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 3)], lastProgressing: progressing('True', 'ApplyingConfig', '2026-01-01T00:30:00Z') },
+    ['True', 'ReplicasReady'],
+    ['False', 'ProgressDeadlineExceeded'],
+    ['True', 'ProgressDeadlineExceeded'],
+  ],
+  [
+    'the deadline counts from when Progressing turned True, through the rollout',
+    { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 3)], lastProgressing: progressing('True', 'RollingOut', '2026-01-01T00:30:00Z') },
+    ['True', 'ReplicasReady'],
+    ['False', 'ProgressDeadlineExceeded'],
+    ['True', 'ProgressDeadlineExceeded'],
+  ],
+  [
+    'past the deadline stays past at the same generation (no flapping back to Progressing)',
+    { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 3)], lastProgressing: progressing('False', 'ProgressDeadlineExceeded', '2026-01-01T00:59:00Z') },
+    ['True', 'ReplicasReady'],
+    ['False', 'ProgressDeadlineExceeded'],
+    ['True', 'ProgressDeadlineExceeded'],
+  ],
+  [
+    'a new generation after the deadline starts a new clock',
+    { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 3)], lastProgressing: progressing('False', 'ProgressDeadlineExceeded', '2026-01-01T00:00:00Z', 2) },
+    ['True', 'ReplicasReady'],
+    ['True', 'ApplyingConfig'],
+    ['False', 'AsExpected'],
+  ],
+  [
+    'a completed rollout long ago does not count toward the deadline',
+    { configPending: 'waiting for pool-macd-1', workloads: [sts(3, 3)], lastProgressing: progressing('False', 'RolloutComplete', '2026-01-01T00:00:00Z') },
+    ['True', 'ReplicasReady'],
+    ['True', 'ApplyingConfig'],
+    ['False', 'AsExpected'],
+  ],
+  [
+    'the late server reports at last: the rollout completes',
+    { workloads: [sts(3, 3)], lastProgressing: progressing('False', 'ProgressDeadlineExceeded', '2026-01-01T00:59:00Z') },
+    ['True', 'ReplicasReady'],
+    ['False', 'RolloutComplete'],
+    ['False', 'AsExpected'],
+  ],
+  [
+    'a refused config outranks the config deadline',
+    { configRejected: 'pool-macd-0: config: invalid', configPending: 'waiting for pool-macd-1', workloads: [sts(3, 3)], lastProgressing: progressing('True', 'ApplyingConfig', '2026-01-01T00:30:00Z') },
+    ['False', 'ConfigRejected'],
+    ['False', 'ConfigRejected'],
+    ['True', 'ConfigRejected'],
+  ],
 ];
 
 describe('computeConditions', () => {
@@ -74,6 +131,12 @@ describe('computeConditions', () => {
     const got = computeConditions({ ...base, configRejected: words, workloads: [sts(1, 1)] });
     expect(got.find((c) => c.type === 'Degraded')?.message).toBe(words);
     expect(got.find((c) => c.type === 'Ready')?.message).toBe(words);
+  });
+
+  it('a config past its deadline says which generation and who is behind', () => {
+    const got = computeConditions({ ...base, configPending: 'waiting for pool-macd-1 to report serving generation 3', workloads: [sts(2, 2)], lastProgressing: progressing('True', 'ApplyingConfig', '2026-01-01T00:30:00Z') });
+    expect(got.find((c) => c.type === 'Degraded')?.message).toBe('config generation 3 not applied by every server within 600s: waiting for pool-macd-1 to report serving generation 3');
+    expect(got.find((c) => c.type === 'Progressing')?.message).toBe('waiting for pool-macd-1 to report serving generation 3');
   });
 
   for (const [name, obs, ready, progressing, degraded] of table) {

@@ -30,6 +30,7 @@ function world() {
   const client = new FakeClient();
   client.put('macpools', pool as unknown as KubeObject);
   const leases: KubeObject[] = [];
+  let clock = now;
   const informers = new Map([['MacPool', client.cache(MacPoolType)], ...Object.entries(childTypes).map(([kind, type]) => [kind, client.cache(type)] as const)]);
   const ctx: ReconcileContext = {
     client,
@@ -37,7 +38,7 @@ function world() {
     leases: () => leases,
     recorder: new EventRecorder(client, 'alcor-operator', quietLog),
     settings: defaultRenderSettings,
-    now: () => now,
+    now: () => clock,
     progressDeadlineSeconds: 600,
     notReadyRequeueMs: 5000,
   };
@@ -61,7 +62,10 @@ function world() {
     const k = `${pluralOf(kind)}/${NAMESPACE}/${name}`;
     client.store.set(k, change(structuredClone(client.store.get(k)!)));
   };
-  return { client, leases, pass, rollOut, settle, edit };
+  const advance = (seconds: number): void => {
+    clock = new Date(clock.getTime() + seconds * 1000);
+  };
+  return { client, leases, pass, rollOut, settle, edit, advance };
 }
 
 type World = ReturnType<typeof world>;
@@ -157,6 +161,22 @@ const cases: Record<string, Case> = {
       w.leases.push({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'tenant-macs-macd-0', namespace: NAMESPACE, labels: { [MAC_POOL_LABEL]: pool.metadata.name }, annotations: { [SERVED_ANNOTATION]: report } } });
     },
     expected: [statusWrite],
+  },
+  'pods ready, no replica has reported yet: nothing written, the pass comes back once the config deadline has passed': {
+    given: async (w) => {
+      await w.settle();
+      w.advance(100);
+    },
+    expected: [],
+    returns: { value: { requeueAfterMs: 501_000 } },
+  },
+  'a replica that never reports, past the deadline: Degraded/ProgressDeadlineExceeded, a Warning event, no more requeue': {
+    given: async (w) => {
+      await w.settle();
+      w.advance(601);
+    },
+    expected: [statusWrite, 'event Warning ProgressDeadlineExceeded'],
+    returns: { value: undefined },
   },
   'a replica refusing part of its config: status written with Degraded/ConfigRejected, and a Warning event': {
     given: async (w) => {
