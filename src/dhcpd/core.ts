@@ -6,7 +6,6 @@
 import { cidrContains } from '../api/cidr.ts';
 import type { DhcpdConfig } from '../api/config/dhcpd.ts';
 import { FLAG_BROADCAST, MessageType, Opt } from './codec/constants.ts';
-import { uint32 } from './codec/encode.ts';
 import { optionIp, optionUint16, serializeReply, tlv, writeIp, type DhcpPacket } from './codec/packet.ts';
 import { Allocator, LeaseStore, type ConflictSource, type Lease } from './leases.ts';
 import { ConflictLog } from './conflict-log.ts';
@@ -60,7 +59,14 @@ export interface CoreOptions {
 }
 
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** Lowercase hex of the bytes, through one scratch Buffer: no Buffer made per packet. */
+const hexScratch = Buffer.alloc(256);
+function hex(b: Uint8Array): string {
+  // Options repeated in one packet are joined (RFC 3396), so a value may be longer.
+  if (b.length > hexScratch.length) return Buffer.from(b).toString('hex');
+  hexScratch.set(b);
+  return hexScratch.toString('hex', 0, b.length);
+}
 
 /** Client identity: option 61 when sent, else hardware type and address (RFC 2131 4.2). */
 export function clientKey(p: DhcpPacket): string {
@@ -249,7 +255,7 @@ export class DhcpCore {
     const client = clientKey(p);
     const mac = hex(p.chaddr.subarray(0, p.hlen));
     const reservation = this.reservationFor(sel.s.subnet, p, client, mac);
-    const ctx: Ctx = { p, now, host, ...sel, client, mac, ...(reservation ? { reservation } : {}) };
+    const ctx: Ctx = { p, now, host, s: sel.s, serverId: sel.serverId, local: sel.local, client, mac, reservation };
     switch (messageType) {
       case MessageType.DISCOVER:
         return this.discover(ctx);
@@ -461,7 +467,7 @@ export class DhcpCore {
   private nak(ctx: Ctx, message: string): Outcome {
     const { p } = ctx;
     const opts: Uint8Array[] = [
-      Uint8Array.of(Opt.MESSAGE_TYPE, 1, MessageType.NAK),
+      messageTypeTlv(MessageType.NAK),
       serverIdTlv(ctx.serverId),
       tlv(Opt.MESSAGE, new TextEncoder().encode(message)),
     ];
@@ -487,15 +493,11 @@ export class DhcpCore {
 
   private reply(ctx: Ctx, messageType: number, yiaddr: number, withLease: boolean, records: LeaseRecord[]): Outcome {
     const { p, s } = ctx;
-    const opts: Uint8Array[] = [Uint8Array.of(Opt.MESSAGE_TYPE, 1, messageType), serverIdTlv(ctx.serverId)];
+    const opts: Uint8Array[] = [messageTypeTlv(messageType), serverIdTlv(ctx.serverId)];
     // A reservation's own options (host name, per-client options) go with its address.
     const res = ctx.reservation;
     const subnetOptions = res && (yiaddr || p.ciaddr) === res.ip ? res.options : s.subnet.options;
-    if (withLease) {
-      opts.push(tlv(Opt.LEASE_TIME, uint32(s.subnet.leaseTime)));
-      opts.push(tlv(Opt.RENEWAL_TIME, uint32(s.subnet.renewalTime)));
-      opts.push(tlv(Opt.REBINDING_TIME, uint32(s.subnet.rebindingTime)));
-    }
+    if (withLease) for (const o of s.subnet.leaseTimeOptions) opts.push(o);
     const relay = p.options.get(Opt.RELAY_AGENT);
     const relayTlv = relay !== undefined ? tlv(Opt.RELAY_AGENT, relay) : undefined;
     let size = 240 + 1 + (relayTlv?.length ?? 0);
@@ -533,7 +535,7 @@ interface Ctx {
   client: string;
   mac: string;
   /** The client's reservation in the selected subnet. */
-  reservation?: Reservation;
+  reservation: Reservation | undefined;
 }
 
 /** A reservation as reported: pending (nobody holds it), bound to its client, or held by another client (or quarantined). */
@@ -546,10 +548,21 @@ function silent(reason: SilentReason): Outcome {
   return { kind: 'silent', reason, records: [] };
 }
 
+/** Option 53 of each message type, built once (serializeReply copies option bytes, never changes them). */
+const messageTypeTlvs = Array.from({ length: 9 }, (_, t) => Uint8Array.of(Opt.MESSAGE_TYPE, 1, t));
+function messageTypeTlv(t: number): Uint8Array {
+  return messageTypeTlvs[t] ?? Uint8Array.of(Opt.MESSAGE_TYPE, 1, t);
+}
+
+/** Option 54 of the server identifiers in use (a handful: one per local address or override), built once each. */
+const serverIdTlvs = new Map<number, Uint8Array>();
 function serverIdTlv(id: number): Uint8Array {
-  const b = new Uint8Array(6);
+  let b = serverIdTlvs.get(id);
+  if (b !== undefined) return b;
+  b = new Uint8Array(6);
   b[0] = Opt.SERVER_ID;
   b[1] = 4;
   writeIp(b, 2, id);
+  if (serverIdTlvs.size < 256) serverIdTlvs.set(id, b);
   return b;
 }

@@ -30,14 +30,17 @@ export type LeaseCounts = Record<LeaseState, number>;
 
 export class LeaseStore {
   readonly byIp = new Map<number, Lease>();
-  private readonly byClient = new Map<string, Lease>();
+  /** Subnet, then client: no key string built per lookup. */
+  private readonly byClient = new Map<string, Map<string, Lease>>();
 
-  private static clientIndex(subnet: string, client: string): string {
-    return `${subnet}|${client}`;
+  private clients(subnet: string): Map<string, Lease> {
+    let m = this.byClient.get(subnet);
+    if (m === undefined) this.byClient.set(subnet, (m = new Map()));
+    return m;
   }
 
   forClient(subnet: string, client: string): Lease | undefined {
-    return this.byClient.get(LeaseStore.clientIndex(subnet, client));
+    return this.byClient.get(subnet)?.get(client);
   }
 
   get(ip: number): Lease | undefined {
@@ -47,16 +50,16 @@ export class LeaseStore {
   /** Inserts or replaces the lease of `lease.ip` (and the client's previous address, if another). */
   put(lease: Lease): Lease | undefined {
     const old = this.byIp.get(lease.ip);
-    if (old && old.client !== '') this.byClient.delete(LeaseStore.clientIndex(old.subnet, old.client));
+    if (old && old.client !== '') this.byClient.get(old.subnet)?.delete(old.client);
     let displaced: Lease | undefined;
     if (lease.client !== '') {
-      const key = LeaseStore.clientIndex(lease.subnet, lease.client);
-      const prev = this.byClient.get(key);
+      const clients = this.clients(lease.subnet);
+      const prev = clients.get(lease.client);
       if (prev && prev.ip !== lease.ip) {
         this.byIp.delete(prev.ip);
         displaced = prev;
       }
-      this.byClient.set(key, lease);
+      clients.set(lease.client, lease);
     }
     this.byIp.set(lease.ip, lease);
     return displaced;
@@ -67,8 +70,8 @@ export class LeaseStore {
     if (!old) return undefined;
     this.byIp.delete(ip);
     if (old.client !== '') {
-      const key = LeaseStore.clientIndex(old.subnet, old.client);
-      if (this.byClient.get(key) === old) this.byClient.delete(key);
+      const clients = this.byClient.get(old.subnet);
+      if (clients?.get(old.client) === old) clients.delete(old.client);
     }
     return old;
   }

@@ -4,7 +4,7 @@
 
 import { serverOwnedOptionCodes, type DhcpdSubnetConfig } from '../api/config/dhcpd.ts';
 import { Opt } from './codec/constants.ts';
-import { classlessRoutes, domainSearch, extraOption, ipList, uint16 } from './codec/encode.ts';
+import { classlessRoutes, domainSearch, extraOption, ipList, uint16, uint32 } from './codec/encode.ts';
 import { tlv } from './codec/packet.ts';
 import { cidrContains, parseCidr, type Cidr } from '../api/cidr.ts';
 import { formatIPv4, ipv4ToNumber } from '../api/ipv4.ts';
@@ -46,6 +46,8 @@ export interface Subnet {
   leaseTime: number;
   renewalTime: number;
   rebindingTime: number;
+  /** Options 51, 58 and 59 (lease, T1, T2) as TLVs, built once. */
+  leaseTimeOptions: Uint8Array[];
   /** TLVs sent in every OFFER/ACK (and INFORM reply) of this subnet. */
   options: Uint8Array[];
   /** Relays allowed to obtain addresses here; undefined: every relay. */
@@ -169,6 +171,7 @@ export function compileSubnet(c: DhcpdSubnetConfig): Subnet {
     leaseTime: c.leaseTime,
     renewalTime: Math.floor(c.leaseTime * 0.5),
     rebindingTime: Math.floor(c.leaseTime * 0.875),
+    leaseTimeOptions: [tlv(Opt.LEASE_TIME, uint32(c.leaseTime)), tlv(Opt.RENEWAL_TIME, uint32(Math.floor(c.leaseTime * 0.5))), tlv(Opt.REBINDING_TIME, uint32(Math.floor(c.leaseTime * 0.875)))],
     options,
     trustedRelays: c.trustedRelays?.map((r) => {
       const relays = parseCidr(r);

@@ -1,9 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatIPv4 } from '../../src/api/ipv4.ts';
 import type { LeaseRecord } from '../../src/dhcpd/core.ts';
-import { LeaseLog } from '../../src/dhcpd/lease-log.ts';
+import { decodeRecord, encodeRecord, LeaseLog } from '../../src/dhcpd/lease-log.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -14,6 +16,36 @@ afterEach(async () => {
 });
 
 const rec = (ip: number, op: LeaseRecord['op'] = 'bind'): LeaseRecord => ({ op, ip, subnet: 's', client: `c${ip}`, mac: 'aabbcc', expires: 2e12 });
+
+describe('encodeRecord', () => {
+  it('writes the text JSON.stringify writes for the record, and decodes back to it', () => {
+    const record = fc.record(
+      {
+        op: fc.constantFrom('bind' as const, 'release' as const, 'quarantine' as const),
+        ip: fc.integer({ min: 0, max: 0xffffffff }),
+        subnet: fc.string(),
+        client: fc.string(),
+        mac: fc.string(),
+        expires: fc.integer({ min: 0, max: 2 ** 52 }),
+        hostname: fc.string({ unit: 'binary' }),
+        reason: fc.constantFrom('decline' as const, 'ping' as const),
+      },
+      { requiredKeys: ['op', 'ip', 'subnet', 'client', 'mac', 'expires'] },
+    );
+    fc.assert(
+      fc.property(record, (r: LeaseRecord) => {
+        const o: Record<string, string | number> = { o: { bind: 'b', release: 'r', quarantine: 'd' }[r.op], ip: formatIPv4(r.ip), s: r.subnet, c: r.client, m: r.mac, e: r.expires };
+        if (r.hostname !== undefined) o['h'] = r.hostname;
+        if (r.op === 'quarantine' && r.reason === 'ping') o['q'] = 'ping';
+        const line = encodeRecord(r);
+        expect(line).toBe(JSON.stringify(o));
+        const back = decodeRecord(line);
+        expect(back).toMatchObject({ op: r.op, ip: r.ip, subnet: r.subnet, client: r.client, mac: r.mac, expires: r.expires });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
 
 describe('LeaseLog', () => {
   it('replays what was appended, groups concurrent appends into few syncs', async () => {
