@@ -1,6 +1,6 @@
 // `alcor-operator dhcpd`: the DHCPv4 server of a DhcpSubnet's pods.
 
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { createLogger } from '../process/log.ts';
@@ -23,6 +23,8 @@ Flags:
   --share N                HA: this replica's share of the pools, 0..ha.shares-1 (default 0).
   --listen-address IP      Address of the DHCP socket (default 0.0.0.0, needed for broadcasts).
   --listen-port PORT       UDP port of the DHCP socket (default 67).
+  --socket-thread MODE     on: receive and send in a thread of their own, so the server uses a second core;
+                           off: everything in one thread; auto (default): on when more than one CPU is available.
   --metrics-listen H:P     Serve /metrics, /healthz, /readyz on HOST:PORT (default 0.0.0.0:9067; "off" disables).
   --server-id IP           Server identifier for relayed subnets (default: first non-loopback IPv4 address).
   --offer-hold SECONDS     How long an OFFER reserves its address (default 30).
@@ -59,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         share: { type: 'string', default: '0' },
         'listen-address': { type: 'string', default: '0.0.0.0' },
         'listen-port': { type: 'string', default: '67' },
+        'socket-thread': { type: 'string', default: 'auto' },
         'metrics-listen': { type: 'string', default: '0.0.0.0:9067' },
         'server-id': { type: 'string' },
         'offer-hold': { type: 'string', default: '30' },
@@ -98,12 +101,18 @@ export async function main(argv: string[]): Promise<number> {
   const level = values['log-level'];
   const logger = createLogger('dhcpd', level as Parameters<typeof createLogger>[1]);
   const metricsListen = values['metrics-listen'] === 'off' ? undefined : values['metrics-listen'];
+  const socketThread = values['socket-thread'];
+  if (socketThread !== 'on' && socketThread !== 'off' && socketThread !== 'auto') {
+    process.stderr.write(`alcor-operator dhcpd: --socket-thread must be on, off or auto, got "${socketThread}"\n`);
+    return 2;
+  }
   const daemon = await startDaemon({
     configPath: values.config,
     dataDir: values['data-dir'],
     share: int('share', values.share, 0, 63),
     listenAddress: values['listen-address'],
     listenPort: int('listen-port', values['listen-port'], 0, 65535),
+    socketThread: socketThread === 'auto' ? availableParallelism() > 1 : socketThread === 'on',
     ...(metricsListen !== undefined ? { metricsListen } : {}),
     ...(values['server-id'] !== undefined ? { serverId: values['server-id'] } : {}),
     offerHoldSeconds: int('offer-hold', values['offer-hold'], 1, 3600),

@@ -1,20 +1,21 @@
-// The running server: one UDP socket on port 67, the core, the lease log, the
-// config watcher and the probe/metrics endpoint. Replies that grant a lease
-// leave only after the lease log has made the lease durable.
+// The running server: one UDP socket on port 67 (in a socket thread of its
+// own, or in this one: io/packet-io.ts), the core, the lease log, the config
+// watcher and the probe/metrics endpoint. Replies that grant a lease leave
+// only after the lease log has made the lease durable.
 
-import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../process/log.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
 import { startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { messageTypeNames } from './codec/constants.ts';
 import { parseRequest, type DhcpPacket } from './codec/packet.ts';
+import type { Received } from './io/batch.ts';
+import { openPacketIo, type PacketIo } from './io/packet-io.ts';
 import { DhcpCore, type HostView, type LeaseRecord, type Outcome } from './core.ts';
 import { parseConfigText, readConfig } from './config-file.ts';
 import { formatIPv4, ipv4ToNumber } from '../api/ipv4.ts';
 import { LeaseLog } from './lease-log.ts';
-import { createMetrics, type DhcpMetrics } from './metrics.ts';
-import { Pacer } from './pacer.ts';
+import { createMetrics, Tally, type DhcpMetrics } from './metrics.ts';
 import { defaultIcmpHelper, IcmpProber, type Prober } from './ping/prober.ts';
 
 export interface DaemonOptions {
@@ -34,7 +35,11 @@ export interface DaemonOptions {
   /** Reply pacing: sustained replies per second and burst size (see pacer.ts). */
   replyRate?: number;
   replyBurst?: number;
+  /** Receive and send in a thread of their own (a second core's worth of work off this thread). */
+  socketThread?: boolean;
   logger: Logger;
+  /** The socket thread died: the server can no longer serve (default: log and exit 1). */
+  onFatal?: (err: Error) => void;
   /** Called after each reload of the config file, applied or refused (publish the report now). */
   onReload?: () => void;
 }
@@ -99,7 +104,6 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     ? await startProbeServer({ address: o.metricsListen, registry: metrics.registry, ready: () => ready })
     : undefined;
 
-  const socket: Socket = createSocket({ type: 'udp4', reuseAddr: false });
   const typeName = (t: number): string => messageTypeNames[t] ?? 'unknown';
   // Label children looked up once: the hot path then skips label hashing.
   const memo = <T>(make: (k: string) => T): ((k: string) => T) => {
@@ -110,27 +114,33 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       return v;
     };
   };
-  const receivedBy = memo((type) => metrics.received.labels({ type }));
+  const received = new Tally(metrics.received, 'type');
+  const drops = new Tally(metrics.drops, 'reason');
   const sentBy = memo((type) => metrics.sent.labels({ type }));
-  const dropBy = memo((reason) => metrics.drops.labels({ reason }));
   const latencyBy = memo((type) => metrics.latency.labels({ type }));
   let lastSyncs = 0;
 
-  const pacer: Pacer = new Pacer(o.replyRate ?? 40_000, o.replyBurst ?? 64);
-  const send = (out: Extract<Outcome, { kind: 'reply' }>, started: bigint, requestType: number): void => {
-    pacer.submit(() => sendNow(out, started, requestType));
+  // Bound below, once the handlers it calls exist.
+  let io: PacketIo | undefined;
+  /** `stamp`: when the request arrived, on the socket's clock (for the latency metric). */
+  const send = (out: Extract<Outcome, { kind: 'reply' }>, stamp: number, requestType: number): void => {
+    io?.send({ packet: out.packet, to: out.to.address, port: out.to.port, replyType: out.messageType, requestType, stamp });
   };
-  const sendNow = (out: Extract<Outcome, { kind: 'reply' }>, started: bigint, requestType: number): void => {
-    socket.send(out.packet, out.to.port, formatIPv4(out.to.address), (err) => {
-      if (err) {
-        dropBy('send-failed').inc();
-        log.warn({ err: err.message, to: formatIPv4(out.to.address) }, 'send failed');
-        return;
-      }
-      sentBy(typeName(out.messageType)).inc();
-      latencyBy(typeName(requestType)).observe(Number(process.hrtime.bigint() - started) / 1e9);
-    });
+  /** The counts since the last call, and what the socket sent, into the metrics (each second, and before each scrape). */
+  const collectCounts = async (): Promise<void> => {
+    received.flush();
+    drops.flush();
+    if (!io) return;
+    const s = await io.drainStats();
+    for (const [type, n] of s.sent.entries()) if (n) sentBy(typeName(type)).inc(n);
+    for (let i = 0; i + 1 < s.latencies.length; i += 2) latencyBy(typeName(s.latencies[i] as number)).observe(s.latencies[i + 1] as number);
+    if (s.failed > 0) {
+      drops.add('send-failed', s.failed);
+      drops.flush();
+      log.warn({ err: s.failure?.error, to: s.failure?.to, failed: s.failed }, 'send failed');
+    }
   };
+  metrics.beforeCollect = collectCounts;
 
   const pingChecks = memo((result) => metrics.pingChecks.labels({ result }));
   /** Hands a packet to the core; a bug must cost one packet, never the server. */
@@ -138,7 +148,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     try {
       return core.handle(packet, messageType, host, Date.now(), from);
     } catch (err) {
-      dropBy('internal-error').inc();
+      drops.add('internal-error');
       log.error({ err: err instanceof Error ? err.stack : String(err) }, 'handling a packet failed');
       return undefined;
     }
@@ -148,12 +158,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
    * went unanswered; a reply quarantines the address (made durable) and the
    * DISCOVER is handled again for another address, three addresses at most.
    */
-  const probeThenSend = async (out: Extract<Outcome, { kind: 'reply' }>, ip: number, packet: DhcpPacket, messageType: number, from: number, started: bigint, attempt: number): Promise<void> => {
+  const probeThenSend = async (out: Extract<Outcome, { kind: 'reply' }>, ip: number, packet: DhcpPacket, messageType: number, from: number, stamp: number, attempt: number): Promise<void> => {
     const result = await prober.probe(ip);
     pingChecks(result).inc();
     if (result !== 'in-use') {
       core.probeDone(ip);
-      send(out, started, messageType);
+      send(out, stamp, messageType);
       return;
     }
     const records = core.quarantineProbed(ip, Date.now());
@@ -163,81 +173,79 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       try {
         await leaseLog.append(records);
       } catch (err) {
-        dropBy('persist-failed').inc();
+        drops.add('persist-failed');
         log.error({ err: err instanceof Error ? err.message : String(err) }, 'lease log write failed');
         return;
       }
     }
     if (attempt >= 2) {
-      dropBy('ping-conflicts').inc();
+      drops.add('ping-conflicts');
       return;
     }
     const again = handle(packet, messageType, from);
     if (!again) return;
-    if (again.kind === 'silent') dropBy(again.reason).inc();
-    else if (again.kind === 'reply' && again.probe !== undefined) await probeThenSend(again, again.probe, packet, messageType, from, started, attempt + 1);
-    else if (again.kind === 'reply') send(again, started, messageType);
+    if (again.kind === 'silent') drops.add(again.reason);
+    else if (again.kind === 'reply' && again.probe !== undefined) await probeThenSend(again, again.probe, packet, messageType, from, stamp, attempt + 1);
+    else if (again.kind === 'reply') send(again, stamp, messageType);
   };
 
-  socket.on('message', (msg, rinfo) => {
-    const started = process.hrtime.bigint();
-    const parsed = parseRequest(msg);
+  const onPacket = ({ bytes, from, stamp }: Received): void => {
+    const parsed = parseRequest(bytes);
     if (!parsed.ok) {
-      receivedBy('invalid').inc();
-      dropBy(parsed.reason).inc();
-      log.debug({ reason: parsed.reason, bytes: msg.length }, 'dropped malformed packet');
+      received.add('invalid');
+      drops.add(parsed.reason);
+      log.debug({ reason: parsed.reason, bytes: bytes.length }, 'dropped malformed packet');
       return;
     }
-    receivedBy(typeName(parsed.messageType)).inc();
-    const from = ipv4ToNumber(rinfo.address);
+    received.add(typeName(parsed.messageType));
     const out = handle(parsed.packet, parsed.messageType, from);
     if (!out) return;
     if (out.kind === 'silent') {
-      dropBy(out.reason).inc();
+      drops.add(out.reason);
       return;
     }
     if (out.kind === 'reply' && out.probe !== undefined) {
-      void probeThenSend(out, out.probe, parsed.packet, parsed.messageType, from, started, 0);
+      void probeThenSend(out, out.probe, parsed.packet, parsed.messageType, from, stamp, 0);
       return;
     }
     if (out.records.length === 0) {
-      if (out.kind === 'reply') send(out, started, parsed.messageType);
+      if (out.kind === 'reply') send(out, stamp, parsed.messageType);
       return;
     }
     for (const r of out.records) if (r.op === 'quarantine') metrics.conflicts.inc({ subnet: r.subnet, source: r.reason ?? 'decline' });
-    leaseLog.append(out.records).then(
-      () => {
-        if (leaseLog.syncs !== lastSyncs) {
-          metrics.syncs.inc(leaseLog.syncs - lastSyncs);
-          lastSyncs = leaseLog.syncs;
-        }
-        if (out.kind === 'reply') send(out, started, parsed.messageType);
-      },
-      (err: unknown) => {
+    const requestType = parsed.messageType;
+    leaseLog.appendThen(out.records, (err) => {
+      if (err !== undefined) {
         // Not durable, so not acknowledged; the client retries.
-        dropBy('persist-failed').inc();
+        drops.add('persist-failed');
         log.error({ err: err instanceof Error ? err.message : String(err) }, 'lease log write failed');
-      },
-    );
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(o.listenPort, o.listenAddress, () => {
-      socket.off('error', reject);
-      socket.setBroadcast(true);
-      // Bursts (a rack booting) must queue in the kernel, not be dropped there.
-      try {
-        socket.setRecvBufferSize(8 * 1024 * 1024);
-        socket.setSendBufferSize(4 * 1024 * 1024);
-      } catch {
-        // Best effort: the kernel may cap the sizes.
+        return;
       }
-      resolve();
+      if (leaseLog.syncs !== lastSyncs) {
+        metrics.syncs.inc(leaseLog.syncs - lastSyncs);
+        lastSyncs = leaseLog.syncs;
+      }
+      if (out.kind === 'reply') send(out, stamp, requestType);
     });
+  };
+
+  io = await openPacketIo({
+    thread: o.socketThread ?? false,
+    address: o.listenAddress,
+    port: o.listenPort,
+    replyRate: o.replyRate ?? 40_000,
+    replyBurst: o.replyBurst ?? 64,
+    onPacket,
+    onSocketError: (message) => log.error({ err: message }, 'socket error'),
+    onFatal:
+      o.onFatal ??
+      ((err) => {
+        log.fatal({ err: err.message }, 'the socket thread died; exiting');
+        process.exit(1);
+      }),
   });
-  socket.on('error', (err) => log.error({ err: err.message }, 'socket error'));
-  const dhcpPort = socket.address().port;
+  const statsTimer = setInterval(() => void collectCounts(), 1000);
+  const dhcpPort = io.port;
 
   const watcher: ConfigWatcher = watchConfigFile({
     path: o.configPath,
@@ -265,7 +273,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   if (core.subnets().some((s) => s.pingCheck)) prober.warmUp();
   ready = true;
   log.info(
-    { address: o.listenAddress, port: dhcpPort, share: o.share, shares: core.shareCount(), subnets: core.subnets().map((s) => s.name), metrics: probes?.port },
+    { address: o.listenAddress, port: dhcpPort, socketThread: io.threaded, share: o.share, shares: core.shareCount(), subnets: core.subnets().map((s) => s.name), metrics: probes?.port },
     'dhcpd serving',
   );
 
@@ -283,9 +291,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       watcher.close();
       clearInterval(hostTimer);
       clearInterval(sweepTimer);
-      pacer.stop();
+      clearInterval(statsTimer);
       prober.close();
-      await new Promise<void>((r) => socket.close(() => r()));
+      await io?.close();
       await leaseLog.close();
       await probes?.close();
     },

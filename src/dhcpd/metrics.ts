@@ -16,6 +16,32 @@ export interface DhcpMetrics {
   flushSeconds: Histogram;
   conflicts: Counter<'subnet' | 'source'>;
   pingChecks: Counter<'result'>;
+  /** Runs before each scrape (the socket thread's counts are brought in). */
+  beforeCollect: (() => Promise<void>) | undefined;
+}
+
+/**
+ * Counts kept as plain numbers on the hot path and added to their counter
+ * before each scrape: prom-client hashes the labels on every inc.
+ */
+export class Tally {
+  private counts = new Map<string, number>();
+  private readonly counter: Counter<string>;
+  private readonly label: string;
+
+  constructor(counter: Counter<string>, label: string) {
+    this.counter = counter;
+    this.label = label;
+  }
+
+  add(value: string, n = 1): void {
+    this.counts.set(value, (this.counts.get(value) ?? 0) + n);
+  }
+
+  flush(): void {
+    for (const [value, n] of this.counts) this.counter.inc({ [this.label]: value }, n);
+    this.counts.clear();
+  }
 }
 
 export function createMetrics(core: () => DhcpCore, share: number): DhcpMetrics {
@@ -91,9 +117,11 @@ export function createMetrics(core: () => DhcpCore, share: number): DhcpMetrics 
     }
   };
   const origMetrics = registry.metrics.bind(registry);
+  const m: DhcpMetrics = { registry, received, sent, drops, latency, reloads, syncs, flushSeconds, conflicts, pingChecks, beforeCollect: undefined };
   registry.metrics = async () => {
+    await m.beforeCollect?.();
     collect();
     return origMetrics();
   };
-  return { registry, received, sent, drops, latency, reloads, syncs, flushSeconds, conflicts, pingChecks };
+  return m;
 }

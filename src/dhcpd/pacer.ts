@@ -3,18 +3,23 @@
 // overflow the receive buffer of a relay or client and are lost. A token
 // bucket lets up to `burst` replies out at once and the rest at `ratePerSecond`.
 
-export class Pacer {
+export class Pacer<T> {
   private readonly ratePerMs: number;
   private readonly burst: number;
+  private readonly send: (item: T) => void;
   private tokens: number;
   private last = performance.now();
-  private readonly queue: Array<() => void> = [];
+  // A FIFO as an array and a head index: shift() moves every element, which
+  // made draining a backlog of thousands of replies quadratic.
+  private queue: T[] = [];
+  private head = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(ratePerSecond: number, burst: number) {
+  constructor(ratePerSecond: number, burst: number, send: (item: T) => void) {
     this.ratePerMs = ratePerSecond / 1000;
     this.burst = burst;
     this.tokens = burst;
+    this.send = send;
   }
 
   private refill(): void {
@@ -27,16 +32,16 @@ export class Pacer {
     this.last = now;
   }
 
-  submit(send: () => void): void {
-    if (this.queue.length === 0) {
+  submit(item: T): void {
+    if (this.head === this.queue.length) {
       this.refill();
       if (this.tokens >= 1) {
         this.tokens--;
-        send();
+        this.send(item);
         return;
       }
     }
-    this.queue.push(send);
+    this.queue.push(item);
     this.schedule();
   }
 
@@ -50,20 +55,30 @@ export class Pacer {
 
   private drain(): void {
     this.refill();
-    while (this.queue.length > 0 && this.tokens >= 1) {
+    while (this.head < this.queue.length && this.tokens >= 1) {
       this.tokens--;
-      (this.queue.shift() as () => void)();
+      this.send(this.queue[this.head++] as T);
     }
-    if (this.queue.length > 0) this.schedule();
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+      return;
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    this.schedule();
   }
 
   backlog(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
   }
 
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
   }
 }

@@ -83,13 +83,25 @@ describe('the report (alcor.dev/served)', () => {
 
 describe('Pacer', () => {
   it('sends a burst at once and the rest at the configured rate, in order', async () => {
-    const p = new Pacer(1000, 5);
     const sent: number[] = [];
-    for (let i = 0; i < 20; i++) p.submit(() => sent.push(i));
+    const p = new Pacer<number>(1000, 5, (i) => sent.push(i));
+    for (let i = 0; i < 20; i++) p.submit(i);
     expect(sent).toEqual([0, 1, 2, 3, 4]);
     const deadline = Date.now() + 2000;
     while (sent.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     expect(sent).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    p.stop();
+  });
+
+  it('drains a backlog of 20,000 in order (no quadratic queue)', async () => {
+    const sent: number[] = [];
+    const p = new Pacer<number>(1_000_000, 64, (i) => sent.push(i));
+    for (let i = 0; i < 20_000; i++) p.submit(i);
+    const deadline = Date.now() + 5000;
+    while (sent.length < 20_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect(sent.length).toBe(20_000);
+    expect(sent.every((v, i) => v === i)).toBe(true);
+    expect(p.backlog()).toBe(0);
     p.stop();
   });
 });

@@ -1,0 +1,51 @@
+// The socket thread (a worker thread; see packet-io.ts): receives datagrams
+// and hands them to the server's thread in batches, sends the replies that
+// come back. It holds no lease state, so leases have one owner and one log
+// writer whatever this thread does.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { forEachOutgoing, ReceivedPacker, type PacketBatch } from './batch.ts';
+import { bindDhcpSocket, Sender, type SocketOptions } from './socket.ts';
+import type { ToSocketThread, FromSocketThread } from './packet-io.ts';
+
+const port = parentPort;
+if (!port) throw new Error('socket-thread.ts runs as a worker thread');
+const post = (m: FromSocketThread, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+
+const opts = workerData as SocketOptions;
+const packer = new ReceivedPacker();
+let flushing = false;
+// One batch per turn of the event loop: what arrived during this poll phase
+// (libuv reads up to 32 datagrams per wakeup) goes as one message.
+const flush = (): void => {
+  flushing = false;
+  if (packer.size === 0) return;
+  const b = packer.take();
+  post({ t: 'in', batch: b }, [b.data.buffer as ArrayBuffer, b.meta.buffer as ArrayBuffer]);
+};
+
+try {
+  const socket = await bindDhcpSocket(opts, (r) => {
+    packer.add(r);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  });
+  const sender = new Sender(socket, opts, (error) => post({ t: 'socket-error', error }));
+  port.on('message', (m: ToSocketThread) => {
+    if (m.t === 'out') forEachOutgoing(m.batch as PacketBatch, (o) => sender.send(o));
+    else if (m.t === 'stats') post({ t: 'stats', id: m.id, stats: sender.drain() });
+    else if (m.t === 'close') {
+      sender.stop();
+      socket.close(() => {
+        post({ t: 'closed' });
+        port.close();
+      });
+    }
+  });
+  post({ t: 'ready', port: socket.address().port });
+} catch (err) {
+  post({ t: 'bind-error', error: err instanceof Error ? err.message : String(err) });
+  port.close();
+}

@@ -1,0 +1,94 @@
+// The DHCP socket in this thread and in a socket thread of its own, over
+// loopback: every datagram reaches the handler with its source, every reply
+// leaves to its destination, and what was sent is counted.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { describe, expect, it } from 'vitest';
+import { ipv4ToNumber } from '../../src/api/ipv4.ts';
+import { forEachOutgoing, forEachReceived, OutgoingPacker, ReceivedPacker, type Received } from '../../src/dhcpd/io/batch.ts';
+import { openPacketIo } from '../../src/dhcpd/io/packet-io.ts';
+
+describe('batches between threads', () => {
+  it('carry each packet and its numbers, in order', () => {
+    const rin = new ReceivedPacker();
+    const sent = [Uint8Array.of(1, 2, 3), new Uint8Array(0), Uint8Array.from({ length: 300 }, (_, i) => i & 255)];
+    sent.forEach((bytes, i) => rin.add({ bytes, from: 0xffffffff - i, fromPort: 67 + i, stamp: 1000.25 + i }));
+    const got: Received[] = [];
+    forEachReceived(rin.take(), (r) => got.push({ ...r, bytes: r.bytes.slice() }));
+    expect(got).toEqual(sent.map((bytes, i) => ({ bytes, from: 0xffffffff - i, fromPort: 67 + i, stamp: 1000.25 + i })));
+    expect(rin.size).toBe(0);
+
+    const out = new OutgoingPacker();
+    out.add({ packet: Uint8Array.of(9, 9), to: 0x0a000001, port: 68, replyType: 2, requestType: 1, stamp: 5.5 });
+    out.add({ packet: Uint8Array.of(7), to: 0x0a000002, port: 67, replyType: 5, requestType: 3, stamp: 6.5 });
+    const back: unknown[] = [];
+    forEachOutgoing(out.take(), (o) => back.push({ ...o, packet: [...o.packet] }));
+    expect(back).toEqual([
+      { packet: [9, 9], to: 0x0a000001, port: 68, replyType: 2, requestType: 1, stamp: 5.5 },
+      { packet: [7], to: 0x0a000002, port: 67, replyType: 5, requestType: 3, stamp: 6.5 },
+    ]);
+  });
+});
+
+describe.each([false, true])('packet I/O (socket thread: %s)', (thread) => {
+  it('hands over every datagram with its source and sends every reply, counted', async () => {
+    const received: Received[] = [];
+    const io = await openPacketIo({
+      thread,
+      address: '127.0.0.1',
+      port: 0,
+      replyRate: 40_000,
+      replyBurst: 64,
+      onPacket: (r) => received.push({ ...r, bytes: r.bytes.slice() }),
+      onSocketError: (m) => {
+        throw new Error(m);
+      },
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    const client: Socket = createSocket('udp4');
+    const replies: number[] = [];
+    client.on('message', (m) => replies.push(m[0] as number));
+    await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+    const clientPort = client.address().port;
+    try {
+      const n = 300;
+      for (let i = 0; i < n; i++) client.send(Uint8Array.of(i & 255, i >> 8), io.port, '127.0.0.1');
+      const deadline = Date.now() + 10_000;
+      while (received.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(received).toHaveLength(n);
+      expect(received.map((r) => r.bytes[0] as number)).toEqual(Array.from({ length: n }, (_, i) => i & 255));
+      expect(new Set(received.map((r) => `${r.from}:${r.fromPort}`))).toEqual(new Set([`${ipv4ToNumber('127.0.0.1')}:${clientPort}`]));
+
+      for (const r of received) io.send({ packet: Uint8Array.of(r.bytes[0] as number), to: r.from, port: r.fromPort, replyType: 2, requestType: 1, stamp: r.stamp });
+      while (replies.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(replies).toEqual(Array.from({ length: n }, (_, i) => i & 255));
+
+      const stats = await io.drainStats();
+      expect(stats.sent[2]).toBe(n);
+      expect(stats.failed).toBe(0);
+      expect(stats.latencies).toHaveLength(2 * n);
+      for (let i = 0; i < stats.latencies.length; i += 2) {
+        expect(stats.latencies[i]).toBe(1);
+        expect(stats.latencies[i + 1]).toBeGreaterThanOrEqual(0);
+        expect(stats.latencies[i + 1]).toBeLessThan(10);
+      }
+      expect((await io.drainStats()).sent).toEqual([]);
+    } finally {
+      client.close();
+      await io.close();
+    }
+  });
+
+  it('refuses a port already taken, naming the error', async () => {
+    const taken = createSocket('udp4');
+    await new Promise<void>((r) => taken.bind(0, '127.0.0.1', () => r()));
+    try {
+      const open = openPacketIo({ thread, address: '127.0.0.1', port: taken.address().port, replyRate: 1000, replyBurst: 8, onPacket: () => {}, onSocketError: () => {}, onFatal: () => {} });
+      await expect(open).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
+  });
+});
