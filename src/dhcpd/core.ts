@@ -159,12 +159,15 @@ export class DhcpCore {
 
   /** Everything that must survive a restart: bound and quarantined leases. */
   snapshot(now: number): LeaseRecord[] {
-    const out: LeaseRecord[] = [];
+    return [...this.liveRecords(now)];
+  }
+
+  /** The same, one at a time: valid across turns of the event loop while leases change (each lease as it is when reached). */
+  *liveRecords(now: number): Generator<LeaseRecord> {
     for (const l of this.leases.byIp.values()) {
       if (l.state === 'offered' || l.expires <= now) continue;
-      out.push(this.record(l.state === 'bound' ? 'bind' : 'quarantine', l));
+      yield this.record(l.state === 'bound' ? 'bind' : 'quarantine', l);
     }
-    return out;
   }
 
   /** Conflicts of a subnet within its conflict window before `now`, and since start by source. */

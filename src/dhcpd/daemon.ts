@@ -85,7 +85,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const prober: Prober = new IcmpProber({ helper: o.icmpHelper ?? defaultIcmpHelper, timeoutMs: o.pingTimeoutMs ?? 500, logger: log });
   const metrics = createMetrics(() => core, o.share);
 
-  const opened = await LeaseLog.open({ dir: o.dataDir, snapshot: () => core.snapshot(Date.now()) });
+  const opened = await LeaseLog.open({ dir: o.dataDir, snapshot: () => core.liveRecords(Date.now()) });
   const leaseLog = opened.log;
   leaseLog.onFlush = (ms) => metrics.flushSeconds.observe(ms / 1000);
   const now = Date.now();
@@ -134,11 +134,15 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     const s = await io.drainStats();
     for (const [type, n] of s.sent.entries()) if (n) sentBy(typeName(type)).inc(n);
     for (let i = 0; i + 1 < s.latencies.length; i += 2) latencyBy(typeName(s.latencies[i] as number)).observe(s.latencies[i + 1] as number);
+    if (s.overloaded > 0) {
+      drops.add('overloaded', s.overloaded);
+      log.warn({ dropped: s.overloaded }, 'overloaded: datagrams dropped unread (more than the socket thread may queue were waiting)');
+    }
     if (s.failed > 0) {
       drops.add('send-failed', s.failed);
-      drops.flush();
       log.warn({ err: s.failure?.error, to: s.failure?.to, failed: s.failed }, 'send failed');
     }
+    drops.flush();
   };
   metrics.beforeCollect = collectCounts;
 

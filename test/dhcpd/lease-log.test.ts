@@ -87,4 +87,36 @@ describe('LeaseLog', () => {
     expect(new Set(again.records.map((r) => r.ip))).toEqual(new Set([1, 2]));
     await again.log.close();
   });
+
+  it('compacts a chunk at a time while leases change, and replay gives the state at the end', async () => {
+    // The state a server would hold: address -> record; each change appended like an ACK.
+    const state = new Map<number, LeaseRecord>();
+    const { log } = await LeaseLog.open({ dir, snapshot: () => state.values(), compactSlack: 5000 });
+    let yielded = 0;
+    const changes: Promise<void>[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      const ip = 1 + ((i * 7919) % 12_000);
+      const r: LeaseRecord = i % 5 === 4 ? { ...rec(ip, 'release'), client: `c${i}` } : { ...rec(ip), client: `c${i}` };
+      if (r.op === 'release') state.delete(ip);
+      else state.set(ip, r);
+      changes.push(log.append([r]));
+      // Let the log's flushes and a compaction's chunks run between changes now and then.
+      if (i % 500 === 0) {
+        await new Promise((res) => setImmediate(res));
+        yielded++;
+      }
+    }
+    await Promise.all(changes);
+    expect(log.compactions).toBeGreaterThan(0);
+    expect(yielded).toBeGreaterThan(0);
+    await log.close();
+    const again = await LeaseLog.open({ dir, snapshot: () => [] });
+    const replayed = new Map<number, string>();
+    for (const r of again.records) {
+      if (r.op === 'release') replayed.delete(r.ip);
+      else replayed.set(r.ip, r.client);
+    }
+    expect(replayed).toEqual(new Map([...state].map(([ip, r]) => [ip, r.client])));
+    await again.log.close();
+  });
 });

@@ -81,6 +81,37 @@ describe.each([false, true])('packet I/O (socket thread: %s)', (thread) => {
     }
   });
 
+  it.skipIf(!thread)('drops what arrives past the backlog while the server is busy, and counts it', async () => {
+    let received = 0;
+    const io = await openPacketIo({ thread, maxBacklog: 50, address: '127.0.0.1', port: 0, replyRate: 1000, replyBurst: 8, onPacket: () => received++, onSocketError: () => {}, onFatal: () => {} });
+    const client = createSocket('udp4');
+    try {
+      // All 400 sent, then this thread busy: nothing handed over is handled while the socket thread reads them.
+      await new Promise<void>((resolve) => {
+        for (let i = 0; i < 400; i++) client.send(Uint8Array.of(i & 255), io.port, '127.0.0.1', i === 399 ? () => resolve() : undefined);
+      });
+      const until = Date.now() + 1000;
+      while (Date.now() < until) {
+        // busy
+      }
+      let stats = await io.drainStats();
+      const deadline = Date.now() + 5000;
+      let overloaded = stats.overloaded;
+      while (received + overloaded < 400 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        stats = await io.drainStats();
+        overloaded += stats.overloaded;
+      }
+      // 50 handed over while this thread was busy, the rest dropped (a datagram the socket
+      // thread only got to after the busy second may have found room again).
+      expect(received + overloaded).toBe(400);
+      expect(overloaded).toBeGreaterThanOrEqual(300);
+    } finally {
+      client.close();
+      await io.close();
+    }
+  });
+
   it('refuses a port already taken, naming the error', async () => {
     const taken = createSocket('udp4');
     await new Promise<void>((r) => taken.bind(0, '127.0.0.1', () => r()));

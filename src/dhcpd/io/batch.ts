@@ -14,7 +14,7 @@ export interface PacketBatch {
   meta: Float64Array;
 }
 
-/** A received datagram: `stamp` is the socket thread's clock (performance.now()) when it arrived. */
+/** A received datagram: `stamp` is when it arrived (socket.ts now(): epoch ms, the same clock in every thread). */
 export interface Received {
   bytes: Uint8Array;
   from: number;
@@ -88,14 +88,15 @@ export class OutgoingPacker extends Packer {
   }
 }
 
-/** Calls `each` for every received packet of a batch; `bytes` are views into the batch. */
-export function forEachReceived(b: PacketBatch, each: (r: Received) => void): void {
+/** Calls `each` for every received packet of a batch (`bytes` are views into the batch); returns how many. */
+export function forEachReceived(b: PacketBatch, each: (r: Received) => void): number {
   let off = 0;
   for (let i = 0; i + IN_FIELDS <= b.meta.length; i += IN_FIELDS) {
     const len = b.meta[i] as number;
     each({ bytes: b.data.subarray(off, off + len), from: b.meta[i + 1] as number, fromPort: b.meta[i + 2] as number, stamp: b.meta[i + 3] as number });
     off += len;
   }
+  return b.meta.length / IN_FIELDS;
 }
 
 /** Calls `each` for every reply of a batch; `packet` is a view into the batch. */

@@ -9,12 +9,29 @@
 // hashes a datagram's 4-tuple to pick the socket, so a relay (one address and
 // port) lands on one socket whatever its clients, and every broadcast reaches
 // every socket (measured: docs/dhcpd.md, "Using two cores").
+//
+// Overload: the socket thread reads as fast as datagrams come, so the queue
+// that builds when the server's thread falls behind is the batches between
+// the threads, not the kernel's receive buffer. Past MAX_BACKLOG datagrams
+// handed over and not yet handled, the socket thread drops new ones
+// ("overloaded"), as a full receive buffer would: a queue of seconds would
+// answer only clients that have given up (and perfdhcp counts a reply after
+// 1 s as lost), so throughput would collapse instead of levelling off.
 
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { forEachReceived, OutgoingPacker, type Outgoing, type PacketBatch, type Received } from './batch.ts';
-import { bindDhcpSocket, Sender, type SendStats, type SocketOptions } from './socket.ts';
+import { bindDhcpSocket, emptyStats, Sender, type SendStats, type SocketOptions } from './socket.ts';
+
+/** Datagrams handed to the server's thread and not yet handled, at most (about 0.1 s of its work). */
+export const MAX_BACKLOG = 4096;
+
+/** What the socket thread is started with: its socket, and the counter of datagrams the server's thread has handled (Int32, shared). */
+export interface SocketThreadData extends SocketOptions {
+  handled: SharedArrayBuffer;
+  maxBacklog: number;
+}
 
 export type ToSocketThread = { t: 'out'; batch: PacketBatch } | { t: 'stats'; id: number } | { t: 'close' };
 export type FromSocketThread =
@@ -28,6 +45,8 @@ export type FromSocketThread =
 export interface PacketIoOptions extends SocketOptions {
   /** Run the socket in a thread of its own. */
   thread: boolean;
+  /** Socket thread: datagrams waiting for the server's thread, at most (default MAX_BACKLOG). */
+  maxBacklog?: number;
   /** Each received datagram, in the server's thread. */
   onPacket: (r: Received) => void;
   /** The socket reported an error (serving goes on). */
@@ -71,8 +90,9 @@ function socketThreadUrl(): URL {
 }
 
 async function threadIo(o: PacketIoOptions): Promise<PacketIo> {
-  const socketOptions: SocketOptions = { address: o.address, port: o.port, replyRate: o.replyRate, replyBurst: o.replyBurst };
-  const worker = new Worker(socketThreadUrl(), { workerData: socketOptions, name: 'dhcp-socket' });
+  const handled = new Int32Array(new SharedArrayBuffer(4));
+  const data: SocketThreadData = { address: o.address, port: o.port, replyRate: o.replyRate, replyBurst: o.replyBurst, handled: handled.buffer as SharedArrayBuffer, maxBacklog: o.maxBacklog ?? MAX_BACKLOG };
+  const worker = new Worker(socketThreadUrl(), { workerData: data, name: 'dhcp-socket' });
   const waiting = new Map<number, (s: SendStats) => void>();
   let nextId = 0;
   let started = false;
@@ -83,7 +103,7 @@ async function threadIo(o: PacketIoOptions): Promise<PacketIo> {
     worker.on('message', (m: FromSocketThread) => {
       switch (m.t) {
         case 'in':
-          forEachReceived(m.batch, o.onPacket);
+          Atomics.add(handled, 0, forEachReceived(m.batch, o.onPacket));
           break;
         case 'stats':
           waiting.get(m.id)?.(m.stats);
@@ -158,6 +178,3 @@ async function threadIo(o: PacketIoOptions): Promise<PacketIo> {
   };
 }
 
-function emptyStats(): SendStats {
-  return { sent: [], latencies: [], failed: 0 };
-}

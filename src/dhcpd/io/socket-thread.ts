@@ -5,14 +5,17 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { forEachOutgoing, ReceivedPacker, type PacketBatch } from './batch.ts';
-import { bindDhcpSocket, Sender, type SocketOptions } from './socket.ts';
-import type { ToSocketThread, FromSocketThread } from './packet-io.ts';
+import { bindDhcpSocket, Sender } from './socket.ts';
+import type { FromSocketThread, SocketThreadData, ToSocketThread } from './packet-io.ts';
 
 const port = parentPort;
 if (!port) throw new Error('socket-thread.ts runs as a worker thread');
 const post = (m: FromSocketThread, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
-const opts = workerData as SocketOptions;
+const opts = workerData as SocketThreadData;
+const handled = new Int32Array(opts.handled);
+/** Datagrams handed over (wrapping like the shared Int32 counter). */
+let forwarded = 0;
 const packer = new ReceivedPacker();
 let flushing = false;
 // One batch per turn of the event loop: what arrived during this poll phase
@@ -25,19 +28,25 @@ const flush = (): void => {
 };
 
 try {
+  let sender: Sender | undefined;
   const socket = await bindDhcpSocket(opts, (r) => {
+    if (((forwarded - Atomics.load(handled, 0)) | 0) >= opts.maxBacklog) {
+      sender?.overloaded();
+      return;
+    }
+    forwarded = (forwarded + 1) | 0;
     packer.add(r);
     if (!flushing) {
       flushing = true;
       setImmediate(flush);
     }
   });
-  const sender = new Sender(socket, opts, (error) => post({ t: 'socket-error', error }));
+  const s = (sender = new Sender(socket, opts, (error) => post({ t: 'socket-error', error })));
   port.on('message', (m: ToSocketThread) => {
-    if (m.t === 'out') forEachOutgoing(m.batch as PacketBatch, (o) => sender.send(o));
-    else if (m.t === 'stats') post({ t: 'stats', id: m.id, stats: sender.drain() });
+    if (m.t === 'out') forEachOutgoing(m.batch as PacketBatch, (o) => s.send(o));
+    else if (m.t === 'stats') post({ t: 'stats', id: m.id, stats: s.drain() });
     else if (m.t === 'close') {
-      sender.stop();
+      s.stop();
       socket.close(() => {
         post({ t: 'closed' });
         port.close();

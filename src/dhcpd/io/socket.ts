@@ -23,6 +23,8 @@ export interface SendStats {
   /** Pairs of request type and seconds from receive to send. */
   latencies: number[];
   failed: number;
+  /** Received, but dropped at the door: the server's thread had too many waiting (socket thread only). */
+  overloaded: number;
   /** The first failure since the last drain. */
   failure?: { error: string; to: string };
 }
@@ -30,11 +32,16 @@ export interface SendStats {
 /** At most this many latencies wait for a drain (about 4 s at the pacer's rate); older ones are dropped. */
 const MAX_LATENCIES = 2 * 160_000;
 
+/** Milliseconds since the epoch with sub-millisecond precision: the same clock in every thread (performance.now() alone starts at each thread's own origin). */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** Binds the server's socket; rejects with the bind error (EADDRINUSE, EACCES). */
 export async function bindDhcpSocket(o: SocketOptions, onPacket: (r: Received) => void): Promise<Socket> {
   const socket = createSocket({ type: 'udp4', reuseAddr: false });
   const sources = new AddressCache();
-  socket.on('message', (msg, rinfo) => onPacket({ bytes: msg, from: sources.number(rinfo.address), fromPort: rinfo.port, stamp: performance.now() }));
+  socket.on('message', (msg, rinfo) => onPacket({ bytes: msg, from: sources.number(rinfo.address), fromPort: rinfo.port, stamp: now() }));
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(o.port, o.address, () => {
@@ -80,7 +87,12 @@ export class Sender {
     this.socket.send(o.packet, o.port, this.destinations.text(o.to));
     const s = this.stats;
     s.sent[o.replyType] = (s.sent[o.replyType] ?? 0) + 1;
-    if (s.latencies.length < MAX_LATENCIES) s.latencies.push(o.requestType, (performance.now() - o.stamp) / 1000);
+    if (s.latencies.length < MAX_LATENCIES) s.latencies.push(o.requestType, (now() - o.stamp) / 1000);
+  }
+
+  /** A datagram dropped unread by the server's thread (see packet-io.ts). */
+  overloaded(): void {
+    this.stats.overloaded++;
   }
 
   /** The tallies since the last drain. */
@@ -119,6 +131,6 @@ class AddressCache {
   }
 }
 
-function emptyStats(): SendStats {
-  return { sent: [], latencies: [], failed: 0 };
+export function emptyStats(): SendStats {
+  return { sent: [], latencies: [], failed: 0, overloaded: 0 };
 }
