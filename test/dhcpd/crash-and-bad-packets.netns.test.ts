@@ -2,11 +2,12 @@
 // dropped and counted by reason. Network namespaces made here.
 
 import type { ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, Opt } from '../../src/dhcpd/codec/constants.ts';
 import { parseRequest, serializeRequest } from '../../src/dhcpd/codec/packet.ts';
+import { boundLeases as readLeases } from './lab/leases.ts';
 import { Lab, labUnavailable, repoRoot } from './lab/netns.ts';
 
 const unavailable = await labUnavailable(['perfdhcp', 'udhcpc']);
@@ -15,23 +16,6 @@ if (unavailable) console.warn(`skipping dhcpd crash and bad-packet tests: ${unav
 const config = JSON.stringify({
   subnets: [{ name: 'crash', cidr: '10.93.0.0/24', gateway: '10.93.0.1', pools: [{ start: '10.93.0.100', end: '10.93.0.199' }], leaseTime: 3600 }],
 });
-
-/** Bound leases from the log: ip -> client, and every ip bound to two clients. */
-async function readLeases(path: string): Promise<{ byIp: Map<string, string>; conflicts: string[] }> {
-  const byIp = new Map<string, string>();
-  const conflicts: string[] = [];
-  for (const line of (await readFile(path, 'utf8')).split('\n').filter(Boolean)) {
-    const r = JSON.parse(line) as { o: string; ip: string; c: string; e: number };
-    if (r.o !== 'b') {
-      byIp.delete(r.ip);
-      continue;
-    }
-    const prev = byIp.get(r.ip);
-    if (prev !== undefined && prev !== r.c) conflicts.push(`${r.ip}: ${prev} and ${r.c}`);
-    byIp.set(r.ip, r.c);
-  }
-  return { byIp, conflicts };
-}
 
 function acksOf(out: string): number {
   return Number(/REQUEST-ACK\*+\s*\n\s*sent packets: \d+\s*\n\s*received packets: (\d+)/.exec(out)?.[1] ?? 0);
