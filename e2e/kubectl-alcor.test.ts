@@ -27,6 +27,7 @@ let op: OperatorProcess | undefined;
 let ns = '';
 let kubeconfig = '';
 let pathDir = '';
+let roles = '';
 const servers = new Map<string, ChildProcess>();
 
 interface Result {
@@ -149,7 +150,7 @@ async function contexts(): Promise<string> {
   const admin = parse(readFileSync(inject('kubeconfig'), 'utf8')) as { clusters: { name: string }[]; users: { name: string }[]; contexts: { name: string; context: Record<string, string> }[]; 'current-context': string };
   const rendered = await run(join(inject('binDir'), 'helm'), ['template', 'x', join(root, 'charts/alcor-operator'), '--kube-version', '1.34.0', '--show-only', 'templates/user-clusterroles.yaml']);
   if (rendered.code !== 0) throw new Error(`helm template: ${rendered.stderr}`);
-  const roles = rendered.stdout;
+  roles = rendered.stdout;
   await kubectlOk(['apply', '-f', '-'], roles);
   for (const [sa, role] of [['viewer', 'alcor-viewer'], ['admin', 'alcor-operator-admin']] as const) {
     await kubectlOk(['-n', ns, 'create', 'serviceaccount', sa]);
@@ -189,6 +190,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const name of servers.keys()) await stopServer(name, 'SIGKILL');
+  // The users' ClusterRoles have fixed names: left behind without Helm's
+  // annotations, a later file's helm install would refuse to adopt them.
+  if (roles) await kubectl(['delete', '--ignore-not-found', '-f', '-'], roles);
   await op?.stop();
   if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false']);
   await net?.close();
