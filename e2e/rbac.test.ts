@@ -206,7 +206,6 @@ describe('operator under the chart ServiceAccount', () => {
       ['delete', 'macpools.alcor.dev'],
       ['create', 'clusterroles.rbac.authorization.k8s.io'],
       ['escalate', 'roles.rbac.authorization.k8s.io'],
-      ['delete', 'leases.coordination.k8s.io'],
     ] as const) {
       const res = await asOperator(['auth', 'can-i', verb, resource, '-n', ns]);
       expect(res.stdout.trim(), `${verb} ${resource}`).toBe('no');

@@ -37,6 +37,8 @@ Flags:
                            which the operator's status is built from. Enables publishing.
   --namespace NS           Namespace of that Lease (default: the pod's namespace).
   --server-name NAME       Value of the alcor.dev/dhcp-server label on that Lease.
+  --owner-pod NAME         The pod this server runs in, and with --owner-pod-uid its UID: the Lease's owner,
+  --owner-pod-uid UID      so the garbage collector deletes it with the pod (default: no owner).
   --api-listen H:P         Serve the lease API (list, get, release, export, import) on HOST:PORT (default off).
   --replica NAME           This server's name in the lease API's answers (default: $POD_NAME, else the host name).
   --peers-service NAME     The Service whose EndpointSlices list the other replicas of the subnet (in --namespace):
@@ -72,6 +74,8 @@ export async function main(argv: string[]): Promise<number> {
         'status-lease': { type: 'string' },
         namespace: { type: 'string' },
         'server-name': { type: 'string' },
+        'owner-pod': { type: 'string' },
+        'owner-pod-uid': { type: 'string' },
         'api-listen': { type: 'string', default: 'off' },
         replica: { type: 'string' },
         'peers-service': { type: 'string' },
@@ -91,6 +95,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!values.config || !values['data-dir']) {
     process.stderr.write(`alcor-operator dhcpd: --config and --data-dir are required\n\n${help}`);
+    return 2;
+  }
+  if ((values['owner-pod'] === undefined) !== (values['owner-pod-uid'] === undefined)) {
+    process.stderr.write(`alcor-operator dhcpd: --owner-pod and --owner-pod-uid go together\n\n${help}`);
     return 2;
   }
   const int = (name: string, v: string, min: number, max: number): number => {
@@ -135,6 +143,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
       ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
       serverName: values['server-name'] ?? values['status-lease'],
+      ...(values['owner-pod'] !== undefined && values['owner-pod-uid'] !== undefined ? { ownerPod: { name: values['owner-pod'], uid: values['owner-pod-uid'] } } : {}),
       logger,
     });
   }

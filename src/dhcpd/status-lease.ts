@@ -7,11 +7,19 @@
 // state of each DhcpReservation), src/api/dhcp-status.ts. Written when any
 // changes: at once after a reload, otherwise checked every 5 s. The operator
 // builds the DhcpSubnet's status from these.
+//
+// The Lease says what a running server serves, so it lives as long as the
+// server's pod: an ownerReference to the pod (--owner-pod, from the downward
+// API) lets the garbage collector delete it with the pod, after a scale-down,
+// a node leaving a node-local DaemonSet or the DhcpSubnet's deletion. A
+// replacement pod (same Lease name) takes the Lease over as its owner, and
+// every 30 s the server checks that its Lease is still there.
 
 import { readFileSync } from 'node:fs';
 import { DHCP_SERVER_LABEL, type DhcpdReport } from '../api/leases.ts';
 import type { Logger } from '../process/log.ts';
 import { KubeClient } from '../runtime/client.ts';
+import { stableStringify } from '../runtime/diff.ts';
 import { leasePath, microTime, type Lease } from '../runtime/lease.ts';
 import { loadRestConfig } from '../runtime/restconfig.ts';
 import type { DhcpCore } from './core.ts';
@@ -25,8 +33,12 @@ export interface StatusPublisherOptions {
   namespace?: string;
   kubeconfig?: string;
   serverName: string;
+  /** The pod this server runs in: the Lease's owner. Absent (outside a pod), the Lease has none. */
+  ownerPod?: { name: string; uid: string };
   logger: Logger;
   intervalMs?: number;
+  /** How often an unchanged report is checked against the Lease (one GET), so a Lease deleted meanwhile comes back. */
+  verifyMs?: number;
 }
 
 export interface StatusPublisher {
@@ -52,11 +64,20 @@ function podNamespace(): string {
   }
 }
 
+/** Labels, annotations and owners as the Lease has them already: no write needed. */
+function sameMetadata(have: Lease['metadata'], want: Lease['metadata']): boolean {
+  const same = (a: unknown, b: unknown) => stableStringify(a ?? null) === stableStringify(b ?? null);
+  return same(have.labels, want.labels) && same(have.annotations, want.annotations) && same(have.ownerReferences, want.ownerReferences);
+}
+
 export async function startStatusPublisher(o: StatusPublisherOptions): Promise<StatusPublisher> {
   const client = new KubeClient(await loadRestConfig(o.kubeconfig));
   const namespace = o.namespace ?? podNamespace();
   const path = leasePath(namespace, o.leaseName);
+  const ownerReferences = o.ownerPod ? [{ apiVersion: 'v1', kind: 'Pod', name: o.ownerPod.name, uid: o.ownerPod.uid }] : undefined;
+  const verifyMs = o.verifyMs ?? 30_000;
   let published: string | undefined;
+  let verifiedAt = 0;
   let running = false;
   let again = false;
   const publish = async (): Promise<void> => {
@@ -68,7 +89,7 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<S
     try {
       const annotations = o.annotations(Date.now());
       const value = JSON.stringify(annotations);
-      if (value === published) return;
+      if (value === published && Date.now() - verifiedAt < verifyMs) return;
       const existing = await client.getOptional<Lease>(path);
       const metadata = {
         ...(existing?.metadata ?? {}),
@@ -76,12 +97,20 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<S
         namespace,
         labels: { ...(existing?.metadata.labels ?? {}), [DHCP_SERVER_LABEL]: o.serverName },
         annotations: { ...(existing?.metadata.annotations ?? {}), ...annotations },
+        // Ours replace an earlier pod's: that pod is gone, and its reference would let the collector take the Lease.
+        ...(ownerReferences ? { ownerReferences } : {}),
       };
+      if (existing && sameMetadata(existing.metadata, metadata)) {
+        published = value;
+        verifiedAt = Date.now();
+        return;
+      }
       const body: Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec: { ...(existing?.spec ?? {}), holderIdentity: o.serverName, renewTime: microTime(new Date()) } };
       // An update carries the resourceVersion read: a conflict fails it, and the next tick re-reads.
       if (existing) await client.update(path, body);
       else await client.create(leasePath(namespace), body);
       published = value;
+      verifiedAt = Date.now();
     } catch (err) {
       o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'report Lease update failed');
     } finally {

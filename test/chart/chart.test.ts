@@ -214,7 +214,7 @@ describe('operator RBAC (least privilege)', () => {
   add('policy', ['poddisruptionbudgets'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
   add('networking.k8s.io', ['networkpolicies'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
   add('rbac.authorization.k8s.io', ['roles', 'rolebindings'], ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete']);
-  add('coordination.k8s.io', ['leases'], ['get', 'list', 'watch', 'create', 'update', 'patch']);
+  add('coordination.k8s.io', ['leases'], ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']);
   add('discovery.k8s.io', ['endpointslices'], ['get', 'list']);
   add('', ['events'], ['create', 'patch']);
   add('', ['pods'], ['list', 'watch']);

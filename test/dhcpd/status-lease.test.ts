@@ -15,7 +15,14 @@ import { dhcpdReport, startStatusPublisher } from '../../src/dhcpd/status-lease.
 import { conflictReport } from '../../src/dhcpd/status-report.ts';
 
 interface Stored {
-  metadata: { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string }[];
+  };
   spec?: unknown;
 }
 
@@ -112,6 +119,45 @@ current-context: x
       expect(JSON.parse(conflicts() ?? '{}')).toEqual({
         net: { quarantined: 1, recent: 1, windowSeconds: 600, addresses: [{ ip: '10.1.0.12', reason: 'ping', until: new Date(quarantineEnd).toISOString().replace('.000Z', 'Z') }] },
       });
+    } finally {
+      await publisher.stop();
+    }
+  });
+
+  it('owned by its pod: takes over the Lease of an earlier pod of that name, and puts it back when the collector took it', async () => {
+    const key = 'ns2/dhcp-net-1';
+    // What the pod before this one left: its report, owned by it.
+    leases.set(key, {
+      metadata: { name: 'dhcp-net-1', namespace: 'ns2', resourceVersion: '1', labels: { [DHCP_SERVER_LABEL]: 'net' }, annotations: { [SERVED_ANNOTATION]: '{}' }, ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'dhcp-net-1', uid: 'old-uid' }] },
+    });
+    writes.length = 0;
+    const publisher = await startStatusPublisher({
+      annotations: () => ({ [SERVED_ANNOTATION]: reportText({ generation: 1, refused: [], share: 1, shares: 2, subnets: {} }) }),
+      leaseName: 'dhcp-net-1',
+      namespace: 'ns2',
+      kubeconfig: join(dir, 'kubeconfig'),
+      serverName: 'net',
+      ownerPod: { name: 'dhcp-net-1', uid: 'new-uid' },
+      logger: createLogger('test', 'silent'),
+      intervalMs: 20,
+      verifyMs: 100,
+    });
+    const until = async (what: () => boolean) => {
+      const deadline = Date.now() + 3000;
+      while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    };
+    try {
+      expect(leases.get(key)?.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Pod', name: 'dhcp-net-1', uid: 'new-uid' }]);
+      expect(writes).toEqual(['PUT']);
+      // Unchanged: checked now and then (a GET), never written again.
+      await new Promise((r) => setTimeout(r, 350));
+      expect(writes).toEqual(['PUT']);
+      // The garbage collector deleted it (a race with the old pod's owner reference): back within a check.
+      leases.delete(key);
+      await until(() => leases.has(key));
+      expect(writes).toEqual(['PUT', 'POST']);
+      expect(leases.get(key)?.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Pod', name: 'dhcp-net-1', uid: 'new-uid' }]);
+      expect(readReport(DhcpdReport, leases.get(key)?.metadata.annotations)?.share).toBe(1);
     } finally {
       await publisher.stop();
     }

@@ -252,9 +252,13 @@ describe('DhcpSubnet', () => {
       { name: 'api', port: 9068, targetPort: 'api', protocol: 'TCP' },
     ]);
     expect(find(objects, 'Role').rules).toEqual([
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update', 'patch'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update', 'patch', 'delete'] },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list'] },
     ]);
+    // The report Lease goes with the pod: owned by it, by the downward API's name and UID.
+    const c = podTemplate(find(objects, 'StatefulSet')).spec.containers[0];
+    expect(c.args.join(' ')).toContain('--status-lease $(POD_NAME) --namespace $(POD_NAMESPACE) --server-name tenant-net --owner-pod $(POD_NAME) --owner-pod-uid $(POD_UID)');
+    expect(c.env).toContainEqual({ name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } });
     const config = DhcpdConfig.parse(parse(find(objects, 'ConfigMap').data['config.yaml']));
     expect(config.ha.shares).toBe(2);
     const subnet = config.subnets[0]!;

@@ -42,11 +42,15 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
     '--config', `${CONFIG_DIR}/config.yaml`,
     '--data-dir', DATA_DIR,
     '--metrics-listen', `0.0.0.0:${METRICS_PORT}`,
-    // The report Lease, named after what outlives a pod: a relay replica's
-    // name (its ordinal), a node-local server's node (its lease log's host).
+    // The report Lease, named after the server's place (a relay replica's
+    // ordinal, a node-local server's node) and owned by its pod: it goes
+    // with the pod (scale-down, a node leaving the DaemonSet, the subnet
+    // deleted), and the next pod in that place takes it over.
     '--status-lease', relay ? '$(POD_NAME)' : `${dhcpdName(subnet)}-$(NODE_NAME)`,
     '--namespace', '$(POD_NAMESPACE)',
     '--server-name', subnet.metadata.name,
+    '--owner-pod', '$(POD_NAME)',
+    '--owner-pod-uid', '$(POD_UID)',
     // The lease API (kubectl alcor, through the API server's service proxy):
     // any replica answers for the subnet, asking the others it finds in the
     // Service's EndpointSlices.
@@ -54,7 +58,7 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
     '--replica', '$(POD_NAME)',
     '--peers-service', dhcpdName(subnet),
   ];
-  const env = podIdentityEnv();
+  const env = [...podIdentityEnv(), { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } }];
   if (relay) {
     args.push('--share', '$(SHARE)');
     // The StatefulSet's ordinal (0..replicas-1) is this replica's share of the pools.
@@ -149,9 +153,12 @@ export function renderDhcpSubnet(subnet: DhcpSubnet, settings: RenderSettings, r
   const { server } = subnet.spec;
   const relay = server.mode === 'relay';
   const objects: KubeObject[] = [
-    // dhcpd publishes its lease count in a Lease per pod, and finds the
-    // other replicas of its lease API in its Service's EndpointSlices.
-    ...leaseRbac(part, name, ['get', 'create', 'update', 'patch'], [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list'] }]),
+    // dhcpd publishes its report in a Lease per pod, and finds the other
+    // replicas of its lease API in its Service's EndpointSlices. Delete: the
+    // Lease's ownerReference to the pod lets the garbage collector delete it,
+    // which the OwnerReferencesPermissionEnforcement admission plugin
+    // (OpenShift) allows only to who may delete it.
+    ...leaseRbac(part, name, ['get', 'create', 'update', 'patch', 'delete'], [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list'] }]),
     object('v1', 'ConfigMap', part, name, { data: { 'config.yaml': stringify(dhcpdConfig(subnet, reservations)) } }),
   ];
   const template = { metadata: { labels: labels(part) }, spec: podSpec(subnet, settings, relay) };
