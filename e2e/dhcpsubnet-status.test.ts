@@ -8,7 +8,7 @@
 // on one end of a veth pair whose other end is the client's namespace.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -77,16 +77,28 @@ afterAll(async () => {
 });
 
 /** A real dhcpd playing replica 0 of `subnet`, on loopback (no root needed), publishing its report. */
-async function spawnDhcpd(subnet: string, configFile: string, dataDir: string, listen: string[] = ['--listen-address', '127.0.0.1', '--listen-port', '0']): Promise<{ child: ChildProcess; metricsPort: number }> {
+async function spawnDhcpd(
+  subnet: string,
+  configFile: string,
+  dataDir: string,
+  listen: string[] = ['--listen-address', '127.0.0.1', '--listen-port', '0'],
+  more: { kubeconfig?: string; args?: string[] } = {},
+): Promise<{ child: ChildProcess; metricsPort: number }> {
   const metricsPort = await freePort();
   const log = openSync(join(dir, `${subnet}-dhcpd.log`), 'a');
   const child = spawn(
     process.execPath,
     [join(root, 'src/cli/main.ts'), 'dhcpd', '--config', configFile, '--data-dir', dataDir, '--metrics-listen', `127.0.0.1:${metricsPort}`, ...listen,
-      '--kubeconfig', inject('kubeconfig'), '--status-lease', `${subnet}-dhcpd-0`, '--namespace', ns, '--server-name', subnet, '--share', '0'],
+      '--kubeconfig', more.kubeconfig ?? inject('kubeconfig'), '--status-lease', `${subnet}-dhcpd-0`, '--namespace', ns, '--server-name', subnet, '--share', '0', ...(more.args ?? [])],
     { stdio: ['ignore', log, log] },
   );
-  await eventually('dhcpd ready', async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined))?.status === 200, 20_000);
+  try {
+    await eventually('dhcpd ready', async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined))?.status === 200, 20_000);
+  } catch (err) {
+    // Not left running, and the server's own words (the test's directory goes at the end).
+    child.kill('SIGKILL');
+    throw new Error(`${String(err)}\n${readFileSync(join(dir, `${subnet}-dhcpd.log`), 'utf8').split('\n').slice(-5).join('\n')}`);
+  }
   return { child, metricsPort };
 }
 
@@ -140,6 +152,89 @@ describe('DhcpSubnet status from what dhcpd serves', () => {
       const s = await status();
       return condition(s, 'Degraded')?.status === 'False' && condition(s, 'Ready')?.status === 'True';
     }, 10_000);
+  });
+});
+
+/** A kubeconfig holding a token of ServiceAccount `sa` of the test namespace: server and CA from the admin one. */
+async function serviceAccountKubeconfig(sa: string): Promise<string> {
+  const token = (await kubectlOk(['-n', ns, 'create', 'token', sa, '--duration=1h'])).trim();
+  const admin = await getJson<{ clusters: { cluster: Record<string, string> }[] }>(['config', 'view', '--raw', '--minify']);
+  const cluster = admin.clusters[0]!.cluster;
+  const ca = cluster['certificate-authority-data'] ?? Buffer.from(readFileSync(cluster['certificate-authority']!)).toString('base64');
+  const file = join(dir, `${sa}.kubeconfig`);
+  writeFileSync(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster: { server: cluster['server'], 'certificate-authority-data': ca } }],
+      users: [{ name: sa, user: { token } }],
+      contexts: [{ name: sa, context: { cluster: 'c', user: sa } }],
+      'current-context': sa,
+    }),
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+interface LeaseObject {
+  metadata: { uid: string; ownerReferences?: { kind: string; name: string; uid: string }[] };
+}
+
+describe('the report Lease goes with its pod', () => {
+  it('owned by the pod it reports for: deleted with it, taken over by the next one, gone with the subnet', async () => {
+    const name = 'owned';
+    const subnet = {
+      apiVersion: 'alcor.dev/v1alpha1',
+      kind: 'DhcpSubnet',
+      metadata: { name },
+      spec: { cidr: '10.97.10.0/24', pools: [{ start: '10.97.10.100', end: '10.97.10.149' }], server: { mode: 'relay', replicas: 1 } },
+    };
+    await kubectlOk(['-n', ns, 'apply', '-f', '-'], JSON.stringify(subnet));
+    const status = async () => (await getJson<SubnetStatus>(['-n', ns, 'get', 'dhcpsubnet', name])).status;
+    const pod = `${name}-dhcpd-0`;
+    const podUid = async () => (await getJson<{ metadata: { uid: string } }>(['-n', ns, 'get', 'pod', pod]).catch(() => undefined))?.metadata.uid;
+    const lease = async () => getJson<LeaseObject>(['-n', ns, 'get', 'lease', pod]).catch(() => undefined);
+    const cm = await eventually('the rendered ConfigMap', async () => getJson<{ data: Record<string, string> }>(['-n', ns, 'get', 'configmap', `${name}-dhcpd`]).catch(() => undefined));
+    const configFile = join(dir, `${name}.yaml`);
+    writeFileSync(configFile, cm.data['config.yaml']!);
+    // As the pod would run it: with the ServiceAccount and Role the operator rendered, the flags it renders.
+    const kubeconfig = await eventually('the dhcpd ServiceAccount', async () => (await kubectl(['-n', ns, 'get', 'serviceaccount', `${name}-dhcpd`])).code === 0 && serviceAccountKubeconfig(`${name}-dhcpd`));
+    const play = async (uid: string) => (await spawnDhcpd(name, configFile, join(dir, `${name}-data`), undefined, { kubeconfig, args: ['--owner-pod', pod, '--owner-pod-uid', uid] })).child;
+
+    // What a dhcpd before owners left: the same Lease, owned by nobody. The
+    // server takes it over (an update that sets its owner: with
+    // OwnerReferencesPermissionEnforcement, only who may delete it may).
+    await kubectlOk(['-n', ns, 'create', '-f', '-'], JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: pod, labels: { 'alcor.dev/dhcp-server': name } }, spec: { holderIdentity: name } }));
+    const first = await eventually(`pod ${pod} created`, podUid);
+    let server = await play(first);
+    try {
+      await eventually('capacity as served', async () => (await status())?.capacity === 50, 15_000);
+      expect((await lease())?.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Pod', name: pod, uid: first }]);
+
+      // The pod goes (its server with it): the garbage collector takes its report, and status no longer claims what it served.
+      server.kill('SIGKILL');
+      await kubectlOk(['-n', ns, 'delete', 'pod', pod, '--wait=false']);
+      await eventually('the report Lease deleted with its pod', async () => (await lease()) === undefined, 60_000);
+      await eventually('no capacity claimed, waiting for the server', async () => {
+        const s = await status();
+        return s?.capacity === undefined && condition(s, 'Progressing')?.reason === 'ApplyingConfig';
+      }, 15_000);
+
+      // The StatefulSet's next pod of that name: its server takes the place, and the Lease is its.
+      const second = await eventually(`a new pod ${pod}`, async () => {
+        const uid = await podUid();
+        return uid !== first && uid;
+      }, 60_000);
+      server = await play(second);
+      await eventually('capacity as served again', async () => (await status())?.capacity === 50, 15_000);
+      expect((await lease())?.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Pod', name: pod, uid: second }]);
+    } finally {
+      server.kill('SIGKILL');
+    }
+    // The subnet goes: its StatefulSet, its pod and the pod's Lease follow.
+    await kubectlOk(['-n', ns, 'delete', 'dhcpsubnet', name, '--wait=false']);
+    await eventually('the report Lease deleted with the subnet', async () => (await lease()) === undefined, 90_000);
   });
 });
 

@@ -94,6 +94,10 @@ export async function startApiServer(cp: ControlPlane, o: { etcdUrl: string; por
     `--service-account-signing-key-file=${certs.files.saPrivateKey}`,
     '--service-cluster-ip-range=10.96.0.0/16',
     '--allow-privileged=true',
+    // As OpenShift does: setting an ownerReference needs delete on the object,
+    // and blockOwnerDeletion update on the owner's finalizers (the RBAC the
+    // chart and the servers' Roles grant for it is then checked for real).
+    '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
     '--enable-priority-and-fairness=false',
     '--profiling=false',
     '--v=1',
