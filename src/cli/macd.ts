@@ -23,7 +23,9 @@ Flags:
   --data-dir DIR              where the log, snapshot and metadata slots live
                               (created if missing)
   --config FILE               MacdConfig as YAML or JSON (the MacPool's ConfigMap);
-                              watched and reloaded live. Without it: OUI aa:bb:cc,
+                              watched and reloaded live (one it cannot parse at
+                              startup: it serves nothing, reports why on its Lease
+                              and waits for one it can). Without it: OUI aa:bb:cc,
                               one range "range0" aa:bb:cc:00:00:00-aa:bb:cc:ff:ff:ff
   --metrics-listen HOST:PORT  also serve /metrics, /healthz, /readyz on this address
                               (ready only once the state is loaded)
@@ -103,6 +105,16 @@ export async function main(argv: string[]): Promise<number> {
     limits,
     snapshotBytes: values['snapshot-mib'] ? Number(values['snapshot-mib']) * 1024 * 1024 : undefined,
     replica,
+    publishRefusal: async (pool, report) => {
+      const { kubernetesLeaseApi } = await import('../macd/leases.ts');
+      const { reportText } = await import('../api/leases.ts');
+      const client = new KubeClient(await loadRestConfig(values.kubeconfig));
+      try {
+        await kubernetesLeaseApi(client, pool).putReport(replica, reportText(report));
+      } finally {
+        client.close();
+      }
+    },
     coordinate: async (store, config, api, report) => {
       if (config.coordination.mode !== 'kubernetes') return null;
       const { startReplica } = await import('../macd/replicas.ts');

@@ -3,6 +3,20 @@
 
 import { parse as parseYaml } from 'yaml';
 import { MacdConfig } from '../api/config/macd.ts';
+import type { PoolRef } from './leases.ts';
+
+/** The pool a config macd refuses whole still names (replica mode), when that part of it is valid: where to report the refusal. */
+export function poolOfRefusedConfig(text: string): PoolRef | undefined {
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch {
+    return undefined;
+  }
+  const coordination = data && typeof data === 'object' ? (data as Record<string, unknown>)['coordination'] : undefined;
+  const r = MacdConfig.shape.coordination.safeParse(coordination);
+  return r.success && r.data.mode === 'kubernetes' ? r.data.pool : undefined;
+}
 
 export function parseConfig(text: string): MacdConfig {
   const data: unknown = text.trim() === '' ? {} : parseYaml(text);

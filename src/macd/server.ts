@@ -1,5 +1,6 @@
 // Wires one macd process: config, durable store, API (with /healthz, /readyz,
-// /metrics on the same port), an optional probe port, and live config reload.
+// /metrics on the same port), an optional probe port, and live config reload;
+// a config it cannot parse at startup is waited out (refused-start.ts).
 // What it serves of its config (generation applied, capacity, parts refused)
 // is its report, which replica mode publishes on the replica's Lease; /readyz
 // fails while it serves none of the ranges its config asks for.
@@ -12,6 +13,8 @@ import type { MacdReport } from '../api/leases.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
 import { probeHandler, startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { parseConfig } from './config.ts';
+import type { PoolRef } from './leases.ts';
+import { waitForConfig } from './refused-start.ts';
 import { startApi, type ApiServer, type OthersCounts } from './http.ts';
 import { createMetrics, type MacdMetrics } from './metrics.ts';
 import { adminRoutes } from './admin.ts';
@@ -29,6 +32,8 @@ export interface MacdOptions {
   /** Replica-mode wiring (see replicas.ts), given the store once loaded and the report to publish; null: standalone. */
   coordinate?: (store: MacStore, config: MacdConfig, api: { port: number }, report: () => MacdReport) => Promise<Coordination | null>;
   snapshotBytes?: number;
+  /** Replica mode: puts the report of a config refused whole at startup on this replica's Lease of `pool` (see refused-start.ts). */
+  publishRefusal?: (pool: PoolRef, report: MacdReport) => Promise<void>;
   /** Limits of the API and probe listeners (default: MacdLimits' defaults). */
   limits?: MacdLimitValues;
   /** This replica's name in the admin API's answers. */
@@ -92,8 +97,24 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     probe = await startProbeServer({ address: opts.metricsAddress, registry: metrics.registry, ready, healthy: () => healthy, limits });
     log.info({ port: probe.port }, 'probes and metrics listening');
   }
-  const configText = opts.configFile ? readFileSync(opts.configFile, 'utf8') : '';
-  const config = parseConfig(configText);
+  let configText = opts.configFile ? readFileSync(opts.configFile, 'utf8') : '';
+  let config: MacdConfig;
+  try {
+    config = parseConfig(configText);
+  } catch (e) {
+    if (!opts.configFile) throw e;
+    // Serve nothing and say why, instead of a crash loop (refused-start.ts).
+    ({ text: configText, config } = await waitForConfig({
+      path: opts.configFile,
+      text: configText,
+      error: e instanceof Error ? e : new Error(String(e)),
+      address: `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`,
+      registry: metrics.registry,
+      limits,
+      log,
+      ...(opts.publishRefusal ? { publish: opts.publishRefusal } : {}),
+    }));
+  }
   const loaded = await MacStore.open({
     dataDir: opts.dataDir,
     log,

@@ -15,7 +15,8 @@ export interface MacdProcess {
   exited: Promise<number | null>;
 }
 
-export async function spawnMacd(args: string[], env: Record<string, string> = {}): Promise<MacdProcess> {
+/** Resolves once macd logs `started` (default: listening; a refused startup config logs "config refused at startup"), with the port it logs. */
+export async function spawnMacd(args: string[], env: Record<string, string> = {}, started = 'macd listening'): Promise<MacdProcess> {
   const child = spawn(process.execPath, [MAIN, 'macd', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const lines: string[] = [];
   // 'close' (not 'exit'): stdout has been read to its end.
@@ -26,7 +27,7 @@ export async function spawnMacd(args: string[], env: Record<string, string> = {}
     const timer = setTimeout(() => reject(new Error(`macd did not start in 20 s:\n${lines.join('\n')}\n${stderr}`)), 20_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
-      if (line.includes('"macd listening"')) {
+      if (line.includes(`"${started}`)) {
         clearTimeout(timer);
         resolve((JSON.parse(line) as { port: number }).port);
       }

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { MacdConfigInput } from '../../src/api/config/macd.ts';
-import { call, startTestMacd, tempDir } from './helpers.ts';
+import type { MacdReport } from '../../src/api/leases.ts';
+import type { PoolRef } from '../../src/macd/leases.ts';
+import { startMacd } from '../../src/macd/server.ts';
+import { freePort } from '../../e2e/cluster/net.ts';
+import { call, quietLog, startTestMacd, tempDir } from './helpers.ts';
 
 const huge = { id: 'huge', from: '02:00:00:00:00:00', to: '02:ff:ff:ff:ff:ff' };
 const small = { id: 'small', from: '02:aa:00:00:00:00', to: '02:aa:00:00:00:ff' };
@@ -67,6 +71,41 @@ describe('macd report and readiness', () => {
     expect(m.report().refused[0]).toMatch(/^config: invalid macd config: ranges\.0\.from/);
     expect(m.report()).toMatchObject({ generation: 3, capacity: 256 });
     expect(await readyz()).toBe(200);
+  });
+
+  it('waits out a config it cannot parse at startup: alive, not ready, the refusal on its Lease; starts with the first that parses', async () => {
+    const dir = tempDir('macd-report-');
+    const configFile = join(dir, 'config.yaml');
+    const pool = { name: 'pool', namespace: 'ns', uid: 'uid-1' };
+    const coordination = { mode: 'kubernetes' as const, pool };
+    writeFileSync(configFile, stringify({ generation: 4, ranges: [small], exclusions: ['not-a-mac'], coordination }));
+    const port = await freePort();
+    const published: [PoolRef, MacdReport][] = [];
+    const starting = startMacd({ host: '127.0.0.1', port, dataDir: join(dir, 'data'), configFile, log: quietLog, publishRefusal: async (p, r) => void published.push([p, r]) });
+    let started = false;
+    void starting.then(() => (started = true));
+    const probe = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+
+    await until(() => published.length === 1);
+    expect(published[0]).toEqual([pool, { generation: 0, refused: [expect.stringMatching(/^config: invalid macd config: exclusions\.0: /)], capacity: 0, allocated: 0 }]);
+    expect(await probe('/healthz')).toBe(200);
+    expect(await probe('/readyz')).toBe(503);
+    expect(await probe('/macs')).toBe(404);
+
+    // Still not a config: the report says the new reason.
+    writeFileSync(configFile, stringify({ generation: 5, ranges: [{ ...small, from: 'nonsense' }], coordination }));
+    await until(() => published.length === 2);
+    expect(published[1]![1].refused[0]).toMatch(/^config: invalid macd config: ranges\.0\.from: /);
+    expect(started).toBe(false);
+
+    // One that parses: macd starts with it.
+    writeFileSync(configFile, stringify({ generation: 6, ranges: [small] }));
+    const m = await starting;
+    stop = () => m.close();
+    expect(m.report()).toEqual({ generation: 6, refused: [], capacity: 256, allocated: 0 });
+    expect(await probe('/readyz')).toBe(200);
+    expect((await call(`http://127.0.0.1:${m.port}`, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'p' } })).status).toBe(201);
+    expect(published).toHaveLength(2);
   });
 
   it('refuses new bounds that would leave an allocated MAC outside every range, naming the range', async () => {
