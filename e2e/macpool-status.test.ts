@@ -5,7 +5,9 @@
 // capacity as served, allocations and releases within 10 s; a config written
 // past admission (the 2^40 range of issue 14, in an edited ConfigMap) shows as
 // Degraded/ConfigRejected in macd's words within 10 s, with capacity 0 and
-// /readyz failing, and clears when the config is put back.
+// /readyz failing, and clears when the config is put back. A config macd
+// cannot parse at all when it starts is no crash loop: it is the same
+// Degraded/ConfigRejected, and the rendered config starts macd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { inject } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { tempDir } from '../test/macd/helpers.ts';
 import { kill, spawnMacd, type MacdProcess } from '../test/macd/process.ts';
+import { freePort } from './cluster/net.ts';
 import { createNamespace, eventually, getJson, kubectl, kubectlOk } from './kubectl.ts';
 import { startOperator, type OperatorProcess } from './operator.ts';
 
@@ -20,6 +23,7 @@ const root = join(import.meta.dirname, '..');
 let ns = '';
 let op: OperatorProcess | undefined;
 let macd: MacdProcess | undefined;
+let refusing: MacdProcess | undefined;
 
 interface Condition {
   type: string;
@@ -39,6 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (macd) await kill(macd);
+  if (refusing) await kill(refusing);
   await op?.stop();
   await kubectl(['delete', 'namespace', ns, '--wait=false']);
 });
@@ -139,5 +144,50 @@ describe('MacPool status', () => {
     });
     expect(repaired.value.status?.allocated).toBe(105);
     expect((await fetch(`${macd.url}/readyz`)).status).toBe(200);
+  });
+
+  it('a config macd cannot parse at startup: no crash loop, Degraded/ConfigRejected in its words; the rendered config starts it', async () => {
+    const name = 'unparsed';
+    const pool = {
+      apiVersion: 'alcor.dev/v1alpha1',
+      kind: 'MacPool',
+      metadata: { name },
+      spec: { oui: '02:aa:cc', ranges: [{ name: 'r0', from: '02:aa:cc:00:00:00', to: '02:aa:cc:00:ff:ff' }], allocator: { replicas: 1 } },
+    };
+    await kubectlOk(['-n', ns, 'apply', '-f', '-'], JSON.stringify(pool));
+    const get = () => getJson<Pool>(['-n', ns, 'get', 'macpool', name]);
+    const cm = await eventually('the rendered ConfigMap', async () => getJson<{ data: Record<string, string> }>(['-n', ns, 'get', 'configmap', `${name}-macd`]).catch(() => undefined));
+    const rendered = cm.data['config.yaml']!;
+    // A file this macd refuses whole (as from a newer operator's rule): an exclusion that is no MAC.
+    const edited = parse(rendered) as { exclusions?: string[] };
+    edited.exclusions = ['02:aa:cc:zz'];
+    const dir = tempDir('mpstatus-');
+    const configFile = join(dir, 'config.yaml');
+    writeFileSync(configFile, stringify(edited));
+    const port = await freePort();
+    const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data'), '--config', configFile, '--kubeconfig', inject('kubeconfig'), '--replica', `${name}-macd-0`];
+    refusing = await spawnMacd(args, {}, 'config refused at startup');
+
+    const rejected = await within('Degraded/ConfigRejected in macd’s words', 10_000, async () => {
+      const p = await get();
+      return condition(p, 'Degraded')?.reason === 'ConfigRejected' ? p : undefined;
+    });
+    expect(condition(rejected.value, 'Degraded')?.message).toMatch(/^unparsed-macd-0: config: invalid macd config: exclusions\.0: /);
+    expect(condition(rejected.value, 'Ready')).toMatchObject({ status: 'False', reason: 'ConfigRejected' });
+    expect(rejected.value.status?.capacity).toBe(0);
+    // Alive (no restart), not ready (no traffic), and still running.
+    expect((await fetch(`${refusing.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${refusing.url}/readyz`)).status).toBe(503);
+    expect(refusing.child.exitCode).toBeNull();
+    process.stdout.write(`startup ConfigRejected after ${rejected.ms} ms: ${condition(rejected.value, 'Degraded')?.message}\n`);
+
+    // The kubelet brings the operator's config: macd starts with it, on the same port.
+    writeFileSync(configFile, rendered);
+    const served = await within('Ready, capacity as served', 10_000, async () => {
+      const p = await get();
+      return condition(p, 'Degraded')?.status === 'False' && condition(p, 'Ready')?.status === 'True' && p.status?.capacity === 65_536 ? p : undefined;
+    });
+    expect(served.value.status?.allocated).toBe(0);
+    expect((await fetch(`${refusing.url}/readyz`)).status).toBe(200);
   });
 });
