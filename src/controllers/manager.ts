@@ -77,6 +77,7 @@ export class Manager {
       now: () => new Date(),
       progressDeadlineSeconds: opts.progressDeadlineSeconds,
       notReadyRequeueMs: 30_000,
+      firstStatusGraceSeconds: 30,
     };
 
     const kinds = [

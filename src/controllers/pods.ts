@@ -26,7 +26,7 @@ interface ContainerState {
 }
 
 export interface PodLike {
-  metadata: { name: string; deletionTimestamp?: string; labels?: Record<string, string> };
+  metadata: { name: string; creationTimestamp?: string; deletionTimestamp?: string; labels?: Record<string, string> };
   spec?: { containers?: { name: string; image?: string; startupProbe?: Probe; readinessProbe?: Probe }[] };
   status?: {
     phase?: string;
@@ -113,15 +113,26 @@ const readinessProbeFailing: ContainerCheck = (c, spec, { now }) => {
 /** Per container, in order: the first that has something to say. */
 const containerChecks: ContainerCheck[] = [imagePullFailing, createFailing, crashing, startupProbeFailing, readinessProbeFailing];
 
-function unschedulable(pod: PodLike): PodProblem | undefined {
+/**
+ * Where claims bind Immediately, every new pod of a StatefulSet with volume
+ * claims starts Unschedulable until its claims are bound: that is a pod on its
+ * way, worth reporting only once it lasts this long.
+ */
+export const VOLUME_BINDING_GRACE_SECONDS = 60;
+
+function unschedulable(pod: PodLike, now: Date): PodProblem | undefined {
   const c = (pod.status?.conditions ?? []).find((x) => x.type === 'PodScheduled' && x.status === 'False' && x.reason === 'Unschedulable');
-  return c ? { reason: 'PodUnschedulable', message: `pod cannot be scheduled${c.message ? `: ${c.message}` : ''}` } : undefined;
+  if (!c) return undefined;
+  const created = pod.metadata.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : 0;
+  const waitingForVolumes = /unbound immediate PersistentVolumeClaims/.test(c.message ?? '');
+  if (waitingForVolumes && now.getTime() - created <= VOLUME_BINDING_GRACE_SECONDS * 1000) return undefined;
+  return { reason: 'PodUnschedulable', message: `pod cannot be scheduled${c.message ? `: ${c.message}` : ''}` };
 }
 
 /** Why one pod is not ready, or undefined when it is ready or simply on its way. */
 export function podProblem(pod: PodLike, now: Date): PodProblem | undefined {
   if (pod.metadata.deletionTimestamp) return undefined;
-  const u = unschedulable(pod);
+  const u = unschedulable(pod, now);
   if (u) return u;
   const specs = new Map((pod.spec?.containers ?? []).map((c) => [c.name, c]));
   for (const status of pod.status?.containerStatuses ?? []) {

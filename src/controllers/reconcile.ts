@@ -11,6 +11,7 @@ import type { ReconcileResult } from '../runtime/controller.ts';
 import { conditionEvents } from './condition-events.ts';
 import { computeConditions } from './conditions.ts';
 import type { ServedVerdict } from './served.ts';
+import { firstStatusDelayMs } from './first-status.ts';
 import { childTypes } from './resources.ts';
 import { podProblems, selectedPods, type PodLike } from './pods.ts';
 import { WORKLOAD_KINDS, workloadState, type WorkloadState } from './workload.ts';
@@ -18,7 +19,8 @@ import { WORKLOAD_KINDS, workloadState, type WorkloadState } from './workload.ts
 // One reconcile for every kind, level-triggered: read the resource from the
 // cache, render its children, apply those that differ, prune those no longer
 // wanted, rebuild status from the children's real state and write it only
-// when it changed. Kinds differ only in their KindDefinition.
+// when it changed (a new resource's first status only once it says more than
+// "on its way": first-status.ts). Kinds differ only in their KindDefinition.
 
 export interface ReconcileContext {
   client: KubeClient;
@@ -32,6 +34,8 @@ export interface ReconcileContext {
   progressDeadlineSeconds: number;
   /** How soon to look again at a resource that is not Ready yet. */
   notReadyRequeueMs: number;
+  /** How long a new resource whose workloads roll out as they should goes without a status (first-status.ts). */
+  firstStatusGraceSeconds: number;
 }
 
 export interface KindDefinition<T> {
@@ -108,6 +112,8 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   );
   const fields = parsed.success && !conflict ? def.statusFields(parsed.data, ctx, children) : {};
   const status = { observedGeneration: generation, ...fields, conditions };
+  const holdBack = firstStatusDelayMs({ before: oldStatus.conditions, after: conditions, workloadsCreated: firstCreated(children), now, graceSeconds: ctx.firstStatusGraceSeconds });
+  if (holdBack !== undefined) return { requeueAfterMs: Math.min(holdBack, ctx.notReadyRequeueMs) };
   if (stableStringify(status) !== stableStringify(oldStatus)) {
     await writeStatus(ctx.client, def.type, obj, status);
     for (const event of conditionEvents(oldStatus.conditions, conditions)) void ctx.recorder.record(obj, event);
@@ -123,6 +129,12 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
     const deadline = Date.parse(progressing.lastTransitionTime) + ctx.progressDeadlineSeconds * 1000;
     return { requeueAfterMs: Math.max(1000, deadline - now.getTime() + 1000) };
   }
+}
+
+/** When the first of the workload children was created. */
+function firstCreated(children: Map<string, KubeObject>): Date | undefined {
+  const times = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind) && c.metadata.creationTimestamp).map((c) => Date.parse(c.metadata.creationTimestamp!));
+  return times.length ? new Date(Math.min(...times)) : undefined;
 }
 
 /** A workload's state; when it is not ready, with what its pods say about why. */

@@ -12,7 +12,8 @@ const degraded = (reason: string, message: string) => [c('Ready', 'False', reaso
 const table: [string, Condition[] | undefined, Condition[], string[]][] = [
   // name, conditions before, after, events as "type reason: message"
   ['a new resource, not ready yet: none', undefined, notReady, []],
-  ['a new resource, Ready at once: Normal', undefined, ready, ['Normal ReplicasReady: StatefulSet a: 2/2 ready']],
+  ['a new resource, Ready at once: none (its first status says it)', undefined, ready, []],
+  ['a new resource, Degraded at once: one Warning for Degraded', undefined, degraded('InvalidSpec', 'spec.x: bad'), ['Warning InvalidSpec: spec.x: bad']],
   ['becoming Ready: Normal', notReady, ready, ['Normal ReplicasReady: StatefulSet a: 2/2 ready']],
   ['leaving Ready: Warning', ready, notReady, ['Warning ReplicasNotReady: StatefulSet a is not ready yet']],
   ['nothing changed: none', ready, ready, []],
@@ -26,7 +27,7 @@ const table: [string, Condition[] | undefined, Condition[], string[]][] = [
   ['Degraded for another reason: Warnings again', degraded('ApplyFailed', 'forbidden'), degraded('ConfigRejected', 'range too big'), ['Warning ConfigRejected: range too big', 'Warning ConfigRejected: range too big']],
   ['no longer Degraded, not Ready yet: only leaving Degraded is silent', degraded('ApplyFailed', 'forbidden'), notReady, ['Warning ReplicasNotReady: StatefulSet a is not ready yet']],
   ['Progressing alone flips: none', notReady, [notReady[0]!, c('Progressing', 'False', 'ProgressDeadlineExceeded'), notReady[2]!], []],
-  ['an empty message names the condition', undefined, [c('Ready', 'True', 'ReplicasReady')], ['Normal ReplicasReady: Ready is True']],
+  ['an empty message names the condition', notReady, [c('Ready', 'True', 'ReplicasReady')], ['Normal ReplicasReady: Ready is True']],
 ];
 
 describe('conditionEvents', () => {

@@ -49,9 +49,12 @@ export class FakeClient extends KubeClient {
   readonly store = new Map<string, KubeObject>();
   private readonly reactors: Reactor[] = [];
   private version = 0;
+  /** The API server's clock, for creationTimestamp. */
+  private readonly now: () => Date;
 
-  constructor() {
+  constructor(opts: { now?: () => Date } = {}) {
     super({ server: 'http://fake.invalid', applyTo: async () => {} });
+    this.now = opts.now ?? (() => new Date());
   }
 
   react(reactor: Reactor): void {
@@ -122,7 +125,13 @@ export class FakeClient extends KubeClient {
     this.version++;
     const stored: KubeObject = {
       ...obj,
-      metadata: { ...obj.metadata, uid: existing?.metadata.uid ?? `uid-${this.version}`, resourceVersion: String(this.version), generation: existing?.metadata.generation ?? 1 },
+      metadata: {
+        ...obj.metadata,
+        uid: existing?.metadata.uid ?? `uid-${this.version}`,
+        resourceVersion: String(this.version),
+        generation: existing?.metadata.generation ?? 1,
+        creationTimestamp: existing?.metadata.creationTimestamp ?? this.now().toISOString().replace(/\.\d+Z$/, 'Z'),
+      },
     };
     this.store.set(key, stored);
     return { status: existing ? 200 : 201, body: stored };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { podProblem, podProblems, selectedPods, type PodLike } from '../../src/controllers/pods.ts';
+import { podProblem, podProblems, selectedPods, VOLUME_BINDING_GRACE_SECONDS, type PodLike } from '../../src/controllers/pods.ts';
 import { workloadState } from '../../src/controllers/workload.ts';
 
 // Why a pod is not ready, from its status as the API server returns it: one
@@ -9,6 +9,8 @@ const now = new Date('2026-01-01T01:00:00Z');
 const ago = (s: number) => new Date(now.getTime() - s * 1000).toISOString();
 const health = { httpGet: { path: '/actuator/health', port: 'http' }, periodSeconds: 5, failureThreshold: 3 };
 const spec = { containers: [{ name: 'macmanager', image: 'mac_manager:v1.0', startupProbe: { ...health, failureThreshold: 60 }, readinessProbe: health }] };
+
+const unboundClaims = '0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.';
 
 type Status = NonNullable<NonNullable<PodLike['status']>['containerStatuses']>[number];
 const pod = (c: Partial<Status>, extra: Partial<NonNullable<PodLike['status']>> = {}): PodLike => ({
@@ -51,6 +53,16 @@ const table: [string, PodLike, [string, string] | undefined][] = [
     'unschedulable',
     { metadata: { name: 'p-1' }, spec, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient memory.' }] } },
     ['PodUnschedulable', 'pod cannot be scheduled: 0/1 nodes are available: 1 Insufficient memory.'],
+  ],
+  [
+    'waiting for its volume claims to be bound: a pod on its way',
+    { metadata: { name: 'p-1', creationTimestamp: ago(20) }, spec, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: unboundClaims }] } },
+    undefined,
+  ],
+  [
+    'still waiting for its volume claims past the grace',
+    { metadata: { name: 'p-1', creationTimestamp: ago(VOLUME_BINDING_GRACE_SECONDS + 1) }, spec, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: unboundClaims }] } },
+    ['PodUnschedulable', `pod cannot be scheduled: ${unboundClaims}`],
   ],
   ['being deleted', { ...pod({ state: { waiting: { reason: 'CrashLoopBackOff' } } }), metadata: { name: 'p-1', deletionTimestamp: ago(1) } }, undefined],
 ];

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { MacPool } from '../../src/api/index.ts';
 import { macPoolKind } from '../../src/controllers/macpool.ts';
 import { reconcileKind, type ReconcileContext } from '../../src/controllers/reconcile.ts';
-import { childTypes, MacPoolType } from '../../src/controllers/resources.ts';
+import { childTypes, MacPoolType, PodType } from '../../src/controllers/resources.ts';
 import { defaultRenderSettings, renderMacPool } from '../../src/render/index.ts';
 import type { KubeObject } from '../../src/runtime/client.ts';
 import { EventRecorder } from '../../src/runtime/events.ts';
@@ -24,14 +24,19 @@ const child = (kind: string): KubeObject => rendered.find((o) => o.kind === kind
 /** The actions of a first pass: every rendered child applied, in render order. */
 const applyAll = rendered.map((o) => `apply ${pluralOf(o.kind)} ${NAMESPACE}/${o.metadata.name}`);
 const statusWrite = `apply macpools/status ${key}`;
+const GRACE = 30;
 const TERMINATING = `configmaps "x" is forbidden: unable to create new content in namespace ${NAMESPACE} because it is being terminated`;
 
 function world() {
-  const client = new FakeClient();
+  let clock = now;
+  const client = new FakeClient({ now: () => clock });
   client.put('macpools', pool as unknown as KubeObject);
   const leases: KubeObject[] = [];
-  let clock = now;
-  const informers = new Map([['MacPool', client.cache(MacPoolType)], ...Object.entries(childTypes).map(([kind, type]) => [kind, client.cache(type)] as const)]);
+  const informers = new Map([
+    ['MacPool', client.cache(MacPoolType)],
+    ['Pod', client.cache(PodType)],
+    ...Object.entries(childTypes).map(([kind, type]) => [kind, client.cache(type)] as const),
+  ]);
   const ctx: ReconcileContext = {
     client,
     informers,
@@ -41,8 +46,12 @@ function world() {
     now: () => clock,
     progressDeadlineSeconds: 600,
     notReadyRequeueMs: 5000,
+    firstStatusGraceSeconds: GRACE,
   };
   const pass = () => reconcileKind(macPoolKind, ctx, key, quietLog);
+  const advance = (seconds: number): void => {
+    clock = new Date(clock.getTime() + seconds * 1000);
+  };
   /** What the workload controllers do: every replica ready and up to date. */
   const rollOut = (): void => {
     for (const [k, obj] of client.store) {
@@ -62,10 +71,17 @@ function world() {
     const k = `${pluralOf(kind)}/${NAMESPACE}/${name}`;
     client.store.set(k, change(structuredClone(client.store.get(k)!)));
   };
-  const advance = (seconds: number): void => {
-    clock = new Date(clock.getTime() + seconds * 1000);
+  /** A pod of the StatefulSet that the scheduler cannot place. */
+  const unschedulablePod = (message: string): void => {
+    const sts = child('StatefulSet') as KubeObject & { spec: { selector: { matchLabels: Record<string, string> } } };
+    client.put('pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `${sts.metadata.name}-0`, namespace: NAMESPACE, labels: sts.spec.selector.matchLabels, creationTimestamp: clock.toISOString() },
+      status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] },
+    });
   };
-  return { client, leases, pass, rollOut, settle, edit, advance };
+  return { client, leases, pass, rollOut, settle, edit, advance, unschedulablePod };
 }
 
 type World = ReturnType<typeof world>;
@@ -81,17 +97,66 @@ interface Case {
 }
 
 const cases: Record<string, Case> = {
-  'a new MacPool: every child applied, status written, no event for "not ready yet"': {
+  'a new MacPool: every child applied, no status while its workload rolls out (looked at again soon)': {
     given: () => {},
-    expected: [...applyAll, statusWrite],
+    expected: applyAll,
+    returns: { value: { requeueAfterMs: 5000 } },
   },
-  'the rollout finished: status Ready, one Normal event': {
+  'a new MacPool whose rollout finished: its first status, Ready, and no event': {
     given: async (w) => {
       await w.pass();
       w.rollOut();
-      w.client.actions.length = 0;
+    },
+    expected: [statusWrite],
+  },
+  'a new MacPool still rolling out past the grace: its first status, not Ready, and no event': {
+    given: async (w) => {
+      await w.pass();
+      w.advance(GRACE + 1);
+    },
+    expected: [statusWrite],
+    returns: { value: { requeueAfterMs: 5000 } },
+  },
+  'a new MacPool near the end of the grace: looked at again when it ends': {
+    given: async (w) => {
+      await w.pass();
+      w.advance(GRACE - 2);
+    },
+    expected: [],
+    returns: { value: { requeueAfterMs: 2000 } },
+  },
+  'a new MacPool whose pod cannot be scheduled: its first status at once, with the reason': {
+    given: async (w) => {
+      await w.pass();
+      w.unschedulablePod('0/2 nodes are available: 2 Insufficient memory.');
+    },
+    expected: [statusWrite],
+    returns: { value: { requeueAfterMs: 5000 } },
+  },
+  'a new MacPool whose pod waits for its volume claims: still on its way, no status': {
+    given: async (w) => {
+      await w.pass();
+      w.unschedulablePod('0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.');
+    },
+    expected: [],
+    returns: { value: { requeueAfterMs: 5000 } },
+  },
+  'the rollout finished after a not-Ready status was written: status Ready, one Normal event': {
+    given: async (w) => {
+      await w.pass();
+      w.advance(GRACE + 1);
+      await w.pass();
+      w.rollOut();
     },
     expected: [statusWrite, 'event Normal ReplicasReady'],
+  },
+  'a Ready MacPool whose replicas go away: status not Ready at once, one Warning event': {
+    given: async (w) => {
+      await w.settle();
+      w.edit('StatefulSet', child('StatefulSet').metadata.name, (o) => ({ ...o, status: { ...(o['status'] as object), readyReplicas: 0 } }));
+    },
+    expected: [statusWrite, 'event Warning ReplicasNotReady'],
+    returns: { value: { requeueAfterMs: 5000 } },
   },
   'unchanged children and status: no action at all': {
     given: (w) => w.settle(),
