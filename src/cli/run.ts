@@ -79,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   const metrics = createControllerMetrics();
   const client = new KubeClient(await loadRestConfig(values.kubeconfig), {
     requests: metrics.restClientRequests,
+    rateLimiterWait: metrics.restClientRateLimiterDuration,
     qps: integer('kube-api-qps', values['kube-api-qps'], 0),
     burst: positive('kube-api-burst', values['kube-api-burst']),
   });

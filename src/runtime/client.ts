@@ -75,21 +75,33 @@ export interface RequestCounter {
 
 const uncounted: RequestCounter = { inc: () => {} };
 
+/** Observes how long a request waited for the client-side rate limit (rest_client_rate_limiter_duration_seconds). */
+export interface RateLimiterObserver {
+  observe(labels: { verb: string; host: string }, seconds: number): void;
+}
+
 export interface KubeClientOptions {
   requests?: RequestCounter;
   /** Requests per second shared by all callers (client-go's QPS); 0 = unlimited. */
   qps?: number;
   burst?: number;
+  rateLimiterWait?: RateLimiterObserver;
 }
 
 export class KubeClient {
   readonly server: string;
+  /** host:port of the server, as metrics label it. */
+  private readonly host: string;
   private readonly config: RestConfig;
   private readonly agent: HttpsAgent | HttpAgent;
   private readonly isHttps: boolean;
   private readonly requests: RequestCounter;
   /** Writes made by this client (tests and benchmarks read it). */
   writes = 0;
+  /** Seconds requests spent waiting for the rate limit, summed, and the requests that passed it (benchmarks read them). */
+  throttledSeconds = 0;
+  requestsMade = 0;
+  private readonly rateLimiterWait: RateLimiterObserver | undefined;
   private tokens: number;
   private readonly qps: number;
   private readonly burst: number;
@@ -98,27 +110,34 @@ export class KubeClient {
   constructor(config: RestConfig, opts: KubeClientOptions = {}) {
     this.config = config;
     this.server = config.server.replace(/\/$/, '');
+    this.host = new URL(this.server).host;
     this.isHttps = this.server.startsWith('https:');
     this.agent = this.isHttps ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
     this.requests = opts.requests ?? uncounted;
     this.qps = opts.qps ?? 0;
     this.burst = opts.burst ?? Math.max(1, this.qps * 2);
     this.tokens = this.burst;
+    this.rateLimiterWait = opts.rateLimiterWait;
   }
 
-  /** client-go style token bucket, so a burst of reconciles can't flood the API server. */
-  private async throttle(): Promise<void> {
+  /**
+   * client-go style token bucket, so a burst of reconciles can't flood the
+   * API server. Each request reserves the next token as it arrives (the
+   * bucket may go below zero; x/time/rate's Reserve): requests leave in the
+   * order they came, so a status write queued behind a burst waits for that
+   * burst only, never for requests that came after it.
+   */
+  private async throttle(verb: string): Promise<void> {
     if (this.qps <= 0) return;
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.qps);
-      this.lastRefill = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.ceil(((1 - this.tokens) / this.qps) * 1000)));
-    }
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.qps);
+    this.lastRefill = now;
+    this.tokens -= 1;
+    const waitMs = this.tokens >= 0 ? 0 : (-this.tokens / this.qps) * 1000;
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, Math.ceil(waitMs)));
+    this.throttledSeconds += waitMs / 1000;
+    this.requestsMade++;
+    this.rateLimiterWait?.observe({ verb, host: this.host }, waitMs / 1000);
   }
 
   private async open(method: string, path: string, headers: Record<string, string>, timeoutMs: number): Promise<{ opts: RequestOptions; url: URL }> {
@@ -130,7 +149,7 @@ export class KubeClient {
 
   /** One request; resolves with the status and body (never throws on HTTP status). */
   async raw(method: string, path: string, body?: string, contentType?: string, timeoutMs = 30_000): Promise<{ status: number; body: string }> {
-    await this.throttle();
+    await this.throttle(method);
     const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
     const { opts, url } = await this.open(method, path, headers, timeoutMs);
     if (WRITE_VERBS.has(method)) this.writes++;
@@ -159,7 +178,7 @@ export class KubeClient {
    * the status line arrived, whatever the status.
    */
   async stream(method: string, path: string, body?: string | Buffer | Readable, contentType?: string, timeoutMs = 0): Promise<IncomingMessage> {
-    await this.throttle();
+    await this.throttle(method);
     const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
     const { opts, url } = await this.open(method, path, headers, timeoutMs);
     if (WRITE_VERBS.has(method)) this.writes++;
@@ -224,7 +243,7 @@ export class KubeClient {
    * stream; rejects on transport errors or a non-200 answer (ApiError, e.g. 410).
    */
   async watch(path: string, onEvent: (event: { type: string; object: KubeObject }) => void, signal?: AbortSignal): Promise<void> {
-    await this.throttle();
+    await this.throttle('WATCH');
     const { opts, url } = await this.open('GET', path, {}, 0);
     opts.timeout = 0;
     await new Promise<void>((resolve, reject) => {

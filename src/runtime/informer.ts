@@ -13,6 +13,8 @@ export interface InformerOptions {
   client: KubeClient;
   log: Logger;
   labelSelector?: string;
+  /** Only this namespace's objects (default: every namespace). */
+  namespace?: string;
   /** Page size of lists. */
   pageSize?: number;
 }
@@ -79,7 +81,7 @@ export class Informer {
   private query(extra: Record<string, string>): string {
     const params = new URLSearchParams(extra);
     if (this.opts.labelSelector) params.set('labelSelector', this.opts.labelSelector);
-    return `${resourcePath(this.type)}?${params.toString()}`;
+    return `${resourcePath(this.type, this.opts.namespace)}?${params.toString()}`;
   }
 
   private async loop(): Promise<void> {

@@ -15,6 +15,8 @@ export interface ControllerMetrics {
   leaderStatus: Gauge<'name'>;
   /** client-go's rest_client_requests_total, for the KubeClient (its `requests` option). */
   restClientRequests: Counter<'code' | 'method' | 'host'>;
+  /** client-go's rest_client_rate_limiter_duration_seconds: time waited for the client-side QPS limit (its `rateLimiterWait` option). */
+  restClientRateLimiterDuration: Histogram<'verb' | 'host'>;
   queueMetrics(controller: string): QueueMetrics;
 }
 
@@ -39,6 +41,13 @@ export function createControllerMetrics(registry = new Registry()): ControllerMe
     labelNames: ['code', 'method', 'host'],
     registers: r,
   });
+  const restClientRateLimiterDuration = new Histogram({
+    name: 'rest_client_rate_limiter_duration_seconds',
+    help: 'Client side rate limiter latency in seconds. Broken down by verb, and host.',
+    labelNames: ['verb', 'host'],
+    buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+    registers: r,
+  });
   const depth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name', 'controller'], registers: r });
   const adds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name', 'controller'], registers: r });
   const retries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name', 'controller'], registers: r });
@@ -58,6 +67,7 @@ export function createControllerMetrics(registry = new Registry()): ControllerMe
     maxConcurrentReconciles,
     leaderStatus,
     restClientRequests,
+    restClientRateLimiterDuration,
     queueMetrics(controller: string): QueueMetrics {
       const labels = { name: controller, controller };
       // Every series from the start (an idle queue hands keys straight to a
