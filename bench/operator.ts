@@ -1,33 +1,46 @@
-// `npm run bench:operator [-- --quick] [--sizes 100,500,1000]`
+// `npm run bench:operator [-- --quick] [--sizes 100,1000,2000]`
 //
 // On a fresh local cluster, for each N: the time until N resources (MacPools
 // and DhcpSubnets, mixed) are all Ready=True through the operator, beside the
 // API server's own limit for the same work: the same rendered children applied
-// directly with server-side apply at the same concurrency, waiting for the
-// same workload readiness. Then a full resync with nothing changed, counting
-// the operator's writes (must be zero); RSS, CPU time and reconcile latency.
-import { spawn } from 'node:child_process';
+// directly with server-side apply at the same concurrency and client QPS,
+// waiting for the same workload readiness. Beside each: the writes per
+// resource (creates, children, status, Events), and where the time went
+// (bound.ts: CPU of every process of the cluster, of the operator and of this
+// benchmark; how busy the machine was; the API server's write latency; etcd's
+// fsync and commit durations; the time requests waited for the client's QPS).
+// Then a full resync with nothing changed, counting the operator's writes
+// (must be zero); RSS (at the end and peak), CPU time and reconcile latency.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadRestConfig } from '../src/runtime/restconfig.ts';
 import { DhcpSubnet, MacPool } from '../src/api/index.ts';
 import { defaultRenderSettings, renderDhcpSubnet, renderMacPool } from '../src/render/index.ts';
-import { KubeClient, resourcePath, type KubeObject } from '../src/runtime/client.ts';
+import { KubeClient, resourcePath, type KubeObject, type ResourceType } from '../src/runtime/client.ts';
+import { Informer } from '../src/runtime/informer.ts';
+import { createLogger } from '../src/process/log.ts';
 import { childTypes, DhcpSubnetType, MacPoolType } from '../src/controllers/resources.ts';
 import { startCluster } from '../e2e/cluster/cluster.ts';
 import { freePort } from '../e2e/cluster/net.ts';
 import { metricSum, WRITE_METHODS } from '../e2e/prometheus.ts';
+import { apiRequestsBetween, BoundMeter, type Bound } from './bound.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, sizes: { type: 'string' }, workers: { type: 'string', default: '4' } } });
-const sizes = values.sizes ? values.sizes.split(',').map(Number) : values.quick ? [50] : [100, 500, 1000];
+const sizes = values.sizes ? values.sizes.split(',').map(Number) : values.quick ? [50] : [100, 1000, 2000];
 const workers = Number(values.workers);
 const resyncSeconds = values.quick ? 15 : 30;
 const root = join(import.meta.dirname, '..');
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const silent = createLogger('bench', 'silent');
 
 const cluster = await startCluster({ log });
 // Same client settings as the operator's defaults (QPS 100, burst 200).
 const client = new KubeClient(await loadRestConfig(cluster.kubeconfig), { qps: 100, burst: 200 });
+// Unthrottled, for watching progress: its requests must not take the baseline's tokens.
+const watcher = new KubeClient(await loadRestConfig(cluster.kubeconfig));
+const meter = new BoundMeter(cluster);
 
 async function kubectl(args: string[]): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -61,38 +74,75 @@ async function createAll(objs: KubeObject[]): Promise<KubeObject[]> {
   return created;
 }
 
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 500));
+/**
+ * Resolves when `count` objects of the types in `ns` pass `ready`, seen
+ * through watches (the moment it happens, and no list of thousands of
+ * objects every half second loading the API server).
+ */
+async function whenReady(what: string, types: ResourceType[], ns: string, count: number, ready: (o: KubeObject) => boolean, timeoutMs: number): Promise<void> {
+  const informers = types.map((type) => new Informer({ type, client: watcher, log: silent, namespace: ns }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), timeoutMs);
+      const check = () => {
+        let n = 0;
+        for (const i of informers) for (const o of i.list()) if (ready(o)) n++;
+        if (n >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      for (const i of informers) {
+        for (const ev of ['add', 'update'] as const) i.on(ev, check);
+        i.start();
+      }
+    });
+  } finally {
+    for (const i of informers) i.stop();
   }
-  throw new Error(`timed out: ${what}`);
 }
 
-async function workloadsReady(ns: string, n: number): Promise<boolean> {
-  let ready = 0;
-  for (const t of [childTypes['StatefulSet']!]) {
-    const list = await client.get<{ items: { spec: { replicas?: number }; status?: { readyReplicas?: number } }[] }>(resourcePath(t, ns));
-    ready += list.items.filter((s) => (s.status?.readyReplicas ?? 0) >= (s.spec.replicas ?? 1)).length;
-  }
-  return ready === n;
+const workloadReady = (s: KubeObject) => {
+  const w = s as KubeObject & { spec: { replicas?: number }; status?: { readyReplicas?: number } };
+  return (w.status?.readyReplicas ?? 0) >= (w.spec.replicas ?? 1);
+};
+const resourceReady = (r: KubeObject) => {
+  const s = r['status'] as { observedGeneration?: number; conditions?: { type: string; status: string }[] } | undefined;
+  return s?.observedGeneration === r.metadata.generation && (s?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+};
+
+/** Writes per resource, by what they were. */
+interface Writes {
+  create: number;
+  children: number;
+  status: number;
+  events: number;
+}
+const total = (w: Writes) => w.create + w.children + w.status + w.events;
+
+/** How long the requests waited for the client's QPS: summed, and how many requests. */
+interface Throttled {
+  seconds: number;
+  requests: number;
 }
 
-async function allReady(ns: string, n: number): Promise<boolean> {
-  let ready = 0;
-  for (const t of [MacPoolType, DhcpSubnetType]) {
-    const list = await client.get<{ items: { metadata: { generation?: number }; status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } }[] }>(resourcePath(t, ns));
-    ready += list.items.filter((r) => r.status?.observedGeneration === r.metadata.generation && r.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
-  }
-  return ready === n;
+interface BaselineRun {
+  seconds: number;
+  writes: Writes;
+  throttled: Throttled;
+  bound: Bound;
 }
 
 /** The API server's own limit: create the resources, apply their rendered children directly. */
-async function baseline(n: number): Promise<number> {
+async function baseline(n: number): Promise<BaselineRun> {
   const ns = `bench-base-${n}`;
   await kubectl(['create', 'namespace', ns]);
+  const writes0 = client.writes;
+  const throttled0 = client.throttledSeconds;
+  const requests0 = client.requestsMade;
+  const s0 = await meter.snapshot({ bench: process.pid });
   const t0 = performance.now();
+  const ready = whenReady(`baseline ${n} workloads ready`, [childTypes['StatefulSet']!], ns, n, workloadReady, 1_800_000);
   const created = await createAll(resources(n, ns));
   const children = created.flatMap((o) =>
     o.kind === 'MacPool' ? renderMacPool(MacPool.parse(o), defaultRenderSettings) : renderDhcpSubnet(DhcpSubnet.parse(o), defaultRenderSettings),
@@ -106,22 +156,33 @@ async function baseline(n: number): Promise<number> {
   await pool([...byOwner.values()], workers * 2, async (set) => {
     await Promise.all(set.map((c) => client.apply(resourcePath(childTypes[c.kind]!, ns, c.metadata.name), c)));
   });
-  await until(`baseline ${n} workloads ready`, 900_000, () => workloadsReady(ns, n));
+  await ready;
   const seconds = (performance.now() - t0) / 1000;
+  const s1 = await meter.snapshot({ bench: process.pid });
+  const result = {
+    seconds,
+    writes: { create: 1, children: (client.writes - writes0 - n) / n, status: 0, events: 0 },
+    throttled: { seconds: client.throttledSeconds - throttled0, requests: client.requestsMade - requests0 },
+    bound: meter.measure(s0, s1),
+  };
   // Gone before the operator starts, so it has only its own N to reconcile.
-  await kubectl(['delete', 'namespace', ns, '--timeout=300s']);
-  return seconds;
+  await kubectl(['delete', 'namespace', ns, '--timeout=1200s']);
+  return result;
 }
 
 interface OperatorRun {
   seconds: number;
+  writes: Writes;
+  throttled: Throttled;
+  bound: Bound;
   rssMiB: number;
+  peakRssMiB: number;
+  /** CPU seconds until convergence, and in all (with the resync). */
   cpuSeconds: number;
+  cpuSecondsTotal: number;
   p50: number;
   p99: number;
   noopWrites: number;
-  /** Writes until convergence (children, status, events). */
-  writes: number;
   errors: number;
 }
 
@@ -139,6 +200,12 @@ function quantile(text: string, q: number): number {
   return Infinity;
 }
 
+/** Peak resident set of a process (VmHWM), MiB. */
+function peakRssMiB(p: ChildProcess): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
 async function operatorRun(n: number): Promise<OperatorRun> {
   const ns = `bench-op-${n}`;
   await kubectl(['create', 'namespace', ns]);
@@ -147,39 +214,92 @@ async function operatorRun(n: number): Promise<OperatorRun> {
   const op = spawn(process.execPath, ['--max-semi-space-size=1', join(root, 'dist/cli/main.js'), 'run', '--kubeconfig', cluster.kubeconfig, '--metrics-bind-address', `127.0.0.1:${port}`, '--health-probe-bind-address', '0', '--workers', String(workers), '--resync-period', `${resyncSeconds}s`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   await until('operator up', 30_000, async () => metrics().then(() => true, () => false));
+  const pids = { operator: op.pid!, bench: process.pid };
+  const opWrites = (t: string) => WRITE_METHODS.reduce((s, method) => s + metricSum(t, 'rest_client_requests_total', { method }), 0);
+  const throttled = (t: string): Throttled => ({ seconds: metricSum(t, 'rest_client_rate_limiter_duration_seconds_sum'), requests: metricSum(t, 'rest_client_rate_limiter_duration_seconds_count') });
+  const m0 = await metrics();
+  const s0 = await meter.snapshot(pids);
   const t0 = performance.now();
+  const ready = whenReady(`operator ${n} Ready`, [MacPoolType, DhcpSubnetType], ns, n, resourceReady, 1_800_000);
   await createAll(resources(n, ns));
-  await until(`operator ${n} Ready`, 900_000, () => allReady(ns, n));
+  await ready;
   const seconds = (performance.now() - t0) / 1000;
-  // Let the last status writes and events settle, then watch one full resync.
+  const s1 = await meter.snapshot(pids);
+  const m1 = await metrics();
+  // Let the last status writes and Events settle, then count them and watch one full resync.
   await new Promise((r) => setTimeout(r, 3_000));
-  const writes = (t: string) => WRITE_METHODS.reduce((s, method) => s + metricSum(t, 'rest_client_requests_total', { method }), 0);
-  const before = writes(await metrics());
-  const resyncsBefore = metricSum(await metrics(), 'controller_runtime_reconcile_total');
+  const s2 = await meter.snapshot(pids);
+  const m2 = await metrics();
+  const ours = new Set(['macpools', 'dhcpsubnets']);
+  const statusWrites = apiRequestsBetween(s0, s2, (l) => ours.has(l['resource'] ?? '') && l['subresource'] === 'status' && ['APPLY', 'PATCH', 'PUT'].includes(l['verb'] ?? ''));
+  const events = (await watcher.get<{ items: unknown[] }>(`/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent('source=alcor-operator')}`)).items.length;
+  const written = opWrites(m2) - opWrites(m0);
+  const resyncsBefore = metricSum(m2, 'controller_runtime_reconcile_total');
   await new Promise((r) => setTimeout(r, (resyncSeconds + 5) * 1000));
   const text = await metrics();
   const resyncPasses = metricSum(text, 'controller_runtime_reconcile_total') - resyncsBefore;
   if (resyncPasses < n) log(`warning: only ${resyncPasses} passes during the resync window (expected ≥ ${n})`);
-  const result = {
+  const result: OperatorRun = {
     seconds,
+    writes: { create: 1, children: (written - statusWrites - events) / n, status: statusWrites / n, events: events / n },
+    throttled: { seconds: throttled(m1).seconds - throttled(m0).seconds, requests: throttled(m1).requests - throttled(m0).requests },
+    bound: meter.measure(s0, s1),
     rssMiB: metricSum(text, 'process_resident_memory_bytes') / 2 ** 20,
-    cpuSeconds: metricSum(text, 'process_cpu_seconds_total'),
+    peakRssMiB: peakRssMiB(op),
+    cpuSeconds: metricSum(m1, 'process_cpu_seconds_total') - metricSum(m0, 'process_cpu_seconds_total'),
+    cpuSecondsTotal: metricSum(text, 'process_cpu_seconds_total'),
     p50: quantile(text, 0.5),
     p99: quantile(text, 0.99),
-    noopWrites: writes(text) - before,
-    writes: before,
+    noopWrites: opWrites(text) - opWrites(m2),
     errors: metricSum(text, 'controller_runtime_reconcile_errors_total'),
   };
   op.kill('SIGTERM');
   await new Promise((r) => op.once('exit', r));
-  await kubectl(['delete', 'namespace', ns, '--timeout=300s']);
+  await kubectl(['delete', 'namespace', ns, '--timeout=1200s']);
   return result;
+}
+
+async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out: ${what}`);
+}
+
+const f = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
+const ms = (seconds: number) => (Number.isFinite(seconds) ? (seconds * 1000).toFixed(seconds < 0.01 ? 2 : 0) : '-');
+const perResource = (w: Writes) => `${f(total(w))} (${f(w.create, 0)}+${f(w.children)}+${f(w.status)}+${f(w.events)})`;
+
+function boundRow(n: number, phase: string, b: Bound, throttled: Throttled): string {
+  const cpu = (k: string) => f(b.cpuSeconds[k] ?? NaN);
+  return [
+    String(n).padStart(5),
+    phase.padEnd(8),
+    f(b.wallSeconds).padStart(7),
+    `${f(b.load1Start)}-${f(b.load1End)}`.padStart(10),
+    `${f(b.machineBusyCores, 2)}/${b.cores}`.padStart(10),
+    f(b.otherCores, 2).padStart(7),
+    cpu('kube-apiserver').padStart(7),
+    cpu('etcd').padStart(6),
+    cpu('kube-controller-manager').padStart(6),
+    cpu('kube-scheduler').padStart(6),
+    cpu('kwok').padStart(6),
+    cpu('operator').padStart(6),
+    cpu('bench').padStart(6),
+    ms(throttled.seconds / Math.max(1, throttled.requests)).padStart(9),
+    `${ms(b.apiWriteP50)}/${ms(b.apiWriteP99)}`.padStart(13),
+    `${b.etcdFsyncs}: ${ms(b.etcdFsyncP99)}`.padStart(14),
+    `${b.etcdCommits}: ${ms(b.etcdCommitP99)}`.padStart(14),
+  ].join(' ');
 }
 
 try {
   await kubectl(['apply', '--server-side', '-f', join(root, 'crds')]);
   await kubectl(['wait', '--for=condition=Established', 'crd/macpools.alcor.dev', 'crd/dhcpsubnets.alcor.dev', '--timeout=60s']);
   const rows: string[] = [];
+  const bounds: string[] = [];
   for (const n of sizes) {
     log(`N=${n}: baseline (direct server-side apply)`);
     const base = await baseline(n);
@@ -188,29 +308,40 @@ try {
     rows.push(
       [
         String(n).padStart(5),
-        base.toFixed(1).padStart(9),
-        run.seconds.toFixed(1).padStart(9),
-        (run.seconds / base).toFixed(2).padStart(6),
-        String(run.noopWrites).padStart(11),
-        run.rssMiB.toFixed(0).padStart(8),
-        run.cpuSeconds.toFixed(1).padStart(8),
-        `${(run.p50 * 1000).toFixed(0)}/${(run.p99 * 1000).toFixed(0)}`.padStart(13),
-        String(run.writes).padStart(7),
-        String(run.errors).padStart(7),
+        f(base.seconds).padStart(9),
+        f(run.seconds).padStart(9),
+        (run.seconds / base.seconds).toFixed(2).padStart(6),
+        perResource(base.writes).padStart(21),
+        perResource(run.writes).padStart(23),
+        String(run.noopWrites).padStart(6),
+        `${f(run.rssMiB, 0)}/${f(run.peakRssMiB, 0)}`.padStart(9),
+        `${f(run.cpuSeconds)}/${f(run.cpuSecondsTotal)}`.padStart(11),
+        `${(run.p50 * 1000).toFixed(0)}/${(run.p99 * 1000).toFixed(0)}`.padStart(11),
+        String(run.errors).padStart(6),
+        `${f(base.bound.load1Start)}-${f(run.bound.load1End)}`.padStart(10),
       ].join(' '),
     );
-    log(`N=${n}: baseline ${base.toFixed(1)}s, operator ${run.seconds.toFixed(1)}s, no-op writes ${run.noopWrites}, RSS ${run.rssMiB.toFixed(0)} MiB`);
+    bounds.push(boundRow(n, 'baseline', base.bound, base.throttled), boundRow(n, 'operator', run.bound, run.throttled));
+    log(`N=${n}: baseline ${f(base.seconds)}s, operator ${f(run.seconds)}s, writes/resource ${f(total(base.writes))} vs ${f(total(run.writes))}, no-op writes ${run.noopWrites}, RSS ${f(run.rssMiB, 0)} MiB (peak ${f(run.peakRssMiB, 0)})`);
   }
   process.stdout.write(
     [
       '',
-      `Operator convergence vs the API server's own limit (${workers} workers per kind, QPS 100/burst 200 for both; targets: ratio ≤ 1.5, 0 writes on a no-op resync, RSS < 200 MiB at 1,000)`,
-      '    N  base (s)    op (s)  ratio  noop writes  RSS MiB  CPU (s)  p50/p99 (ms)  writes  errors',
+      `Operator convergence vs the API server's own limit (${workers} workers per kind, client QPS 100/burst 200 for both; targets: ratio ≤ 1.5, writes per resource ≤ the baseline's, 0 writes on a no-op resync, RSS < 200 MiB at 2,000)`,
+      'writes/res: total (create + children + status + events) per resource; RSS end/peak; CPU until Ready / with the resync; load: 1-min load average at the start of the baseline and at the operator\'s convergence',
+      '    N  base (s)    op (s)  ratio  writes/res baseline      writes/res operator   noop   RSS MiB     CPU (s)  p50/p99 ms  errors       load',
       ...rows,
+      '',
+      'Where the time went, per phase (until all Ready): CPU seconds per process of the local cluster, the operator and this benchmark (its PV provisioner and watches);',
+      'busy: the whole machine, cores busy on average (of all); others: cores busy with processes not listed (other people\'s work); QPS wait: milliseconds a request of the operator (or of the baseline client) waited for its QPS limit on average;',
+      'API server write latency (apiserver_request_duration_seconds, APPLY/POST/PATCH/PUT/DELETE); etcd WAL fsyncs and backend commits (count: p99 ms; the local etcd runs --unsafe-no-fsync)',
+      '    N phase       wall       load       busy  others apiserv   etcd    kcm  sched   kwok     op  bench  QPS wait  API p50/p99 ms   etcd fsync     etcd commit',
+      ...bounds,
       '',
     ].join('\n'),
   );
 } finally {
   client.close();
+  watcher.close();
   await cluster.stop();
 }

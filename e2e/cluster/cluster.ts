@@ -53,6 +53,10 @@ export interface Cluster {
   readonly startSeconds: number;
   /** Admin TLS client for direct API calls. */
   readonly tls: TlsClient;
+  /** etcd's client URL (plain HTTP on loopback; /metrics for benchmarks). */
+  readonly etcdUrl: string;
+  /** Process ids of the cluster's components by name (kube-apiserver, etcd, ...), for CPU figures. */
+  pids(): Record<string, number>;
   stop(): Promise<void>;
   /** Restarts kube-apiserver (same port and flags); `compact` also compacts etcd first. */
   restartApiServer(opts?: { compact?: boolean }): Promise<void>;
@@ -118,7 +122,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const what = images ? `containerd node ${NODE_NAME}${nodes ? ` and ${nodes} kwok nodes` : ''}` : `${nodes} kwok nodes`;
     log(`[cluster] ${version} ready in ${startSeconds.toFixed(1)}s (${what}) — kubeconfig ${kubeconfig}`);
     return {
-      dir, kubeconfig, binDir, server, version, runtime, ...(images ? { images } : {}), startSeconds, tls: cp.tls,
+      dir, kubeconfig, binDir, server, version, runtime, ...(images ? { images } : {}), startSeconds, tls: cp.tls, etcdUrl,
+      pids: () => procs.pids(),
       stop: () => procs.stop(),
       restartApiServer: (o) => api.restart(o),
     };

@@ -93,6 +93,13 @@ export class Processes {
     return this.procs.get(name);
   }
 
+  /** Running processes' ids by name. */
+  pids(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, p] of this.procs) if (p.child.pid !== undefined && p.child.exitCode === null && p.child.signalCode === null) out[name] = p.child.pid;
+    return out;
+  }
+
   logTail(name: string): string {
     try {
       return readFileSync(join(this.dir, 'logs', `${name}.log`), 'utf8').split('\n').slice(-20).join('\n');
