@@ -8,6 +8,12 @@ import { ApiError, resourcePath, type KubeClient, type KubeObject, type ObjectLi
 
 export type Handler = (obj: KubeObject, old?: KubeObject) => void;
 
+/** The values an object is found under in one index (client-go's IndexFunc). */
+export type IndexFunc = (obj: KubeObject) => string[];
+
+/** What a reconcile reads of an informer: its cache, by key, whole, or through an index. */
+export type Cache = Pick<Informer, 'get' | 'list' | 'byIndex'>;
+
 export interface InformerOptions {
   type: ResourceType;
   client: KubeClient;
@@ -15,6 +21,11 @@ export interface InformerOptions {
   labelSelector?: string;
   /** Only this namespace's objects (default: every namespace). */
   namespace?: string;
+  /**
+   * What of each object the cache keeps (client-go's SetTransform): the
+   * fields the readers need, so that thousands of objects stay small.
+   */
+  transform?: (obj: KubeObject) => KubeObject;
   /** Page size of lists. */
   pageSize?: number;
 }
@@ -27,6 +38,9 @@ export class Informer {
   readonly type: ResourceType;
   private readonly opts: InformerOptions;
   private readonly cache = new Map<string, KubeObject>();
+  private readonly indexers = new Map<string, IndexFunc>();
+  /** Index name -> value -> key -> object. */
+  private readonly indices = new Map<string, Map<string, Map<string, KubeObject>>>();
   private readonly handlers: { add: Handler[]; update: Handler[]; delete: Handler[] } = { add: [], update: [], delete: [] };
   private resourceVersion = '';
   private synced = false;
@@ -51,6 +65,52 @@ export class Informer {
 
   list(): KubeObject[] {
     return [...this.cache.values()];
+  }
+
+  /**
+   * Keeps the cache indexed by `fn` (client-go's indexers), so a reconcile
+   * finds the few objects it needs without a pass over thousands.
+   */
+  addIndex(name: string, fn: IndexFunc): void {
+    this.indexers.set(name, fn);
+    this.indices.set(name, new Map());
+    for (const [key, obj] of this.cache) this.index(name, fn, key, obj);
+  }
+
+  /** The cached objects found under `value` in index `name`. */
+  byIndex(name: string, value: string): KubeObject[] {
+    const index = this.indices.get(name);
+    if (!index) throw new Error(`${this.type.plural}: no index ${name}`);
+    return [...(index.get(value)?.values() ?? [])];
+  }
+
+  private index(name: string, fn: IndexFunc, key: string, obj: KubeObject): void {
+    const index = this.indices.get(name)!;
+    for (const value of fn(obj)) {
+      let set = index.get(value);
+      if (!set) index.set(value, (set = new Map()));
+      set.set(key, obj);
+    }
+  }
+
+  private put(key: string, obj: KubeObject): void {
+    this.remove(key);
+    this.cache.set(key, obj);
+    for (const [name, fn] of this.indexers) this.index(name, fn, key, obj);
+  }
+
+  private remove(key: string): void {
+    const old = this.cache.get(key);
+    if (!old) return;
+    this.cache.delete(key);
+    for (const [name, fn] of this.indexers) {
+      const index = this.indices.get(name)!;
+      for (const value of fn(old)) {
+        const set = index.get(value);
+        set?.delete(key);
+        if (set?.size === 0) index.delete(value);
+      }
+    }
   }
 
   get size(): number {
@@ -130,17 +190,17 @@ export class Informer {
     const rv = ev.object.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     if (ev.type === 'BOOKMARK') return;
-    trim(ev.object);
-    const key = objectKey(ev.object);
+    const obj = this.keep(ev.object);
+    const key = objectKey(obj);
     const old = this.cache.get(key);
     if (ev.type === 'DELETED') {
-      this.cache.delete(key);
-      this.emit('delete', ev.object);
+      this.remove(key);
+      this.emit('delete', obj);
       return;
     }
-    this.cache.set(key, ev.object);
-    if (old) this.emit('update', ev.object, old);
-    else this.emit('add', ev.object);
+    this.put(key, obj);
+    if (old) this.emit('update', obj, old);
+    else this.emit('add', obj);
   }
 
   private async relist(): Promise<void> {
@@ -156,8 +216,8 @@ export class Informer {
         // Lists omit apiVersion/kind on items.
         item.apiVersion = apiVersion;
         item.kind = this.type.kind;
-        trim(item);
-        fresh.set(objectKey(item), item);
+        const obj = this.keep(item);
+        fresh.set(objectKey(obj), obj);
       }
       cont = page.metadata.continue ?? '';
       rv = page.metadata.resourceVersion;
@@ -165,7 +225,8 @@ export class Informer {
     this.lists++;
     const previous = new Map(this.cache);
     this.cache.clear();
-    for (const [k, v] of fresh) this.cache.set(k, v);
+    for (const index of this.indices.values()) index.clear();
+    for (const [k, v] of fresh) this.put(k, v);
     this.resourceVersion = rv;
     // Report the difference between what we had and what is there now.
     for (const [k, obj] of fresh) {
@@ -178,6 +239,12 @@ export class Informer {
       this.synced = true;
       for (const w of this.syncedWaiters.splice(0)) w();
     }
+  }
+
+  /** What the cache keeps of an object from the server. */
+  private keep(obj: KubeObject): KubeObject {
+    trim(obj);
+    return this.opts.transform ? this.opts.transform(obj) : obj;
   }
 
   private emit(event: 'add' | 'update' | 'delete', obj: KubeObject, old?: KubeObject): void {
