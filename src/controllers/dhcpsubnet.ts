@@ -8,6 +8,7 @@ import type { KindDefinition, ReconcileContext } from './reconcile.ts';
 import { conflictStatus, conflictWarning, serverLeases } from './dhcp-reports.ts';
 import { judgeReservations, reservationsOf } from './reservations.ts';
 import { currentReports, reportsOf, servedVerdict, type Expected, type Reports } from './served.ts';
+import { NAMESPACE_INDEX } from './indexes.ts';
 
 // DhcpSubnet: the DHCP servers' objects, and status from what the servers
 // report on their Leases (src/api/leases.ts, docs/dhcpd.md): each its share's
@@ -49,7 +50,7 @@ export const dhcpSubnetKind: KindDefinition<DhcpSubnet> = {
   schema: DhcpSubnet,
   render: (subnet, settings, ctx) => renderDhcpSubnet(subnet, settings, acceptedReservations(subnet, ctx)),
   conflict(subnet, ctx) {
-    for (const other of ctx.informers.get('DhcpSubnet')?.list() ?? []) {
+    for (const other of ctx.informers.get('DhcpSubnet')?.byIndex(NAMESPACE_INDEX, subnet.metadata.namespace ?? '') ?? []) {
       if (other.metadata.namespace !== subnet.metadata.namespace || other.metadata.name === subnet.metadata.name) continue;
       if (other.metadata.deletionTimestamp) continue;
       const otherCidr = (other['spec'] as { cidr?: unknown } | undefined)?.cidr;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { DHCP_SERVER_LABEL, MAC_POOL_LABEL } from '../api/leases.ts';
+import { cidrsOverlap } from '../api/cidr.ts';
 import { OWNER_ANNOTATION, type RenderSettings } from '../render/index.ts';
 import type { KubeClient, KubeObject } from '../runtime/client.ts';
 import { Controller } from '../runtime/controller.ts';
@@ -11,11 +12,12 @@ import { dataPlaneManagerKind } from './dataplanemanager.ts';
 import { reconcileReservation } from './dhcpreservation.ts';
 import { dhcpSubnetKind } from './dhcpsubnet.ts';
 import { macPoolKind } from './macpool.ts';
+import { indexFuncs, NAMESPACE_INDEX, OWNER_NAME_INDEX, OWNER_UID_INDEX, WORKLOAD_INDEX } from './indexes.ts';
 import { reconcileKind, type KindDefinition, type ReconcileContext } from './reconcile.ts';
 import { reservationsOf } from './reservations.ts';
 import { childTypes, DhcpReservationType, LeaseType, MANAGED_BY_SELECTOR, PodType } from './resources.ts';
 import { registerResourceMetrics } from './resource-metrics.ts';
-import { selectedPods } from './pods.ts';
+import { podSummary, podWorkload, selectedPods } from './pods.ts';
 import { WORKLOAD_KINDS } from './workload.ts';
 
 // Wires informers to controllers: events on our resources enqueue their own
@@ -62,10 +64,15 @@ export class Manager {
       add(kind, new Informer({ type, client, log, labelSelector: MANAGED_BY_SELECTOR }));
     }
     // The pods of our workloads, for why they are not ready (they carry the template's managed-by label).
-    add('Pod', new Informer({ type: PodType, client, log, labelSelector: MANAGED_BY_SELECTOR }));
+    add('Pod', new Informer({ type: PodType, client, log, labelSelector: MANAGED_BY_SELECTOR, transform: podSummary }));
     // Leases of macd and dhcpd: one informer per label (a selector can't OR two labels).
     add('Lease', new Informer({ type: LeaseType, client, log, labelSelector: MAC_POOL_LABEL }));
     add('DhcpLease', new Informer({ type: LeaseType, client, log, labelSelector: DHCP_SERVER_LABEL }));
+    for (const kind of Object.keys(childTypes)) {
+      for (const index of [OWNER_UID_INDEX, OWNER_NAME_INDEX]) this.informers.get(kind)!.addIndex(index, indexFuncs[index]!);
+    }
+    this.informers.get('Pod')!.addIndex(WORKLOAD_INDEX, indexFuncs[WORKLOAD_INDEX]!);
+    this.informers.get('DhcpSubnet')!.addIndex(NAMESPACE_INDEX, indexFuncs[NAMESPACE_INDEX]!);
     registerResourceMetrics(opts.metrics.registry, this.informers);
 
     this.ctx = {
@@ -101,16 +108,25 @@ export class Manager {
       });
       informer.on('delete', enqueue);
     }
-    // A change to one DhcpSubnet can start or end a conflict of its neighbours.
+    // A change to one DhcpSubnet can start or end a conflict of the
+    // neighbours its CIDR overlaps (before or after the change), and of no
+    // others: a thousand subnets of one namespace must not reconcile each
+    // other a thousand times over.
     const subnets = this.informers.get('DhcpSubnet')!;
     const dhcp = this.controllers.get('DhcpSubnet')!;
-    const neighbours = (obj: KubeObject) => {
-      for (const s of subnets.list()) if (s.metadata.namespace === obj.metadata.namespace && s.metadata.name !== obj.metadata.name) dhcp.enqueue(objectKey(s));
+    const cidrOf = (o: KubeObject | undefined) => (o?.['spec'] as { cidr?: unknown } | undefined)?.cidr;
+    const neighbours = (obj: KubeObject, old?: KubeObject) => {
+      const cidrs = [cidrOf(obj), cidrOf(old)].filter((c): c is string => typeof c === 'string');
+      for (const s of subnets.byIndex(NAMESPACE_INDEX, obj.metadata.namespace ?? '')) {
+        if (s.metadata.name === obj.metadata.name) continue;
+        const theirs = cidrOf(s);
+        if (typeof theirs !== 'string' || cidrs.some((c) => cidrsOverlap(c, theirs))) dhcp.enqueue(objectKey(s));
+      }
     };
-    subnets.on('add', neighbours);
-    subnets.on('delete', neighbours);
+    subnets.on('add', (obj) => neighbours(obj));
+    subnets.on('delete', (obj) => neighbours(obj));
     subnets.on('update', (obj, old) => {
-      if (old && obj.metadata.generation !== old.metadata.generation) neighbours(obj);
+      if (old && obj.metadata.generation !== old.metadata.generation) neighbours(obj, old);
     });
 
     // DhcpReservations: a change re-renders their subnet's config and can
@@ -151,7 +167,14 @@ export class Manager {
       informer.on('delete', handler);
     }
     // A pod's readiness or restarts change why its workload is not ready: look at its owner again.
+    // Found by the pod's owner reference; a pod without one, by the workloads' selectors.
     const onPod = (pod: KubeObject) => {
+      const owner = podWorkload(pod);
+      if (owner) {
+        const w = this.informers.get(owner.kind)?.get(owner.key);
+        if (w) this.enqueueOwner(w);
+        return;
+      }
       for (const kind of WORKLOAD_KINDS) {
         for (const w of this.informers.get(kind)?.list() ?? []) {
           if (w.metadata.namespace === pod.metadata.namespace && selectedPods(w as Parameters<typeof selectedPods>[0], [pod as Parameters<typeof selectedPods>[1][number]]).length) this.enqueueOwner(w);

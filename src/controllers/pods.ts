@@ -1,3 +1,5 @@
+import type { KubeObject } from '../runtime/client.ts';
+
 // Why a workload's pods are not ready, read from the pods as the API server
 // returns them: a chain of named checks, `(pod, now) => problem`, the first
 // that has something to say decides for that pod. Pure, so each case is a row
@@ -163,4 +165,46 @@ export function selectedPods<P extends PodLike & { metadata: { namespace?: strin
   const match = workload.spec?.selector?.matchLabels;
   if (!match || Object.keys(match).length === 0) return [];
   return pods.filter((p) => p.metadata.namespace === workload.metadata.namespace && Object.entries(match).every(([k, v]) => p.metadata.labels?.[k] === v));
+}
+
+/** The workload controlling a pod, by its owner reference (a Deployment's pods name its ReplicaSet, `<deployment>-<pod-template-hash>`). */
+export function podWorkload(pod: { metadata: { namespace?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[] } }): { kind: string; key: string } | undefined {
+  const ref = (pod.metadata.ownerReferences ?? []).find((r) => r.controller);
+  if (!ref) return undefined;
+  const ns = pod.metadata.namespace ?? '';
+  if (ref.kind === 'StatefulSet' || ref.kind === 'DaemonSet') return { kind: ref.kind, key: `${ns}/${ref.name}` };
+  const hash = pod.metadata.labels?.['pod-template-hash'];
+  if (ref.kind === 'ReplicaSet' && hash && ref.name.endsWith(`-${hash}`)) return { kind: 'Deployment', key: `${ns}/${ref.name.slice(0, -hash.length - 1)}` };
+  return undefined;
+}
+
+/**
+ * What the operator's cache keeps of a pod: the fields read here and by the
+ * manager (owner, labels, creation, deletion), the rest dropped (a pod's
+ * spec and status are most of its size, and there is one per replica).
+ */
+export function podSummary(obj: KubeObject): KubeObject {
+  const pod = obj as KubeObject & PodLike;
+  const m = pod.metadata;
+  const s = pod.status;
+  return {
+    apiVersion: pod.apiVersion,
+    kind: pod.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      labels: m.labels,
+      ownerReferences: m.ownerReferences,
+      creationTimestamp: m.creationTimestamp,
+      deletionTimestamp: m.deletionTimestamp,
+    },
+    spec: { containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image, startupProbe: c.startupProbe, readinessProbe: c.readinessProbe })) },
+    status: s && {
+      phase: s.phase,
+      conditions: s.conditions?.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
+      containerStatuses: s.containerStatuses?.map((c) => ({ name: c.name, ready: c.ready, started: c.started, restartCount: c.restartCount, image: c.image, state: c.state, lastState: c.lastState })),
+    },
+  };
 }

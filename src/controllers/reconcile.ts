@@ -6,12 +6,13 @@ import { ApiError, apiVersionOf, resourcePath, type KubeClient, type KubeObject,
 import { findCondition, setConditions, type Condition } from '../runtime/conditions.ts';
 import { applyReason, stableStringify, withAppliedHash } from '../runtime/diff.ts';
 import type { EventRecorder } from '../runtime/events.ts';
-import type { Informer } from '../runtime/informer.ts';
+import type { Cache } from '../runtime/informer.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { conditionEvents } from './condition-events.ts';
 import { computeConditions } from './conditions.ts';
 import type { ServedVerdict } from './served.ts';
 import { firstStatusDelayMs } from './first-status.ts';
+import { OWNER_NAME_INDEX, OWNER_UID_INDEX, WORKLOAD_INDEX } from './indexes.ts';
 import { childTypes } from './resources.ts';
 import { podProblems, selectedPods, type PodLike } from './pods.ts';
 import { WORKLOAD_KINDS, workloadState, type WorkloadState } from './workload.ts';
@@ -24,8 +25,8 @@ import { WORKLOAD_KINDS, workloadState, type WorkloadState } from './workload.ts
 
 export interface ReconcileContext {
   client: KubeClient;
-  /** Informers by kind (the three of ours and the child kinds): only their caches are read. */
-  informers: ReadonlyMap<string, Pick<Informer, 'get' | 'list'>>;
+  /** Informers by kind (the three of ours and the child kinds): only their caches are read, children and pods through indexes.ts. */
+  informers: ReadonlyMap<string, Cache>;
   /** The status Leases of macd and dhcpd replicas. */
   leases: () => KubeObject[];
   recorder: EventRecorder;
@@ -141,7 +142,7 @@ function firstCreated(children: Map<string, KubeObject>): Date | undefined {
 function withPodProblems(ctx: ReconcileContext, child: KubeObject, now: Date): WorkloadState {
   const state = workloadState(child as Parameters<typeof workloadState>[0]);
   if (state.observed && state.ready >= state.desired && state.updated >= state.desired) return state;
-  const pods = selectedPods(child as Parameters<typeof selectedPods>[0], (ctx.informers.get('Pod')?.list() ?? []) as (PodLike & KubeObject)[]);
+  const pods = selectedPods(child as Parameters<typeof selectedPods>[0], (ctx.informers.get('Pod')?.byIndex(WORKLOAD_INDEX, `${child.kind}/${child.metadata.namespace}/${child.metadata.name}`) ?? []) as (PodLike & KubeObject)[]);
   return { ...state, problems: [...state.problems, ...podProblems(pods, now)] };
 }
 
@@ -198,7 +199,7 @@ export async function syncChildren(ctx: ReconcileContext, owner: KubeObject, des
   for (const [kind, type] of Object.entries(childTypes)) {
     const informer = ctx.informers.get(kind);
     if (!informer || !uid) continue;
-    for (const child of informer.list()) {
+    for (const child of informer.byIndex(OWNER_UID_INDEX, uid)) {
       const ns = child.metadata.namespace ?? '';
       const own = ns === namespace;
       if (wanted.has(childKey(kind, child.metadata.name, own ? undefined : ns))) continue;
@@ -230,7 +231,7 @@ async function deleteChild(ctx: ReconcileContext, type: ResourceType, namespace:
 async function deleteForeignChildren(ctx: ReconcileContext, owner: string, log: Logger): Promise<void> {
   const ownerNamespace = owner.split('/')[1];
   for (const [kind, type] of Object.entries(childTypes)) {
-    for (const child of ctx.informers.get(kind)?.list() ?? []) {
+    for (const child of ctx.informers.get(kind)?.byIndex(OWNER_NAME_INDEX, owner) ?? []) {
       if (child.metadata.annotations?.[OWNER_ANNOTATION] !== owner || child.metadata.namespace === ownerNamespace) continue;
       log.info({ kind, child: child.metadata.name, childNamespace: child.metadata.namespace }, 'deleting child of a deleted resource');
       await deleteChild(ctx, type, child.metadata.namespace ?? '', child.metadata.name);

@@ -4,7 +4,8 @@
 // every watch event had already arrived). Reactors script failures.
 
 import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/client.ts';
-import type { Informer } from '../../src/runtime/informer.ts';
+import type { Cache } from '../../src/runtime/informer.ts';
+import { indexFuncs } from '../../src/controllers/indexes.ts';
 
 export interface Action {
   verb: 'get' | 'list' | 'create' | 'apply' | 'patch' | 'update' | 'delete';
@@ -70,12 +71,18 @@ export class FakeClient extends KubeClient {
     this.store.set(`${plural}/${obj.metadata.namespace}/${obj.metadata.name}`, obj);
   }
 
-  /** The cache of one resource type, over the store. */
-  cache(type: ResourceType): Pick<Informer, 'get' | 'list'> {
+  /** The cache of one resource type, over the store; its indexes are the manager's (src/controllers/indexes.ts). */
+  cache(type: ResourceType): Cache {
     const prefix = `${type.plural}/`;
+    const list = () => [...this.store.entries()].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
     return {
       get: (key) => this.store.get(prefix + key),
-      list: () => [...this.store.entries()].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v),
+      list,
+      byIndex: (name, value) => {
+        const fn = indexFuncs[name];
+        if (!fn) throw new Error(`${type.plural}: no index ${name}`);
+        return list().filter((o) => fn(o).includes(value));
+      },
     };
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { podProblem, podProblems, selectedPods, VOLUME_BINDING_GRACE_SECONDS, type PodLike } from '../../src/controllers/pods.ts';
+import { podProblem, podProblems, podSummary, podWorkload, selectedPods, VOLUME_BINDING_GRACE_SECONDS, type PodLike } from '../../src/controllers/pods.ts';
+import type { KubeObject } from '../../src/runtime/client.ts';
 import { workloadState } from '../../src/controllers/workload.ts';
 
 // Why a pod is not ready, from its status as the API server returns it: one
@@ -73,8 +74,30 @@ describe('podProblem', () => {
       const got = podProblem(p, now);
       expect(got ? [got.reason, got.message] : undefined).toEqual(want);
       if (got) expect(got.reason).toMatch(/^[A-Z][A-Za-z]*$/);
+      // The operator's cache keeps only a pod's summary: the same answer from it.
+      const summary = podSummary({ apiVersion: 'v1', kind: 'Pod', ...p } as KubeObject) as KubeObject & PodLike;
+      const fromSummary = podProblem(summary, now);
+      expect(fromSummary ? [fromSummary.reason, fromSummary.message] : undefined).toEqual(want);
     });
   }
+});
+
+describe('podSummary', () => {
+  it('keeps what the operator reads and drops the rest', () => {
+    const full = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p-0', namespace: 'a', uid: 'u', resourceVersion: '7', labels: { app: 'x' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'p', uid: 's', controller: true }], creationTimestamp: ago(5), annotations: { big: 'x'.repeat(1000) } },
+      spec: { ...spec, volumes: [{ name: 'data' }], nodeName: 'n' },
+      status: { phase: 'Running', podIP: '10.0.0.1', conditions: [{ type: 'Ready', status: 'True', lastProbeTime: null }], containerStatuses: [{ name: 'macmanager', ready: true, restartCount: 0, imageID: 'sha', containerID: 'c' }] },
+    } as unknown as KubeObject;
+    const s = podSummary(full) as KubeObject & PodLike;
+    expect(podWorkload(s)).toEqual(podWorkload(full));
+    expect(s.metadata.annotations).toBeUndefined();
+    expect(s.metadata.labels).toEqual({ app: 'x' });
+    expect(JSON.stringify(s).length).toBeLessThan(JSON.stringify(full).length / 2);
+    expect(s['status']).toEqual({ phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'macmanager', ready: true, restartCount: 0 }] });
+  });
 });
 
 describe('podProblems', () => {
@@ -104,5 +127,21 @@ describe('selectedPods and workloads', () => {
       status: { observedGeneration: 1, conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "dpm-1" is forbidden: error looking up service account a/dpm' }] },
     });
     expect(d.problems).toEqual([{ reason: 'ReplicaFailure', message: 'pods cannot be created: pods "dpm-1" is forbidden: error looking up service account a/dpm' }]);
+  });
+});
+
+describe('podWorkload', () => {
+  const owned = (kind: string, name: string, labels: Record<string, string> = {}) => ({ metadata: { namespace: 'a', labels, ownerReferences: [{ kind, name, controller: true }] } });
+  it("a StatefulSet's or DaemonSet's pod names it", () => {
+    expect(podWorkload(owned('StatefulSet', 'pool-macd'))).toEqual({ kind: 'StatefulSet', key: 'a/pool-macd' });
+    expect(podWorkload(owned('DaemonSet', 'net-dhcpd'))).toEqual({ kind: 'DaemonSet', key: 'a/net-dhcpd' });
+  });
+  it("a Deployment's pod names its ReplicaSet, the Deployment's name and the template hash", () => {
+    expect(podWorkload(owned('ReplicaSet', 'dpm-7d9f8c6b5', { 'pod-template-hash': '7d9f8c6b5' }))).toEqual({ kind: 'Deployment', key: 'a/dpm' });
+    expect(podWorkload(owned('ReplicaSet', 'dpm-7d9f8c6b5'))).toBeUndefined();
+  });
+  it('no controller reference: none', () => {
+    expect(podWorkload({ metadata: { namespace: 'a', ownerReferences: [{ kind: 'StatefulSet', name: 'x' }] } })).toBeUndefined();
+    expect(podWorkload({ metadata: {} })).toBeUndefined();
   });
 });

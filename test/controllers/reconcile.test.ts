@@ -77,7 +77,13 @@ function world() {
     client.put('pods', {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: `${sts.metadata.name}-0`, namespace: NAMESPACE, labels: sts.spec.selector.matchLabels, creationTimestamp: clock.toISOString() },
+      metadata: {
+        name: `${sts.metadata.name}-0`,
+        namespace: NAMESPACE,
+        labels: sts.spec.selector.matchLabels,
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: sts.metadata.name, uid: 'sts-uid', controller: true }],
+        creationTimestamp: clock.toISOString(),
+      },
       status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] },
     });
   };
