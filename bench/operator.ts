@@ -1,4 +1,4 @@
-// `npm run bench:operator [-- --quick] [--sizes 100,1000,2000]`
+// `npm run bench:operator [-- --quick] [--sizes 100,1000,2000] [--operator-log FILE]`
 //
 // On a fresh local cluster, for each N: the time until N resources (MacPools
 // and DhcpSubnets, mixed) are all Ready=True through the operator, beside the
@@ -12,9 +12,10 @@
 // Then a full resync with nothing changed, counting the operator's writes
 // (must be zero); RSS (at the end and peak), CPU time and reconcile latency.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
 import { loadRestConfig } from '../src/runtime/restconfig.ts';
 import { DhcpSubnet, MacPool } from '../src/api/index.ts';
 import { defaultRenderSettings, renderDhcpSubnet, renderMacPool } from '../src/render/index.ts';
@@ -27,11 +28,21 @@ import { freePort } from '../e2e/cluster/net.ts';
 import { metricSum, WRITE_METHODS } from '../e2e/prometheus.ts';
 import { apiRequestsBetween, BoundMeter, type Bound } from './bound.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, sizes: { type: 'string' }, workers: { type: 'string', default: '4' } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    workers: { type: 'string', default: '4' },
+    /** The operator's info-level log goes to this file (what it applied and wrote, and why). */
+    'operator-log': { type: 'string' },
+  },
+});
 const sizes = values.sizes ? values.sizes.split(',').map(Number) : values.quick ? [50] : [100, 1000, 2000];
 const workers = Number(values.workers);
 const resyncSeconds = values.quick ? 15 : 30;
 const root = join(import.meta.dirname, '..');
+// The Node flags the chart runs the operator with (values.yaml nodeOptions).
+const nodeOptions = String((parse(readFileSync(join(root, 'charts/alcor-operator/values.yaml'), 'utf8')) as { nodeOptions?: string }).nodeOptions ?? '').split(/\s+/).filter(Boolean);
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const silent = createLogger('bench', 'silent');
 
@@ -81,19 +92,22 @@ async function createAll(objs: KubeObject[]): Promise<KubeObject[]> {
  */
 async function whenReady(what: string, types: ResourceType[], ns: string, count: number, ready: (o: KubeObject) => boolean, timeoutMs: number): Promise<void> {
   const informers = types.map((type) => new Informer({ type, client: watcher, log: silent, namespace: ns }));
+  const done = new Set<string>();
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), timeoutMs);
-      const check = () => {
-        let n = 0;
-        for (const i of informers) for (const o of i.list()) if (ready(o)) n++;
-        if (n >= count) {
+      const timer = setTimeout(() => reject(new Error(`timed out: ${what} (${done.size} of ${count})`)), timeoutMs);
+      const check = (o: KubeObject) => {
+        const key = `${o.kind}/${o.metadata.name}`;
+        if (ready(o)) done.add(key);
+        else done.delete(key);
+        if (done.size >= count) {
           clearTimeout(timer);
           resolve();
         }
       };
       for (const i of informers) {
         for (const ev of ['add', 'update'] as const) i.on(ev, check);
+        i.on('delete', (o) => done.delete(`${o.kind}/${o.metadata.name}`));
         i.start();
       }
     });
@@ -101,6 +115,27 @@ async function whenReady(what: string, types: ResourceType[], ns: string, count:
     for (const i of informers) i.stop();
   }
 }
+
+/** Seconds from each StatefulSet's creation in `ns` until it was first ready; `stop()` ends the watch and returns them. */
+function rolloutTimes(ns: string): { stop(): number[] } {
+  const informer = new Informer({ type: childTypes['StatefulSet']!, client: watcher, log: silent, namespace: ns });
+  const seconds = new Map<string, number>();
+  const check = (o: KubeObject) => {
+    if (seconds.has(o.metadata.name) || !workloadReady(o) || !o.metadata.creationTimestamp) return;
+    seconds.set(o.metadata.name, (Date.now() - Date.parse(o.metadata.creationTimestamp)) / 1000);
+  };
+  informer.on('add', check);
+  informer.on('update', check);
+  informer.start();
+  return {
+    stop() {
+      informer.stop();
+      return [...seconds.values()].sort((a, b) => a - b);
+    },
+  };
+}
+
+const pick = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN);
 
 const workloadReady = (s: KubeObject) => {
   const w = s as KubeObject & { spec: { replicas?: number }; status?: { readyReplicas?: number } };
@@ -131,6 +166,8 @@ interface BaselineRun {
   writes: Writes;
   throttled: Throttled;
   bound: Bound;
+  /** Seconds from each StatefulSet's creation until it was ready, sorted. */
+  rollouts: number[];
 }
 
 /** The API server's own limit: create the resources, apply their rendered children directly. */
@@ -142,6 +179,7 @@ async function baseline(n: number): Promise<BaselineRun> {
   const requests0 = client.requestsMade;
   const s0 = await meter.snapshot({ bench: process.pid });
   const t0 = performance.now();
+  const rollouts = rolloutTimes(ns);
   const ready = whenReady(`baseline ${n} workloads ready`, [childTypes['StatefulSet']!], ns, n, workloadReady, 1_800_000);
   const created = await createAll(resources(n, ns));
   const children = created.flatMap((o) =>
@@ -164,6 +202,7 @@ async function baseline(n: number): Promise<BaselineRun> {
     writes: { create: 1, children: (client.writes - writes0 - n) / n, status: 0, events: 0 },
     throttled: { seconds: client.throttledSeconds - throttled0, requests: client.requestsMade - requests0 },
     bound: meter.measure(s0, s1),
+    rollouts: rollouts.stop(),
   };
   // Gone before the operator starts, so it has only its own N to reconcile.
   await kubectl(['delete', 'namespace', ns, '--timeout=1200s']);
@@ -175,8 +214,14 @@ interface OperatorRun {
   writes: Writes;
   throttled: Throttled;
   bound: Bound;
+  rollouts: number[];
+  /** RSS with its caches synced and no resource yet (the floor the resources add to), at the end, and peak. */
+  idleRssMiB: number;
   rssMiB: number;
   peakRssMiB: number;
+  /** V8's heap at the end: used and total (the rest of RSS is code, stacks, buffers and allocator slack). */
+  heapUsedMiB: number;
+  heapTotalMiB: number;
   /** CPU seconds until convergence, and in all (with the resync). */
   cpuSeconds: number;
   cpuSecondsTotal: number;
@@ -200,6 +245,9 @@ function quantile(text: string, q: number): number {
   return Infinity;
 }
 
+/** The operator of the run under way. */
+let running: ChildProcess | undefined;
+
 /** Peak resident set of a process (VmHWM), MiB. */
 function peakRssMiB(p: ChildProcess): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'));
@@ -210,22 +258,25 @@ async function operatorRun(n: number): Promise<OperatorRun> {
   const ns = `bench-op-${n}`;
   await kubectl(['create', 'namespace', ns]);
   const port = await freePort();
-  // The Node flags the chart sets (values.yaml nodeOptions).
-  const op = spawn(process.execPath, ['--max-semi-space-size=1', join(root, 'dist/cli/main.js'), 'run', '--kubeconfig', cluster.kubeconfig, '--metrics-bind-address', `127.0.0.1:${port}`, '--health-probe-bind-address', '0', '--workers', String(workers), '--resync-period', `${resyncSeconds}s`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const op = spawn(process.execPath, [...nodeOptions, join(root, 'dist/cli/main.js'), 'run', '--kubeconfig', cluster.kubeconfig, '--metrics-bind-address', `127.0.0.1:${port}`, '--health-probe-bind-address', '0', '--workers', String(workers), '--resync-period', `${resyncSeconds}s`, '--log-level', values['operator-log'] ? 'info' : 'warn'], { stdio: ['ignore', values['operator-log'] ? openSync(`${values['operator-log']}.${n}`, 'w') : 'ignore', 'inherit'] });
+  running = op;
   const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   await until('operator up', 30_000, async () => metrics().then(() => true, () => false));
   const pids = { operator: op.pid!, bench: process.pid };
   const opWrites = (t: string) => WRITE_METHODS.reduce((s, method) => s + metricSum(t, 'rest_client_requests_total', { method }), 0);
   const throttled = (t: string): Throttled => ({ seconds: metricSum(t, 'rest_client_rate_limiter_duration_seconds_sum'), requests: metricSum(t, 'rest_client_rate_limiter_duration_seconds_count') });
   const m0 = await metrics();
+  const idleRssMiB = metricSum(m0, 'process_resident_memory_bytes') / 2 ** 20;
   const s0 = await meter.snapshot(pids);
   const t0 = performance.now();
+  const rollouts = rolloutTimes(ns);
   const ready = whenReady(`operator ${n} Ready`, [MacPoolType, DhcpSubnetType], ns, n, resourceReady, 1_800_000);
   await createAll(resources(n, ns));
   await ready;
   const seconds = (performance.now() - t0) / 1000;
   const s1 = await meter.snapshot(pids);
   const m1 = await metrics();
+  const rolloutSeconds = rollouts.stop();
   // Let the last status writes and Events settle, then count them and watch one full resync.
   await new Promise((r) => setTimeout(r, 3_000));
   const s2 = await meter.snapshot(pids);
@@ -244,8 +295,12 @@ async function operatorRun(n: number): Promise<OperatorRun> {
     writes: { create: 1, children: (written - statusWrites - events) / n, status: statusWrites / n, events: events / n },
     throttled: { seconds: throttled(m1).seconds - throttled(m0).seconds, requests: throttled(m1).requests - throttled(m0).requests },
     bound: meter.measure(s0, s1),
+    rollouts: rolloutSeconds,
+    idleRssMiB,
     rssMiB: metricSum(text, 'process_resident_memory_bytes') / 2 ** 20,
     peakRssMiB: peakRssMiB(op),
+    heapUsedMiB: metricSum(text, 'nodejs_heap_size_used_bytes') / 2 ** 20,
+    heapTotalMiB: metricSum(text, 'nodejs_heap_size_total_bytes') / 2 ** 20,
     cpuSeconds: metricSum(m1, 'process_cpu_seconds_total') - metricSum(m0, 'process_cpu_seconds_total'),
     cpuSecondsTotal: metricSum(text, 'process_cpu_seconds_total'),
     p50: quantile(text, 0.5),
@@ -272,7 +327,7 @@ const f = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '
 const ms = (seconds: number) => (Number.isFinite(seconds) ? (seconds * 1000).toFixed(seconds < 0.01 ? 2 : 0) : '-');
 const perResource = (w: Writes) => `${f(total(w))} (${f(w.create, 0)}+${f(w.children)}+${f(w.status)}+${f(w.events)})`;
 
-function boundRow(n: number, phase: string, b: Bound, throttled: Throttled): string {
+function boundRow(n: number, phase: string, b: Bound, throttled: Throttled, rollouts: number[]): string {
   const cpu = (k: string) => f(b.cpuSeconds[k] ?? NaN);
   return [
     String(n).padStart(5),
@@ -292,7 +347,16 @@ function boundRow(n: number, phase: string, b: Bound, throttled: Throttled): str
     `${ms(b.apiWriteP50)}/${ms(b.apiWriteP99)}`.padStart(13),
     `${b.etcdFsyncs}: ${ms(b.etcdFsyncP99)}`.padStart(14),
     `${b.etcdCommits}: ${ms(b.etcdCommitP99)}`.padStart(14),
+    `${f(pick(rollouts, 0.5))}/${f(pick(rollouts, 0.9))}/${f(rollouts.at(-1) ?? NaN)}`.padStart(16),
   ].join(' ');
+}
+
+// Interrupted: the cluster's processes (process groups of their own) and the operator go too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    running?.kill('SIGKILL');
+    void cluster.stop().finally(() => process.exit(130));
+  });
 }
 
 try {
@@ -314,28 +378,33 @@ try {
         perResource(base.writes).padStart(21),
         perResource(run.writes).padStart(23),
         String(run.noopWrites).padStart(6),
-        `${f(run.rssMiB, 0)}/${f(run.peakRssMiB, 0)}`.padStart(9),
+        `${f(run.idleRssMiB, 0)}/${f(run.rssMiB, 0)}/${f(run.peakRssMiB, 0)}`.padStart(13),
+        `${f(run.heapUsedMiB, 0)}/${f(run.heapTotalMiB, 0)}`.padStart(9),
+        f(base.bound.cpuSeconds['bench'] ?? NaN).padStart(9),
         `${f(run.cpuSeconds)}/${f(run.cpuSecondsTotal)}`.padStart(11),
         `${(run.p50 * 1000).toFixed(0)}/${(run.p99 * 1000).toFixed(0)}`.padStart(11),
         String(run.errors).padStart(6),
         `${f(base.bound.load1Start)}-${f(run.bound.load1End)}`.padStart(10),
       ].join(' '),
     );
-    bounds.push(boundRow(n, 'baseline', base.bound, base.throttled), boundRow(n, 'operator', run.bound, run.throttled));
+    bounds.push(boundRow(n, 'baseline', base.bound, base.throttled, base.rollouts), boundRow(n, 'operator', run.bound, run.throttled, run.rollouts));
     log(`N=${n}: baseline ${f(base.seconds)}s, operator ${f(run.seconds)}s, writes/resource ${f(total(base.writes))} vs ${f(total(run.writes))}, no-op writes ${run.noopWrites}, RSS ${f(run.rssMiB, 0)} MiB (peak ${f(run.peakRssMiB, 0)})`);
   }
   process.stdout.write(
     [
       '',
-      `Operator convergence vs the API server's own limit (${workers} workers per kind, client QPS 100/burst 200 for both; targets: ratio ≤ 1.5, writes per resource ≤ the baseline's, 0 writes on a no-op resync, RSS < 200 MiB at 2,000)`,
-      'writes/res: total (create + children + status + events) per resource; RSS end/peak; CPU until Ready / with the resync; load: 1-min load average at the start of the baseline and at the operator\'s convergence',
-      '    N  base (s)    op (s)  ratio  writes/res baseline      writes/res operator   noop   RSS MiB     CPU (s)  p50/p99 ms  errors       load',
+      `Operator convergence vs the API server's own limit (${workers} workers per kind, client QPS 100/burst 200 for both; operator's Node flags: ${nodeOptions.join(' ') || 'none'}; targets: ratio ≤ 1.5, writes per resource ≤ the baseline's, 0 writes on a no-op resync, RSS < 200 MiB at 2,000)`,
+      'writes/res: total (create + children + status + events) per resource; noop: the operator\'s writes during a full resync with nothing changed (baseline: 0);',
+      'RSS of the operator: idle (caches synced, no resource yet: the baseline it grows from) / at the end / peak; V8 heap used/total at the end;',
+      'CPU: the baseline\'s client (this process: renders, applies, watches) until all ready, beside the operator\'s until Ready / with the resync; load: 1-min load average at the start of the baseline and at the operator\'s convergence',
+      '    N  base (s)    op (s)  ratio  writes/res baseline      writes/res operator   noop  RSS MiB i/e/p  heap MiB  CPU base   CPU op (s)  p50/p99 ms  errors       load',
       ...rows,
       '',
       'Where the time went, per phase (until all Ready): CPU seconds per process of the local cluster, the operator and this benchmark (its PV provisioner and watches);',
       'busy: the whole machine, cores busy on average (of all); others: cores busy with processes not listed (other people\'s work); QPS wait: milliseconds a request of the operator (or of the baseline client) waited for its QPS limit on average;',
-      'API server write latency (apiserver_request_duration_seconds, APPLY/POST/PATCH/PUT/DELETE); etcd WAL fsyncs and backend commits (count: p99 ms; the local etcd runs --unsafe-no-fsync)',
-      '    N phase       wall       load       busy  others apiserv   etcd    kcm  sched   kwok     op  bench  QPS wait  API p50/p99 ms   etcd fsync     etcd commit',
+      'API server write latency (apiserver_request_duration_seconds, APPLY/POST/PATCH/PUT/DELETE); etcd WAL fsyncs and backend commits (count: p99 ms; the local etcd runs --unsafe-no-fsync);',
+      'rollout: seconds from a StatefulSet\'s creation until it was ready, p50/p90/max (a new resource gets no status before it is Ready for up to 30 s of this)',
+      '    N phase       wall       load       busy  others apiserv   etcd    kcm  sched   kwok     op  bench  QPS wait  API p50/p99 ms   etcd fsync     etcd commit  rollout s p50/90/max',
       ...bounds,
       '',
     ].join('\n'),
