@@ -2,7 +2,9 @@ import { z } from 'zod';
 
 // The coordination.k8s.io Leases macd and dhcpd write and the operator reads:
 // their label and annotation keys, and the report each server replica keeps on
-// its own Lease (docs/macd.md, docs/dhcpd.md). Declared once, for both sides.
+// its own Lease (docs/macd.md, docs/dhcpd.md): each report's one schema, the
+// text a server writes (reportText) and what the operator reads (readReport).
+// Declared once, for both sides.
 
 /** On every Lease of a MacPool's allocator replicas (block and report Leases): the pool's name. */
 export const MAC_POOL_LABEL = 'alcor.dev/mac-pool';
@@ -18,9 +20,9 @@ export const ALLOCATED_BY_RANGE_ANNOTATION = 'alcor.dev/allocated-by-range';
 
 /** On a dhcpd server's report Lease: the DhcpSubnet it serves. */
 export const DHCP_SERVER_LABEL = 'alcor.dev/dhcp-server';
-/** On a dhcpd server's report Lease: JSON ConflictReport (dhcp-status.ts), quarantined addresses and recent conflicts per subnet. */
+/** On a dhcpd server's report Lease: JSON ConflictReport (below), quarantined addresses and recent conflicts per subnet. */
 export const DHCP_CONFLICTS_ANNOTATION = 'alcor.dev/conflicts';
-/** On a dhcpd server's status Lease: JSON ReservationReport (dhcp-status.ts), the state of each DhcpReservation in its share. */
+/** On a dhcpd server's status Lease: JSON ReservationReport (below), the state of each DhcpReservation in its share. */
 export const DHCP_RESERVATIONS_ANNOTATION = 'alcor.dev/reservations';
 
 /**
@@ -59,16 +61,69 @@ export const DhcpdReport = z.object({
 });
 export type DhcpdReport = z.infer<typeof DhcpdReport>;
 
+// What a dhcpd server reports beyond the lease count, keyed by subnet name as
+// the count is: quarantined addresses and conflicts (DHCP_CONFLICTS_ANNOTATION),
+// and the state of each DhcpReservation (DHCP_RESERVATIONS_ANNOTATION).
+
+/** An address out of the pool because of a conflict, and until when. */
+export const QuarantinedAddress = z.object({
+  ip: z.string(),
+  /** decline: a client found it in use (DHCPDECLINE); ping: it answered the server's ping before an offer. */
+  reason: z.enum(['decline', 'ping']),
+  /** RFC 3339, seconds. */
+  until: z.string(),
+});
+export type QuarantinedAddress = z.infer<typeof QuarantinedAddress>;
+
+/** Addresses listed at most per subnet and server (the count is always complete). */
+export const MAX_REPORTED_QUARANTINE = 32;
+
+export const SubnetConflictReport = z.object({
+  /** Addresses quarantined now. */
+  quarantined: z.number().int().min(0),
+  /** Conflicts within the subnet's conflict window. */
+  recent: z.number().int().min(0),
+  windowSeconds: z.number().int().min(1),
+  /** The earliest-ending quarantines, at most MAX_REPORTED_QUARANTINE. */
+  addresses: z.array(QuarantinedAddress),
+  /** conflictDetection is ping, but this server cannot ping (the reason). */
+  pingUnavailable: z.string().optional(),
+});
+export type SubnetConflictReport = z.infer<typeof SubnetConflictReport>;
+
+export const ConflictReport = z.record(z.string(), SubnetConflictReport);
+export type ConflictReport = z.infer<typeof ConflictReport>;
+
+/** A DhcpReservation as one server sees it: keyed by the reservation's name, per subnet. */
+export const ReservedAddressReport = z.object({
+  /** The address the server has reserved (a stale config shows another). */
+  ip: z.string(),
+  /** pending: nobody holds it; bound: its client does; conflict: another client does (or it is quarantined). */
+  state: z.enum(['pending', 'bound', 'conflict']),
+  /** bound / conflict: when that lease ends (RFC 3339, seconds). */
+  expires: z.string().optional(),
+  /** conflict: the hardware address of the client holding it. */
+  holder: z.string().optional(),
+  /** conflict: the address is quarantined instead, and why. */
+  quarantined: z.enum(['decline', 'ping']).optional(),
+});
+export type ReservedAddressReport = z.infer<typeof ReservedAddressReport>;
+
+export const ReservationReport = z.record(z.string(), z.record(z.string(), ReservedAddressReport));
+export type ReservationReport = z.infer<typeof ReservationReport>;
+
 /** The annotation's text for a report: keys in a fixed order, so an unchanged report is unchanged text. */
-export function reportText(report: MacdReport | DhcpdReport): string {
+export function reportText(report: MacdReport | DhcpdReport | ConflictReport | ReservationReport): string {
   return JSON.stringify(report, (_key, value: unknown) =>
     value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) : value,
   );
 }
 
-/** Reads a report from a Lease's annotations; undefined when absent or not a report of this kind. */
-export function readReport<S extends typeof MacdReport | typeof DhcpdReport>(schema: S, annotations: Record<string, string> | undefined): z.infer<S> | undefined {
-  const text = annotations?.[SERVED_ANNOTATION];
+type ReportSchema = typeof MacdReport | typeof DhcpdReport | typeof ConflictReport | typeof ReservationReport;
+
+/** Reads a report from a Lease's annotation `key` (default: the served report); undefined when absent or malformed (it counts as nothing). */
+export function readReport<S extends ReportSchema>(schema: S, annotations: Record<string, string> | undefined, key = SERVED_ANNOTATION): z.infer<S> | undefined {
+  const text = annotations?.[key];
   if (text === undefined) return undefined;
   try {
     const r = schema.safeParse(JSON.parse(text));

@@ -136,8 +136,8 @@ export async function main(argv: string[]): Promise<number> {
     status = await startStatusPublisher({
       annotations: (now) => ({
         [SERVED_ANNOTATION]: reportText(dhcpdReport(daemon.core, daemon.applied(), daemon.share, now)),
-        [DHCP_CONFLICTS_ANNOTATION]: JSON.stringify(conflictReport(daemon.core, now, daemon.prober.unavailable())),
-        [DHCP_RESERVATIONS_ANNOTATION]: JSON.stringify(reservationReport(daemon.core, now)),
+        [DHCP_CONFLICTS_ANNOTATION]: reportText(conflictReport(daemon.core, now, daemon.prober.unavailable())),
+        [DHCP_RESERVATIONS_ANNOTATION]: reportText(reservationReport(daemon.core, now)),
       }),
       leaseName: values['status-lease'],
       ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),

@@ -1,10 +1,9 @@
-import { ConflictReport, type QuarantinedAddress } from '../api/dhcp-status.ts';
-import { DHCP_CONFLICTS_ANNOTATION, DHCP_SERVER_LABEL } from '../api/leases.ts';
+import { ConflictReport, DHCP_CONFLICTS_ANNOTATION, DHCP_SERVER_LABEL, readReport, type QuarantinedAddress } from '../api/leases.ts';
 import type { DhcpSubnet } from '../api/index.ts';
 import type { KubeObject } from '../runtime/client.ts';
 
 // What a DhcpSubnet's servers report on their status Leases beyond the lease
-// count: quarantined addresses and recent conflicts (src/api/dhcp-status.ts),
+// count: quarantined addresses and recent conflicts (src/api/leases.ts),
 // summed over the replicas. Pure: the Leases in, status fields out.
 
 /** The status Leases of the subnet's servers. */
@@ -25,17 +24,7 @@ const MAX_STATUS_ADDRESSES = 64;
 export function conflictStatus(leases: KubeObject[], subnet: string): ConflictStatus {
   const out: ConflictStatus = { quarantined: 0, quarantinedAddresses: [], recentConflicts: 0 };
   for (const lease of leases) {
-    const raw = lease.metadata.annotations?.[DHCP_CONFLICTS_ANNOTATION];
-    if (!raw) continue;
-    let report: ConflictReport;
-    try {
-      const parsed = ConflictReport.safeParse(JSON.parse(raw));
-      if (!parsed.success) continue; // a malformed report counts as nothing
-      report = parsed.data;
-    } catch {
-      continue;
-    }
-    const mine = report[subnet];
+    const mine = readReport(ConflictReport, lease.metadata.annotations, DHCP_CONFLICTS_ANNOTATION)?.[subnet];
     if (!mine) continue;
     out.quarantined += mine.quarantined;
     out.recentConflicts += mine.recent;

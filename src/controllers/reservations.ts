@@ -1,8 +1,7 @@
 import { cidrContains, parseCidr } from '../api/cidr.ts';
-import { ReservationReport, type ReservedAddressReport } from '../api/dhcp-status.ts';
+import { DHCP_RESERVATIONS_ANNOTATION, readReport, ReservationReport, type ReservedAddressReport } from '../api/leases.ts';
 import { DhcpReservation, formatIssues, type DhcpSubnet, type ReservationState } from '../api/index.ts';
 import { parseIPv4 } from '../api/ipv4.ts';
-import { DHCP_RESERVATIONS_ANNOTATION } from '../api/leases.ts';
 import type { KubeObject } from '../runtime/client.ts';
 
 // DhcpReservations of a subnet, as pure functions: which are merged into the
@@ -91,17 +90,8 @@ export function judgeReservations(subnet: DhcpSubnet, objects: readonly KubeObje
 export function reportsFor(leases: readonly KubeObject[], subnet: string, reservation: string, ip: string): ReservedAddressReport[] {
   const out: ReservedAddressReport[] = [];
   for (const lease of leases) {
-    const raw = lease.metadata.annotations?.[DHCP_RESERVATIONS_ANNOTATION];
-    if (!raw) continue;
-    let report: ReservationReport;
-    try {
-      const parsed = ReservationReport.safeParse(JSON.parse(raw));
-      if (!parsed.success) continue;
-      report = parsed.data;
-    } catch {
-      continue;
-    }
-    const entry = report[subnet]?.[reservation];
+    const report = readReport(ReservationReport, lease.metadata.annotations, DHCP_RESERVATIONS_ANNOTATION);
+    const entry = report?.[subnet]?.[reservation];
     // Another address: a server still running the config from before an edit.
     if (entry && entry.ip === ip) out.push(entry);
   }

@@ -4,7 +4,7 @@
 // generation it applied, what it refused, its share, and per subnet its
 // capacity and bound leases (dhcpdReport); beside it alcor.dev/conflicts (the
 // quarantined addresses and recent conflicts) and alcor.dev/reservations (the
-// state of each DhcpReservation), src/api/dhcp-status.ts. Written when any
+// state of each DhcpReservation), each by its schema there. Written when any
 // changes: at once after a reload, otherwise checked every 5 s. The operator
 // builds the DhcpSubnet's status from these.
 //

@@ -1,10 +1,10 @@
-// What a server reports beyond the lease count (src/api/dhcp-status.ts): per
+// What a server reports beyond the lease count (src/api/leases.ts): per
 // subnet, the quarantined addresses and the conflicts within the window, and
 // the state of each DhcpReservation in this replica's share. Pure and
 // deterministic (sorted, seconds), so equal state gives equal text and the
 // publisher writes only on change.
 
-import { type ConflictReport, MAX_REPORTED_QUARANTINE, type QuarantinedAddress, type ReservationReport } from '../api/dhcp-status.ts';
+import { type ConflictReport, MAX_REPORTED_QUARANTINE, type QuarantinedAddress, type ReservationReport } from '../api/leases.ts';
 import { formatIPv4 } from '../api/ipv4.ts';
 import type { DhcpCore } from './core.ts';
 
