@@ -1,5 +1,6 @@
 // One error type for every refusal, carrying the HTTP status the API answers
-// with and a stable machine-readable reason (also the metrics label).
+// with and a stable machine-readable reason (also the metrics label). Its body
+// is every server API's (src/api/http-error.ts).
 
 export type ErrorReason =
   | 'malformed_mac'
@@ -25,18 +26,6 @@ export type ErrorReason =
   | 'upstream_failed'
   | 'internal';
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
-
 export class MacdError extends Error {
   readonly status: number;
   readonly reason: ErrorReason;
@@ -44,8 +33,5 @@ export class MacdError extends Error {
     super(message);
     this.status = status;
     this.reason = reason;
-  }
-  get title(): string {
-    return TITLES[this.status] ?? 'Error';
   }
 }

@@ -119,7 +119,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   /** The error body of a refusal (counted in the metrics). */
   const errorJson = (path: string, err: MacdError): string => {
     metrics.errors.inc({ reason: err.reason });
-    return JSON.stringify({ status: err.status, error: err.title, reason: err.reason, message: err.message, path: clip(path), timestamp: new Date().toISOString() });
+    return JSON.stringify(errorBody(err.status, err.reason, err.message, clip(path)));
   };
   const sendError = (res: ServerResponse, path: string, err: MacdError): void => send(res, err.status, new Json(errorJson(path, err)));
 
