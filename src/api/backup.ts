@@ -238,3 +238,38 @@ export function backupLines(header: BackupHeader, entries: readonly (MacEntry | 
   for (const e of entries) text += JSON.stringify(e) + '\n';
   return text;
 }
+
+/** A backup as its server imports it: the header, the entries, and the mode (import, or restore into an empty server). */
+export type ImportBody<B extends Backup> = B & { mode: 'import' | 'restore' };
+
+/** An import request's body checked for its server (a backup of `kind`); the refusal carries the API's reason. */
+export function checkImport<K extends BackupHeader['kind']>(
+  mode: string | null,
+  text: string,
+  kind: K,
+  into: string,
+): { ok: true; value: ImportBody<Extract<Backup, { header: { kind: K } }>> } | { ok: false; reason: 'invalid_request' | 'malformed_file'; error: string } {
+  const m = mode ?? 'import';
+  if (m !== 'import' && m !== 'restore') return { ok: false, reason: 'invalid_request', error: `mode must be import or restore, got "${m}"` };
+  const parsed = parseBackup(text);
+  if (!parsed.ok) return { ok: false, reason: 'malformed_file', error: parsed.error };
+  if (parsed.value.header.kind !== kind) return { ok: false, reason: 'malformed_file', error: `a ${parsed.value.header.kind} cannot be imported into ${into}` };
+  return { ok: true, value: { ...(parsed.value as Extract<Backup, { header: { kind: K } }>), mode: m } };
+}
+
+/** The lines of a backup (or export) as it streams in, without their newlines or empty ones; UTF-8 split across chunks is kept whole. */
+export async function* streamLines(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let rest = '';
+  for await (const chunk of stream) {
+    rest += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = rest.indexOf('\n')) >= 0) {
+      const line = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+      if (line !== '') yield line;
+    }
+  }
+  rest += decoder.decode();
+  if (rest !== '') yield rest;
+}

@@ -10,7 +10,7 @@
 //   POST /v1/import?mode=restore|import[&checkOnly=true]
 
 import { Readable } from 'node:stream';
-import { parseBackup, type MacEntry, type MacPoolBackupHeader } from '../api/backup.ts';
+import { checkImport, streamLines, type MacEntry, type MacPoolBackupHeader } from '../api/backup.ts';
 import { readErrorBody } from '../api/http-error.ts';
 import { formatMac, parseMac, parseMacPrefix } from '../api/mac.ts';
 import { ApiFailure, type ApiAnswer, type ApiRequest } from '../process/json-api.ts';
@@ -292,7 +292,7 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
           throw new ApiFailure(503, 'replica_unavailable', `${base} did not answer: ${err instanceof Error ? err.message : String(err)}`);
         });
         if (res.status !== 200 || !res.body) throw peerFailure(base, res.status, await res.text());
-        const lines = linesOf(res.body as unknown as AsyncIterable<Uint8Array>);
+        const lines = streamLines(res.body as unknown as AsyncIterable<Uint8Array>);
         const first = await lines.next();
         if (first.done) throw new ApiFailure(502, 'peer_failed', `${base}: empty export`);
         parts.push({ count: (JSON.parse(first.value) as { count: number }).count, lines });
@@ -330,13 +330,11 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
   };
 
   const importAll = async (q: URLSearchParams, text: string, local: boolean): Promise<ApiAnswer> => {
-    const mode = q.get('mode') ?? 'import';
-    if (mode !== 'import' && mode !== 'restore') throw new ApiFailure(400, 'invalid_request', `mode must be import or restore, got "${mode}"`);
+    const checked = checkImport(q.get('mode'), text, 'MacPoolBackup', 'a MAC pool');
+    if (!checked.ok) throw new ApiFailure(400, checked.reason, checked.error);
+    const { mode, entries } = checked.value;
     const restore = mode === 'restore';
-    const parsed = parseBackup(text);
-    if (!parsed.ok) throw new ApiFailure(400, 'malformed_file', parsed.error);
-    if (parsed.value.header.kind !== 'MacPoolBackup') throw new ApiFailure(400, 'malformed_file', `a ${parsed.value.header.kind} cannot be imported into a MAC pool`);
-    const entries = parsed.value.entries as MacEntry[];
+    const { header } = checked.value;
     // The same rules as an allocation's mac_state (ids: length and characters), as macd may hold it.
     entries.forEach((e, i) => {
       try {
@@ -369,7 +367,7 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
     const others = await peers();
     // Restore checks every replica for emptiness, owner of entries or not.
     const targets = [...new Set([...others, ...[...byOwner.keys()].filter((k): k is string => k !== null)])];
-    const lines = (list: MacEntry[]): string => [JSON.stringify({ ...parsed.value.header, count: list.length }), ...list.map((e) => JSON.stringify(e))].join('\n') + '\n';
+    const lines = (list: MacEntry[]): string => [JSON.stringify({ ...header, count: list.length }), ...list.map((e) => JSON.stringify(e))].join('\n') + '\n';
     const path = (phase: string): string => `/v1/import?${new URLSearchParams({ local: 'true', phase, mode })}`;
     const call = async (base: string, phase: string): Promise<Record<string, unknown>> => {
       const a = await peerCall(base, 'POST', path(phase), lines(byOwner.get(base) ?? []));
@@ -434,18 +432,3 @@ async function* flatten(batches: AsyncGenerator<string[]>): AsyncGenerator<strin
   for await (const batch of batches) yield* batch;
 }
 
-/** The lines of a stream, without their newlines. */
-async function* linesOf(stream: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let rest = '';
-  for await (const chunk of stream) {
-    rest += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      if (line !== '') yield line;
-    }
-  }
-  if (rest !== '') yield rest;
-}

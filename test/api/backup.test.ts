@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backupLines, parseBackup, type DhcpSubnetBackupHeader, type MacPoolBackupHeader } from '../../src/api/backup.ts';
+import { backupLines, checkImport, parseBackup, streamLines, type DhcpSubnetBackupHeader, type MacPoolBackupHeader } from '../../src/api/backup.ts';
 
 const macHeader = (count: number): MacPoolBackupHeader => ({
   kind: 'MacPoolBackup',
@@ -48,5 +48,36 @@ describe('backup files', () => {
     const r = parseBackup(text);
     expect(r.ok).toBe(false);
     expect(r.ok ? '' : r.error).toContain(message);
+  });
+});
+
+describe('an import as its server reads it', () => {
+  it('takes a backup of its kind, import or restore', () => {
+    const text = backupLines(macHeader(1), [mac(1)]);
+    expect(checkImport(null, text, 'MacPoolBackup', 'a MAC pool')).toEqual({ ok: true, value: { header: macHeader(1), entries: [mac(1)], mode: 'import' } });
+    expect(checkImport('restore', text, 'MacPoolBackup', 'a MAC pool')).toMatchObject({ ok: true, value: { mode: 'restore' } });
+  });
+
+  it.each([
+    ['an unknown mode', 'replace', backupLines(macHeader(0), []), { reason: 'invalid_request', error: 'mode must be import or restore, got "replace"' }],
+    ['the other kind', null, backupLines(leaseHeader(0), []), { reason: 'malformed_file', error: 'a DhcpSubnetBackup cannot be imported into a MAC pool' }],
+    ['a truncated file', null, backupLines(macHeader(2), [mac(1)]), { reason: 'malformed_file', error: expect.stringMatching(/^the header says 2 entries but 1 follow/) }],
+  ])('refuses %s with the reason the API answers', (_name, mode, text, refusal) => {
+    expect(checkImport(mode, text, 'MacPoolBackup', 'a MAC pool')).toEqual({ ok: false, ...refusal });
+  });
+});
+
+describe('streamLines', () => {
+  it('splits a stream into its lines whatever the chunks, a character split between two kept whole', async () => {
+    const bytes = new TextEncoder().encode('{"a":"é"}\n\n{"b":2}\n{"c":"ü"}');
+    const at = bytes.indexOf(0xc3) + 1; // inside the two bytes of é
+    async function* chunks() {
+      yield bytes.subarray(0, at);
+      yield bytes.subarray(at, at + 5);
+      yield bytes.subarray(at + 5);
+    }
+    const out: string[] = [];
+    for await (const line of streamLines(chunks())) out.push(line);
+    expect(out).toEqual(['{"a":"é"}', '{"b":2}', '{"c":"ü"}']);
   });
 });

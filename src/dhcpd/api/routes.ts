@@ -12,7 +12,7 @@
 //                                      JSON lines (src/api/backup.ts): all applied, or none
 
 import { Readable } from 'node:stream';
-import { parseBackup, type LeaseEntry, type LeaseItem } from '../../api/backup.ts';
+import { checkImport, streamLines, type LeaseItem } from '../../api/backup.ts';
 import { formatIPv4, parseIPv4 } from '../../api/ipv4.ts';
 import { readErrorBody } from '../../api/http-error.ts';
 import { ApiFailure, type ApiAnswer, type ApiRequest } from '../../process/json-api.ts';
@@ -211,7 +211,7 @@ export function leaseRoutes(o: LeaseRoutesOptions): (req: ApiRequest) => Promise
           for await (const c of res as AsyncIterable<Buffer>) text += c.toString();
           throw new ApiFailure(502, 'peer_failed', peerError(p, res.statusCode ?? 0, text));
         }
-        const lines = linesOf(res);
+        const lines = streamLines(res);
         const first = await lines.next();
         if (first.done) throw new ApiFailure(502, 'peer_failed', `${p.name}: empty export`);
         const header = JSON.parse(first.value) as { count: number };
@@ -252,13 +252,10 @@ export function leaseRoutes(o: LeaseRoutesOptions): (req: ApiRequest) => Promise
 
   // ---- POST /v1/import ----
   const importAll = async (q: URLSearchParams, bodyText: string, local: boolean): Promise<ApiAnswer> => {
-    const mode = q.get('mode') ?? 'import';
-    if (mode !== 'import' && mode !== 'restore') throw new ApiFailure(400, 'invalid_request', `mode must be import or restore, got "${mode}"`);
+    const checked = checkImport(q.get('mode'), bodyText, 'DhcpSubnetBackup', 'a DHCP server');
+    if (!checked.ok) throw new ApiFailure(400, checked.reason, checked.error);
+    const { mode, entries } = checked.value;
     const restore = mode === 'restore';
-    const parsed = parseBackup(bodyText);
-    if (!parsed.ok) throw new ApiFailure(400, 'malformed_file', parsed.error);
-    if (parsed.value.header.kind !== 'DhcpSubnetBackup') throw new ApiFailure(400, 'malformed_file', `a ${parsed.value.header.kind} cannot be imported into a DHCP server`);
-    const entries = parsed.value.entries as LeaseEntry[];
     const subnet = subnetFor(q);
     if (local) {
       const phase = q.get('phase') ?? 'check';
@@ -356,17 +353,3 @@ function summary(s: Subnet): { name: string; cidr: string; pools: { start: strin
   return { name: s.name, cidr: `${formatIPv4(s.cidr.first)}/${s.cidr.prefixLength}`, pools: s.pools.map((p) => ({ start: formatIPv4(p.start), end: formatIPv4(p.end) })) };
 }
 
-/** The lines of a stream, without their newlines. */
-async function* linesOf(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  let rest = '';
-  for await (const chunk of stream) {
-    rest += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      if (line !== '') yield line;
-    }
-  }
-  if (rest !== '') yield rest;
-}

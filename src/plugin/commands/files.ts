@@ -6,7 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { backupLines, checkHeader, parseBackup, parseLine, type Backup, type BackupHeader, type LeaseEntry } from '../../api/backup.ts';
+import { backupLines, checkHeader, parseBackup, parseLine, streamLines, type Backup, type BackupHeader, type LeaseEntry } from '../../api/backup.ts';
 import { parseCidr } from '../../api/cidr.ts';
 import { parseDurationSeconds } from '../../api/duration.ts';
 import type { DhcpSubnet } from '../../api/index.ts';
@@ -27,27 +27,13 @@ function endpoint(named: Named, what: string): { target: Target; query: URLSearc
   return { target: dhcpTarget(named.subnet), query: new URLSearchParams({ subnet: named.subnet.metadata.name }), ref: `dhcpsubnet ${refOf(named.subnet)}`, noun: 'lease' };
 }
 
-/** The lines of a stream, without their newlines. */
-async function* lines(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  let rest = '';
-  for await (const chunk of stream) {
-    rest += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      if (line !== '') yield line;
-    }
-  }
-  if (rest !== '') yield rest;
-}
 
 /** Opens the server's export; reads its header. */
 async function openExport(c: Connection, named: Named, server?: string): Promise<{ header: BackupHeader; entries: AsyncGenerator<string>; ref: string; noun: string }> {
   const e = endpoint(named, 'export');
   if (server !== undefined) e.query.set('server', server);
   const res: IncomingMessage = await proxyStream(c, e.target, 'GET', `/v1/export${e.query.size > 0 ? `?${e.query}` : ''}`);
-  const entries = lines(res as AsyncIterable<Buffer>);
+  const entries = streamLines(res as AsyncIterable<Buffer>);
   const first = await entries.next();
   const parsed = first.done ? undefined : parseLine(first.value);
   const header = parsed?.ok ? checkHeader(parsed.value) : undefined;
