@@ -136,7 +136,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     for (let i = 0; i + 1 < s.latencies.length; i += 2) latencyBy(typeName(s.latencies[i] as number)).observe(s.latencies[i + 1] as number);
     if (s.overloaded > 0) {
       drops.add('overloaded', s.overloaded);
-      log.warn({ dropped: s.overloaded }, 'overloaded: datagrams dropped unread (more than the socket thread may queue were waiting)');
+      log.warn({ dropped: s.overloaded }, 'overloaded: datagrams dropped unread (too many waiting for this thread, or waiting too long)');
     }
     if (s.failed > 0) {
       drops.add('send-failed', s.failed);

@@ -35,6 +35,8 @@ describe.each([false, true])('packet I/O (socket thread: %s)', (thread) => {
     const received: Received[] = [];
     const io = await openPacketIo({
       thread,
+      // However slow this machine is, nothing is too old here.
+      maxWaitMs: 60_000,
       address: '127.0.0.1',
       port: 0,
       replyRate: 40_000,
@@ -83,7 +85,7 @@ describe.each([false, true])('packet I/O (socket thread: %s)', (thread) => {
 
   it.skipIf(!thread)('drops what arrives past the backlog while the server is busy, and counts it', async () => {
     let received = 0;
-    const io = await openPacketIo({ thread, maxBacklog: 50, address: '127.0.0.1', port: 0, replyRate: 1000, replyBurst: 8, onPacket: () => received++, onSocketError: () => {}, onFatal: () => {} });
+    const io = await openPacketIo({ thread, maxBacklog: 50, maxWaitMs: 60_000, address: '127.0.0.1', port: 0, replyRate: 1000, replyBurst: 8, onPacket: () => received++, onSocketError: () => {}, onFatal: () => {} });
     const client = createSocket('udp4');
     try {
       // All 400 sent, then this thread busy: nothing handed over is handled while the socket thread reads them.
@@ -106,6 +108,37 @@ describe.each([false, true])('packet I/O (socket thread: %s)', (thread) => {
       // thread only got to after the busy second may have found room again).
       expect(received + overloaded).toBe(400);
       expect(overloaded).toBeGreaterThanOrEqual(300);
+    } finally {
+      client.close();
+      await io.close();
+    }
+  });
+
+  it.skipIf(!thread)('drops unread what waited too long for the server, and counts it', async () => {
+    let received = 0;
+    const io = await openPacketIo({ thread, maxWaitMs: 100, address: '127.0.0.1', port: 0, replyRate: 1000, replyBurst: 8, onPacket: () => received++, onSocketError: () => {}, onFatal: () => {} });
+    const client = createSocket('udp4');
+    try {
+      await new Promise<void>((resolve) => {
+        for (let i = 0; i < 200; i++) client.send(Uint8Array.of(i & 255), io.port, '127.0.0.1', i === 199 ? () => resolve() : undefined);
+      });
+      // Busy for longer than maxWaitMs: everything handed over meanwhile is too old when this thread gets to it.
+      const until = Date.now() + 500;
+      while (Date.now() < until) {
+        // busy
+      }
+      let overloaded = 0;
+      const deadline = Date.now() + 5000;
+      while (received + overloaded < 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        overloaded += (await io.drainStats()).overloaded;
+      }
+      expect(overloaded).toBe(200);
+      expect(received).toBe(0);
+      // Fresh ones are handled again.
+      client.send(Uint8Array.of(1), io.port, '127.0.0.1');
+      while (received < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(received).toBe(1);
     } finally {
       client.close();
       await io.close();

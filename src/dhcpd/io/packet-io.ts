@@ -16,16 +16,22 @@
 // handed over and not yet handled, the socket thread drops new ones
 // ("overloaded"), as a full receive buffer would: a queue of seconds would
 // answer only clients that have given up (and perfdhcp counts a reply after
-// 1 s as lost), so throughput would collapse instead of levelling off.
+// 1 s as lost), so throughput would collapse instead of levelling off. When
+// the server's thread is slower than usual (other work on its core), 4,096
+// datagrams are seconds of its work; so it also drops unread what waited more
+// than MAX_WAIT_MS between the threads, counted the same: its reply would come
+// late, and parsing and answering it would cost as much as a fresh one.
 
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { forEachReceived, OutgoingPacker, type Outgoing, type PacketBatch, type Received } from './batch.ts';
-import { bindDhcpSocket, emptyStats, Sender, type SendStats, type SocketOptions } from './socket.ts';
+import { bindDhcpSocket, emptyStats, now, Sender, type SendStats, type SocketOptions } from './socket.ts';
 
 /** Datagrams handed to the server's thread and not yet handled, at most (about 0.1 s of its work). */
 export const MAX_BACKLOG = 4096;
+/** Datagrams that waited longer than this for the server's thread are dropped unread (milliseconds). */
+export const MAX_WAIT_MS = 500;
 
 /** What the socket thread is started with: its socket, and the counter of datagrams the server's thread has handled (Int32, shared). */
 export interface SocketThreadData extends SocketOptions {
@@ -47,6 +53,8 @@ export interface PacketIoOptions extends SocketOptions {
   thread: boolean;
   /** Socket thread: datagrams waiting for the server's thread, at most (default MAX_BACKLOG). */
   maxBacklog?: number;
+  /** Socket thread: longest wait for the server's thread before a datagram is dropped unread (default MAX_WAIT_MS). */
+  maxWaitMs?: number;
   /** Each received datagram, in the server's thread. */
   onPacket: (r: Received) => void;
   /** The socket reported an error (serving goes on). */
@@ -95,6 +103,13 @@ async function threadIo(o: PacketIoOptions): Promise<PacketIo> {
   const worker = new Worker(socketThreadUrl(), { workerData: data, name: 'dhcp-socket' });
   const waiting = new Map<number, (s: SendStats) => void>();
   let nextId = 0;
+  /** Dropped unread here for waiting too long; added to the socket thread's overloaded count at each drain. */
+  let stale = 0;
+  const maxWaitMs = o.maxWaitMs ?? MAX_WAIT_MS;
+  const onPacket = (r: Received): void => {
+    if (now() - r.stamp > maxWaitMs) stale++;
+    else o.onPacket(r);
+  };
   let started = false;
   let closing = false;
   let closed: (() => void) | undefined;
@@ -103,9 +118,11 @@ async function threadIo(o: PacketIoOptions): Promise<PacketIo> {
     worker.on('message', (m: FromSocketThread) => {
       switch (m.t) {
         case 'in':
-          Atomics.add(handled, 0, forEachReceived(m.batch, o.onPacket));
+          Atomics.add(handled, 0, forEachReceived(m.batch, onPacket));
           break;
         case 'stats':
+          m.stats.overloaded += stale;
+          stale = 0;
           waiting.get(m.id)?.(m.stats);
           waiting.delete(m.id);
           break;
