@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { withRules } from './common.ts';
-import { httpLimitDefaults, httpLimitFields, httpLimitRules, httpLimitValues, type HttpLimitValues } from './http-limits.ts';
+import { HttpLimits, httpLimitDefaults, httpLimitFields, httpLimitRules, httpLimitValues, type HttpLimitValues } from './http-limits.ts';
 
 // The limits of macd's API: those of every listener (src/api/http-limits.ts)
 // plus the bulk size and the length of the ids a mac_state carries. The
@@ -54,12 +54,8 @@ export const macdLimitFlags: Record<MacdLimitKey, string> = {
 /** What macd runs with: every limit, defaulted. */
 export const MacdLimits = withRules(
   z.object({
-    maxRequestBytes: macdLimitFields.maxRequestBytes.default(macdLimitDefaults.maxRequestBytes),
-    headersTimeout: macdLimitFields.headersTimeout.default(macdLimitDefaults.headersTimeout),
-    requestTimeout: macdLimitFields.requestTimeout.default(macdLimitDefaults.requestTimeout),
-    keepAliveTimeout: macdLimitFields.keepAliveTimeout.default(macdLimitDefaults.keepAliveTimeout),
-    maxConnections: macdLimitFields.maxConnections.default(macdLimitDefaults.maxConnections),
-    maxRequestsPerConnection: macdLimitFields.maxRequestsPerConnection.default(macdLimitDefaults.maxRequestsPerConnection),
+    // Every listener's, with their defaults.
+    ...HttpLimits.shape,
     maxBulk: macdLimitFields.maxBulk.default(macdLimitDefaults.maxBulk),
     maxIdLength: macdLimitFields.maxIdLength.default(macdLimitDefaults.maxIdLength),
   }),
