@@ -4,34 +4,8 @@
 # first run pays for the build. Prints one line per component with its time.
 # Usage: build.sh            build what is missing, print the bin directory
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-. "$here/versions.sh"
-
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/alcor-operator"
-bin="$cache/bin/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-helm-$HELM_VERSION"
-mkdir -p "$bin"
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-
-# One build at a time per cache: a second caller waits, then finds the binaries.
-exec 9>"$cache/build.lock"
-flock 9
-
-log() { printf '[cluster-build] %s\n' "$*" >&2; }
-command -v go >/dev/null || { log "go is required to build the local cluster (Go 1.24 or newer)"; exit 1; }
-
-# build NAME COMMAND...: runs COMMAND (which writes $tmp/NAME) unless NAME is cached.
-build() {
-  local name="$1"; shift
-  if [[ -e "$bin/$name" ]]; then return 0; fi
-  local start=$SECONDS tmp
-  tmp="$(mktemp -d "$bin/.build-$name.XXXXXX")"
-  log "building $name ..."
-  if ! "$@" "$tmp/$name" >"$tmp/log" 2>&1; then
-    cat "$tmp/log" >&2; rm -rf "$tmp"; log "building $name failed"; exit 1
-  fi
-  mv "$tmp/$name" "$bin/$name"; rm -rf "$tmp"
-  log "built $name in $((SECONDS - start))s"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/build-lib.sh"
+cache_open "$cache/bin/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-helm-$HELM_VERSION" build.lock cluster-build
 
 kube_ldflags() {
   local minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}" flags=""

@@ -1,4 +1,4 @@
-# Pinned versions of the local cluster's components (sourced by build.sh).
+# Pinned versions of the local cluster's components (sourced by build-lib.sh for build.sh and build-prometheus.sh).
 # The Kubernetes and etcd versions must match go/kubernetes/go.mod and go/etcd/go.mod.
 KUBERNETES_VERSION=v1.34.4
 ETCD_VERSION=v3.6.16
