@@ -22,13 +22,30 @@ import { crc32 } from 'node:zlib';
 
 const HEADER = 8;
 
-interface Entry {
-  /** The record (null on a cut marker). */
-  payload: string | null;
-  apply?: (() => void) | undefined;
+/** Records appended one after another (no cut between them): written together, durable together, one promise. */
+interface Group {
+  /** Records as JSON text, or already as UTF-8 bytes. */
+  payloads: (string | Buffer)[];
+  applies: ((() => void) | undefined)[];
+  promise: Promise<void>;
   resolve: () => void;
-  /** Set on a cut marker: the generation that follows. */
-  cutTo?: number;
+  /** Set when written: its place among the batches. */
+  seq: number;
+}
+
+/** A cut of the log (rotate): records queued after it go to the next generation. */
+interface Cut {
+  cutTo: number;
+  atCut: () => void;
+  resolve: () => void;
+}
+
+const isCut = (e: Group | Cut): e is Cut => 'cutTo' in e;
+
+function group(): Group {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { payloads: [], applies: [], promise, resolve, seq: 0 };
 }
 
 export interface JournalHooks {
@@ -86,20 +103,14 @@ const MAX_SYNCS = 2;
 /** The write buffer kept between batches; a larger one (a big bulk record) is dropped after use. */
 const KEEP_BUFFER = 256 * 1024;
 
-interface Batch {
-  seq: number;
-  entries: Entry[];
-  bytes: number;
-}
-
 export class Journal {
   private readonly dir: string;
   private readonly hooks: JournalHooks;
   private fd: number;
   private gen: number;
-  private queue: Entry[] = [];
-  /** Written (or being written) but not yet known durable, oldest first. */
-  private unsynced: Batch[] = [];
+  private queue: (Group | Cut)[] = [];
+  /** Written but not yet known durable, oldest first. */
+  private unsynced: Group[] = [];
   private syncs = 0;
   /** A pump is scheduled for the end of this turn of the event loop. */
   private scheduled = false;
@@ -123,14 +134,19 @@ export class Journal {
     return this.gen;
   }
 
-  /** Appends a record; resolves once it is durable and `apply` has run. */
-  append(payload: string, apply?: () => void): Promise<void> {
+  /**
+   * Appends a record; resolves once it is durable and `apply` has run (the
+   * promise is shared by the records that go out together).
+   */
+  append(payload: string | Buffer, apply?: () => void): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('journal closed'));
-    return new Promise<void>((resolve) => {
-      this.queue.push({ payload, apply, resolve });
-      this.schedule();
-    });
+    let g = this.queue[this.queue.length - 1];
+    if (!g || isCut(g)) this.queue.push((g = group()));
+    g.payloads.push(payload);
+    g.applies.push(apply);
+    this.schedule();
+    return g.promise;
   }
 
   /**
@@ -139,9 +155,9 @@ export class Journal {
    * later record is applied. Resolves with the new generation number.
    */
   rotate(atCut: () => void): Promise<number> {
-    const next = this.gen + 1 + this.queue.filter((e) => e.cutTo !== undefined).length;
+    const next = this.gen + 1 + this.queue.filter(isCut).length;
     return new Promise<number>((resolve) => {
-      this.queue.push({ payload: null, apply: atCut, resolve: () => resolve(next), cutTo: next });
+      this.queue.push({ cutTo: next, atCut, resolve: () => resolve(next) });
       this.schedule();
     });
   }
@@ -178,7 +194,7 @@ export class Journal {
   private pump(): void {
     if (this.failed || this.queue.length === 0 || this.syncs >= MAX_SYNCS) return;
     const head = this.queue[0]!;
-    if (head.cutTo !== undefined) {
+    if (isCut(head)) {
       // Switch files only once everything in the old one is durable.
       if (this.unsynced.length > 0) return;
       this.queue.shift();
@@ -187,44 +203,40 @@ export class Journal {
       } catch (e) {
         return this.fail(e as Error);
       }
-      head.apply?.();
+      head.atCut();
       this.hooks.afterBatch?.();
       head.resolve();
       return this.pump();
     }
-    let n = this.queue.findIndex((e) => e.cutTo !== undefined);
-    if (n < 0) n = this.queue.length;
-    const entries = n === this.queue.length ? this.queue : this.queue.slice(0, n);
-    this.queue = n === this.queue.length ? [] : this.queue.slice(n);
-    const batch: Batch = { seq: ++this.seq, entries, bytes: 0 };
+    this.queue.shift();
+    head.seq = ++this.seq;
     const started = performance.now();
     try {
-      batch.bytes = this.writeRecords(entries);
+      this.bytesInGeneration += this.writeRecords(head.payloads);
     } catch (e) {
       return this.fail(e as Error);
     }
-    this.bytesInGeneration += batch.bytes;
-    this.unsynced.push(batch);
+    this.unsynced.push(head);
     this.syncs++;
     fdatasync(this.fd, (syncErr) => {
       this.syncs--;
       if (syncErr) return this.fail(syncErr);
       this.hooks.onFlush?.((performance.now() - started) / 1000);
-      this.complete(batch.seq);
+      this.complete(head.seq);
       this.pump();
     });
   }
 
   /** Frames the records into the write buffer and appends them to the file; returns the bytes written. */
-  private writeRecords(entries: readonly Entry[]): number {
+  private writeRecords(payloads: readonly (string | Buffer)[]): number {
     let room = 0;
     // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    for (const e of entries) room += HEADER + e.payload!.length * 3;
+    for (const p of payloads) room += HEADER + (typeof p === 'string' ? p.length * 3 : p.length);
     if (room > this.buf.length) this.buf = Buffer.allocUnsafeSlow(room);
     const buf = this.buf;
     let pos = 0;
-    for (const e of entries) {
-      const len = buf.write(e.payload!, pos + HEADER, 'utf8');
+    for (const p of payloads) {
+      const len = typeof p === 'string' ? buf.write(p, pos + HEADER, 'utf8') : p.copy(buf, pos + HEADER);
       buf.writeUInt32LE(len, pos);
       buf.writeUInt32LE(crc32(buf.subarray(pos + HEADER, pos + HEADER + len)), pos + 4);
       pos += HEADER + len;
@@ -236,15 +248,15 @@ export class Journal {
   }
 
   private complete(upTo: number): void {
-    const done: Batch[] = [];
+    const done: Group[] = [];
     while (this.unsynced.length > 0 && this.unsynced[0]!.seq <= upTo) done.push(this.unsynced.shift()!);
     if (done.length === 0) return;
-    for (const b of done) {
+    for (const g of done) {
       this.batches++;
-      for (const e of b.entries) e.apply?.();
+      for (const apply of g.applies) apply?.();
     }
     this.hooks.afterBatch?.();
-    for (const b of done) for (const e of b.entries) e.resolve();
+    for (const g of done) g.resolve();
   }
 
   private switchTo(gen: number): void {
