@@ -210,9 +210,9 @@ export class Allocator {
     return null;
   }
 
-  /** Cursors of the ranges the last allocation moved (logged so a replay restores them). */
-  movedCursors(): Record<string, number> {
-    return Object.fromEntries(this.moved.map((r) => [r.id, r.cursor]));
+  /** The ranges whose cursor the last allocation moved (their cursors are logged so a replay restores them). */
+  movedRanges(): readonly MacRange[] {
+    return this.moved;
   }
 
   // ---- replay (state already validated when it was logged) ----

@@ -12,14 +12,15 @@ import type { MacRange } from './range.ts';
 import type { MacStateInput, MacStateOut } from './store.ts';
 
 /** Characters that JSON must escape. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
-const str = (v: string | null): string => (v === null ? 'null' : NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
-const stateJson = (v: string): string => (v === 'Active' ? '"Active"' : v === 'Inactive' ? '"Inactive"' : str(v));
+export const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
+/** A string (or null) as JSON text; quoted without JSON.stringify when nothing needs escaping (ids never do). */
+export const jsonString = (v: string | null): string => (v === null ? 'null' : NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
+const stateJson = (v: string): string => (v === 'Active' ? '"Active"' : v === 'Inactive' ? '"Inactive"' : jsonString(v));
 
 /** A mac_state as JSON text, built directly (bulk answers hold thousands). */
 export function macStateJson(s: MacStateOut): string {
   const m = s.meta;
-  return `{"mac_address":"${formatMac(s.mac)}","project_id":${str(m.projectId)},"vpc_id":${str(m.vpcId)},"port_id":${str(m.portId)},"state":${stateJson(m.state)}}`;
+  return `{"mac_address":"${formatMac(s.mac)}","project_id":${jsonString(m.projectId)},"vpc_id":${jsonString(m.vpcId)},"port_id":${jsonString(m.portId)},"state":${stateJson(m.state)}}`;
 }
 
 /** A pre-serialised JSON body. */

@@ -15,6 +15,7 @@
 import { closeSync, existsSync, fsync, openSync, readdirSync, readSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { MacMeta } from './meta.ts';
+import { ID_FIELDS, type IdField, type MacStates } from './states.ts';
 
 export const SLOT = 128;
 /** Addresses per slot file. */
@@ -23,23 +24,24 @@ const PRESENT = 0xa1;
 const OVERFLOW = 0xa2;
 const NULL_LEN = 255;
 
-interface Staged {
-  fd: number;
-  off: number;
-  meta: MacMeta;
-  mac: number;
-}
-
 /** Largest single write of a flush; runs longer than this are split. */
 const CHUNK = 1024 * 1024;
+/** Staging room kept between flushes (slots); a bulk's larger one is dropped after its flush. */
+const KEEP_STAGED = 8192;
+
+const ACTIVE = Buffer.from('Active');
+const INACTIVE = Buffer.from('Inactive');
 
 export class SlotStore {
   private readonly dir: string;
   private readonly fds = new Map<number, number>();
-  private staged: Staged[] = [];
+  /** Slot images staged for the next flush (SLOT bytes each), in staging order, and their MACs. */
+  private staged = Buffer.allocUnsafeSlow(KEEP_STAGED * SLOT);
+  private stagedMacs = new Float64Array(KEEP_STAGED);
+  private count = 0;
   readonly overflow = new Map<number, MacMeta>();
   private readonly readBuf = Buffer.alloc(SLOT);
-  /** One reusable write buffer: no per-slot allocation (millions of them would bloat the heap). */
+  /** One reusable write buffer for runs out of staging order: no per-slot allocation. */
   private readonly writeBuf = Buffer.allocUnsafeSlow(CHUNK);
 
   constructor(dir: string) {
@@ -55,47 +57,88 @@ export class SlotStore {
     return fd;
   }
 
-  /** Stages a slot write; `flush` performs the staged writes, coalescing neighbours. */
+  /** The zeroed image of the next staged slot, for `mac`. */
+  private next(mac: number): Buffer {
+    if (this.count === this.stagedMacs.length) {
+      const macs = new Float64Array(this.count * 2);
+      macs.set(this.stagedMacs);
+      this.stagedMacs = macs;
+      const bytes = Buffer.allocUnsafeSlow(this.count * 2 * SLOT);
+      this.staged.copy(bytes, 0, 0, this.count * SLOT);
+      this.staged = bytes;
+    }
+    this.stagedMacs[this.count] = mac;
+    const slot = this.staged.subarray(this.count * SLOT, ++this.count * SLOT);
+    return slot.fill(0);
+  }
+
+  /** Stages a slot write; `flush` performs the staged writes, coalescing neighbours (the later of two writes to one slot wins). */
   stage(mac: number, meta: MacMeta): void {
-    const first = mac - (mac % FILE_SPAN);
-    this.staged.push({ fd: this.fdFor(first), off: (mac - first) * SLOT, meta, mac });
+    const slot = this.next(mac);
+    if (encode(meta, slot)) this.overflow.delete(mac);
+    else this.toOverflow(mac, meta, slot);
+  }
+
+  /** Stages the slots of allocated states, copying their ids' bytes. */
+  stageStates(s: MacStates): void {
+    for (let i = 0; i < s.length; i++) {
+      const mac = s.mac(i);
+      const slot = this.next(mac);
+      if (encodeState(s, i, slot)) this.overflow.delete(mac);
+      else this.toOverflow(mac, s.meta(i), slot);
+    }
+  }
+
+  private toOverflow(mac: number, meta: MacMeta, slot: Buffer): void {
+    slot.fill(0);
+    slot[0] = OVERFLOW;
+    this.overflow.set(mac, meta);
   }
 
   get stagedCount(): number {
-    return this.staged.length;
+    return this.count;
   }
 
   flush(): void {
-    const s = this.staged;
-    if (s.length === 0) return;
-    this.staged = [];
-    // Stable sort: of two writes to one slot, the later one wins.
-    s.sort((a, b) => a.fd - b.fd || a.off - b.off);
-    const buf = this.writeBuf;
-    let i = 0;
-    while (i < s.length) {
-      const first = s[i]!;
+    const n = this.count;
+    if (n === 0) return;
+    this.count = 0;
+    const macs = this.stagedMacs;
+    // In staging order when the MACs ascend (allocations do), else sorted (stably, so the later write to a slot wins).
+    let order: number[] | null = null;
+    for (let i = 1; i < n; i++) {
+      if (macs[i]! <= macs[i - 1]!) {
+        order = Array.from({ length: n }, (_, k) => k).sort((a, b) => macs[a]! - macs[b]! || a - b);
+        break;
+      }
+    }
+    const at = (k: number): number => (order ? order[k]! : k);
+    let k = 0;
+    while (k < n) {
+      // A run of consecutive slots in one file, each the last write to its slot.
+      const first = macs[at(k)]!;
+      const file = first - (first % FILE_SPAN);
       let len = 0;
-      let j = i;
-      // A run of consecutive slots (a repeated slot overwrites in place).
-      while (j < s.length && s[j]!.fd === first.fd && len < CHUNK) {
-        const e = s[j]!;
-        const pos = e.off - first.off;
-        if (pos !== len && pos !== len - SLOT) break;
-        const slot = buf.subarray(pos, pos + SLOT);
-        slot.fill(0);
-        if (encode(e.meta, slot)) this.overflow.delete(e.mac);
-        else {
-          slot.fill(0);
-          slot[0] = OVERFLOW;
-          this.overflow.set(e.mac, e.meta);
-        }
-        len = pos + SLOT;
+      let j = k;
+      while (j < n && len < CHUNK) {
+        const mac = macs[at(j)]!;
+        if (mac !== first + len / SLOT || mac - (mac % FILE_SPAN) !== file) break;
+        while (j + 1 < n && macs[at(j + 1)] === mac) j++;
+        if (order) this.staged.copy(this.writeBuf, len, at(j) * SLOT, (at(j) + 1) * SLOT);
+        len += SLOT;
         j++;
       }
+      const src = order ? this.writeBuf : this.staged;
+      const srcOff = order ? 0 : at(k) * SLOT;
+      const fd = this.fdFor(file);
+      const off = (first - file) * SLOT;
       let done = 0;
-      while (done < len) done += writeSync(first.fd, buf, done, len - done, first.off + done);
-      i = j;
+      while (done < len) done += writeSync(fd, src, srcOff + done, len - done, off + done);
+      k = j;
+    }
+    if (this.stagedMacs.length > KEEP_STAGED) {
+      this.staged = Buffer.allocUnsafeSlow(KEEP_STAGED * SLOT);
+      this.stagedMacs = new Float64Array(KEEP_STAGED);
     }
   }
 
@@ -171,6 +214,30 @@ function encode(m: MacMeta, buf: Buffer): boolean {
     buf[1 + k] = n;
     pos += n;
   }
+  return true;
+}
+
+/** encode() for a state of a batch: its ids' bytes copied as they are. */
+function encodeState(s: MacStates, i: number, buf: Buffer): boolean {
+  buf[0] = PRESENT;
+  let pos = 5;
+  const fields: IdField[] = [ID_FIELDS.port, ID_FIELDS.project, ID_FIELDS.vpc];
+  for (let k = 0; k < 3; k++) {
+    const start = s.start(i, fields[k]!);
+    if (start < 0) {
+      buf[1 + k] = NULL_LEN;
+      continue;
+    }
+    const n = s.end(i, fields[k]!) - start;
+    if (n >= NULL_LEN || pos + n > SLOT) return false;
+    s.bytes.copy(buf, pos, start, start + n);
+    buf[1 + k] = n;
+    pos += n;
+  }
+  const state = s.inactive(i) ? INACTIVE : ACTIVE;
+  if (pos + state.length > SLOT) return false;
+  state.copy(buf, pos);
+  buf[4] = state.length;
   return true;
 }
 

@@ -15,7 +15,13 @@ import { range0 } from '../api/mac-range.ts';
 import { fromTuple, toTuple, type MacMeta, type MetaTuple } from './meta.ts';
 import { firstEndingAtOrAfter, mergeIntervals, type Interval, type MacRange, type RangeSource, type RangeSpec } from './range.ts';
 import { SlotStore } from './slots.ts';
+import { Bytes, ID_FIELDS, MacStates, type IdField } from './states.ts';
 import { legacyBlock, readSnapshot, writeSnapshot, type SnapshotHeader } from './snapshot.ts';
+
+const NONE: number[] = [];
+
+/** A change whose slots are not written yet: a batch of allocated states, or one MAC's new metadata. */
+type Unsettled = { states: MacStates } | { mac: number; meta: MacMeta };
 
 export interface MacStateInput {
   mac: number | null;
@@ -56,22 +62,37 @@ interface AllocRecord {
   st?: string[];
 }
 
-function allocRecord(out: readonly MacStateOut[], cursors: Record<string, number>): AllocRecord {
-  const n = out.length;
-  const m = new Array<number>(n);
-  const p = new Array<string>(n);
-  const j = new Array<string | null>(n);
-  const v = new Array<string | null>(n);
-  const st = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    const o = out[i]!;
-    m[i] = o.mac;
-    p[i] = o.meta.portId;
-    j[i] = o.meta.projectId;
-    v[i] = o.meta.vpcId;
-    st[i] = o.meta.state;
+/**
+ * The allocation record (an AllocRecord as JSON), written as bytes: the ids
+ * are copied from the request (a bulk's record is a few hundred kilobytes,
+ * with no string per MAC).
+ */
+function allocRecord(s: MacStates, moved: readonly MacRange[]): Buffer {
+  const w = new Bytes(64 + s.length * 48 + s.bytes.length);
+  w.ascii('{"t":"a","m":[');
+  for (let i = 0; i < s.length; i++) {
+    if (i > 0) w.ascii(',');
+    w.int(s.mac(i));
   }
-  return { t: 'a', m, k: cursors, p, j, v, st };
+  w.ascii('],"k":{');
+  moved.forEach((r, i) => {
+    w.utf8(`${i > 0 ? ',' : ''}${JSON.stringify(r.id)}:`);
+    w.int(r.cursor);
+  });
+  const ids = (key: string, field: IdField): void => {
+    w.ascii(key);
+    for (let i = 0; i < s.length; i++) {
+      if (i > 0) w.ascii(',');
+      w.id(s, i, field);
+    }
+  };
+  ids('},"p":[', ID_FIELDS.port);
+  ids('],"j":[', ID_FIELDS.project);
+  ids('],"v":[', ID_FIELDS.vpc);
+  w.ascii('],"st":[');
+  for (let i = 0; i < s.length; i++) w.ascii(`${i > 0 ? ',' : ''}${s.inactive(i) ? '"Inactive"' : '"Active"'}`);
+  w.ascii(']}');
+  return w.done();
 }
 
 function recordMeta(rec: AllocRecord | { s: MetaTuple[] }, i: number): MacMeta {
@@ -121,8 +142,11 @@ export class MacStore {
   private readonly opts: StoreOptions;
   private readonly slots: SlotStore;
   private journal!: Journal;
-  /** Metadata of changes not yet durable (slots are written after the fsync). */
-  private readonly pending = new Map<number, MacMeta>();
+  /**
+   * Changes logged but not yet durable, oldest first: their slots are written
+   * after the fsync, so until then find() reads the metadata here (newest first).
+   */
+  private readonly unsettled: Unsettled[] = [];
   private snapshotting: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
@@ -195,22 +219,37 @@ export class MacStore {
 
   // ---- MACs ----
 
-  async allocate(inputs: readonly MacStateInput[], rangeId?: string): Promise<MacStateOut[]> {
-    const specific: number[] = [];
-    for (const i of inputs) if (i.mac !== null) specific.push(i.mac);
-    const count = inputs.length - specific.length;
+  /**
+   * Allocates the states (all or none): those naming a MAC get it, the others
+   * the next free ones. Resolves once the allocation is durable, with the
+   * MACs: in `states` itself for a MacStates (the request's fast path), or as
+   * MacStateOut for inputs.
+   */
+  allocate(states: MacStates, rangeId?: string): Promise<MacStates>;
+  allocate(inputs: readonly MacStateInput[], rangeId?: string): Promise<MacStateOut[]>;
+  async allocate(given: MacStates | readonly MacStateInput[], rangeId?: string): Promise<MacStates | MacStateOut[]> {
+    if (given instanceof MacStates) return this.allocateStates(given, rangeId);
+    const s = await this.allocateStates(MacStates.from(given), rangeId);
+    return given.map((i, n) => ({ mac: s.mac(n), meta: i.meta }));
+  }
+
+  private async allocateStates(s: MacStates, rangeId: string | undefined): Promise<MacStates> {
+    let specific: number[] = NONE;
+    for (let i = 0; i < s.length; i++) if (s.mac(i) >= 0) (specific === NONE ? (specific = []) : specific).push(s.mac(i));
+    const count = s.length - specific.length;
     if (specific.length > 0 && this.beforeSpecific) await this.beforeSpecific(specific);
-    const macs = await this.pick(specific, count, rangeId);
-    const out: MacStateOut[] = [];
+    // The ranges whose cursors moved, taken with the MACs (a later allocation starts a new list).
+    const [macs, moved] = this.onExhausted && count > 0 ? await this.pick(specific, count, rangeId) : [this.allocator.allocate({ rangeId, specific, count }), this.allocator.movedRanges()];
+    // Specific MACs first in `macs`, then the picked ones.
     let k = specific.length;
-    let j = 0;
-    for (const i of inputs) {
-      const mac = i.mac !== null ? macs[j++]! : macs[k++]!;
-      out.push({ mac, meta: i.meta });
-      this.pending.set(mac, i.meta);
-    }
-    await this.write(allocRecord(out, count > 0 ? this.allocator.movedCursors() : {}), () => this.settle(out));
-    return out;
+    for (let i = 0; i < s.length; i++) if (s.mac(i) < 0) s.setMac(i, macs[k++]!);
+    const change: Unsettled = { states: s };
+    this.unsettled.push(change);
+    await this.write(allocRecord(s, count > 0 ? moved : []), () => {
+      this.slots.stageStates(s);
+      this.settled(change);
+    });
+    return s;
   }
 
   /**
@@ -218,17 +257,17 @@ export class MacStore {
    * claims, claiming fresh blocks for them; then any address of the held
    * blocks, claiming blocks again when those are full.
    */
-  private async pick(specific: number[], count: number, rangeId: string | undefined): Promise<number[]> {
+  private async pick(specific: number[], count: number, rangeId: string | undefined): Promise<[number[], readonly MacRange[]]> {
     const a = this.allocator;
-    if (!this.onExhausted || count === 0) return a.allocate({ rangeId, specific, count });
+    const exhausted = this.onExhausted!;
     const ids = (): string[] => (rangeId !== undefined ? [rangeId] : a.ranges().filter((r) => r.state === 'Active').map((r) => r.id));
     for (const preferredOnly of [true, false]) {
       for (let attempt = 0; ; attempt++) {
         try {
-          return a.allocate({ rangeId, specific, count, preferredOnly });
+          return [a.allocate({ rangeId, specific, count, preferredOnly }), a.movedRanges()];
         } catch (e) {
           if (!(e instanceof MacdError) || e.reason !== 'pool_full' || attempt >= 64) throw e;
-          if (!(await this.onExhausted(ids(), count, preferredOnly))) {
+          if (!(await exhausted(ids(), count, preferredOnly))) {
             if (preferredOnly) break;
             throw e;
           }
@@ -241,7 +280,7 @@ export class MacStore {
   /** The state of an allocated MAC, or null when it is free. */
   find(mac: number): MacStateOut | null {
     if (!this.allocator.isAllocated(mac)) return null;
-    const meta = this.pending.get(mac) ?? this.slots.read(mac) ?? { portId: '', projectId: null, vpcId: null, state: 'Active' };
+    const meta = this.unsettledMeta(mac) ?? this.slots.read(mac) ?? { portId: '', projectId: null, vpcId: null, state: 'Active' };
     return { mac, meta };
   }
 
@@ -254,10 +293,13 @@ export class MacStore {
   async update(mac: number, meta: MacMeta): Promise<MacStateOut> {
     this.get(mac);
     this.beforeChange([mac]);
-    const out = [{ mac, meta }];
-    this.pending.set(mac, meta);
-    await this.write({ t: 'u', m: [mac], s: [toTuple(meta)] }, () => this.settle(out));
-    return out[0]!;
+    const change: Unsettled = { mac, meta };
+    this.unsettled.push(change);
+    await this.write({ t: 'u', m: [mac], s: [toTuple(meta)] }, () => {
+      this.slots.stage(mac, meta);
+      this.settled(change);
+    });
+    return { mac, meta };
   }
 
   /** Releases MACs (all or none); returns their states as they were. */
@@ -267,7 +309,6 @@ export class MacStore {
     this.beforeChange(macs);
     const states = macs.map((mac) => this.get(mac));
     this.allocator.release(macs);
-    for (const mac of macs) this.pending.delete(mac);
     await this.write({ t: 'r', m: [...macs] });
     return states;
   }
@@ -402,20 +443,33 @@ export class MacStore {
 
   // ---- durability ----
 
-  private write(rec: LogRecord, apply?: () => void): Promise<void> {
-    const p = this.journal.append(JSON.stringify(rec), apply);
+  /** Logs a record (or its JSON already written as bytes). */
+  private write(rec: LogRecord | Buffer, apply?: () => void): Promise<void> {
+    const p = this.journal.append(Buffer.isBuffer(rec) ? rec : JSON.stringify(rec), apply);
     if (this.journal.bytesInGeneration > (this.opts.snapshotBytes ?? 16 * 1024 * 1024) && !this.snapshotting) {
       void this.snapshot().catch((e: unknown) => this.log.error({ err: e }, 'snapshot failed'));
     }
     return p;
   }
 
-  /** Durable: write the slots of these states and drop them from `pending` if unchanged since. */
-  private settle(states: readonly MacStateOut[]): void {
-    for (const s of states) {
-      this.slots.stage(s.mac, s.meta);
-      if (this.pending.get(s.mac) === s.meta) this.pending.delete(s.mac);
+  /** The newest metadata of `mac` among the changes not yet durable. */
+  private unsettledMeta(mac: number): MacMeta | null {
+    for (let k = this.unsettled.length - 1; k >= 0; k--) {
+      const u = this.unsettled[k]!;
+      if ('mac' in u) {
+        if (u.mac === mac) return u.meta;
+      } else {
+        const i = u.states.indexOf(mac);
+        if (i >= 0) return u.states.meta(i);
+      }
     }
+    return null;
+  }
+
+  /** A change is durable and its slots staged (they are written at the end of the batch, before anyone reads them). */
+  private settled(change: Unsettled): void {
+    const k = this.unsettled.indexOf(change);
+    if (k >= 0) this.unsettled.splice(k, 1);
   }
 
   private replay(rec: LogRecord): void {
