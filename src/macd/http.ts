@@ -52,10 +52,10 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, body: Json | Record<string, unknown>): void {
-  const text = body instanceof Json ? body.text : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+function send(res: ServerResponse, status: number, body: Json | Buffer | Record<string, unknown>): void {
+  const out = Buffer.isBuffer(body) ? body : body instanceof Json ? body.text : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': typeof out === 'string' ? Buffer.byteLength(out) : out.length });
+  res.end(out);
 }
 
 /** The request's path without the query and the /v4 prefix. */
@@ -76,6 +76,7 @@ function apiRequest(method: string, path: string, raw: Buffer, forwarded: boolea
   return {
     method,
     forwarded,
+    raw,
     parts: path.split('/').filter((x) => x !== ''),
     body: () => {
       parsed ??= parseBody(raw);
@@ -134,11 +135,8 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     up.end(raw);
   };
 
-  /** Replica mode: the replica holding the block of the MAC the request names, if another one. */
-  const owner = async (route: Route, request: ApiRequest): Promise<string | null> => {
-    const mac = opts.ownerOf && route.mac ? route.mac(request) : null;
-    return mac === null ? null : opts.ownerOf!(mac);
-  };
+  /** Replica mode: the MAC the request names, when the replica holding its block may be another one. */
+  const namedMac = (route: Route, request: ApiRequest): number | null => (opts.ownerOf && route.mac && !request.forwarded ? route.mac(request, limits) : null);
 
   /** Replica mode, pool full here: a replica with room for this allocation, if any. */
   const roomElsewhere = async (route: Route, request: ApiRequest, err: unknown): Promise<string | null> => {
@@ -184,7 +182,9 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
     const route = findRoute(request.method, request.parts);
     if (route instanceof MacdError) return sendError(res, path, route);
     try {
-      const base = forwarded ? null : await owner(route, request);
+      // Replica mode: the replica holding the block of the MAC the request names, if another one (no wait otherwise).
+      const mac = namedMac(route, request);
+      const base = mac === null ? null : await opts.ownerOf!(mac);
       if (base) return forward(req, res, base, raw);
       const [status, body] = await route.run(request, deps);
       send(res, status, body);

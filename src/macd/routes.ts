@@ -7,6 +7,8 @@ import { formatMac, parseMac } from '../api/mac.ts';
 import { Json, bad, bodyField, type BodyLimits, decode, isObject, macStateJson, parseMacField, parseMacState, parseRange, parseStates, rangeJson } from './api-json.ts';
 import { clip } from '../process/http-input.ts';
 import { MacdError } from './errors.ts';
+import { readMacState, readMacStates, statesAnswer } from './fast-json.ts';
+import { MacStates } from './states.ts';
 import type { MacdMetrics } from './metrics.ts';
 import type { MacRange } from './range.ts';
 import type { MacStore } from './store.ts';
@@ -19,6 +21,10 @@ export interface ApiRequest {
   body(): unknown;
   /** Replica mode: sent by another replica, to be answered from this one's state alone. */
   forwarded: boolean;
+  /** The body's bytes, for the allocation routes' fast path (fast-json.ts). */
+  raw?: Buffer;
+  /** What the fast path read of the body, once read (null: a body it does not take). */
+  fast?: MacStates | null;
 }
 
 /** What the other replicas hold in one range: MACs allocated, and those of them not excluded. */
@@ -37,15 +43,15 @@ export interface RouteDeps {
   limits: BodyLimits;
 }
 
-/** Status and body; a Json body is sent as it is. */
-export type Answer = [status: number, body: Json | Record<string, unknown>];
+/** Status and body; a Json body or bytes are sent as they are. */
+export type Answer = [status: number, body: Json | Buffer | Record<string, unknown>];
 
 export interface Route {
   /** Its label in the latency histogram. */
   name: string;
   run(req: ApiRequest, deps: RouteDeps): Promise<Answer> | Answer;
   /** Replica mode: the MAC the request is about, served by the replica that holds its block. */
-  mac?(req: ApiRequest): number | null;
+  mac?(req: ApiRequest, limits: BodyLimits): number | null;
   /** Replica mode: an allocation another replica with room may serve when this one is full. */
   spillover?(req: ApiRequest): { needed: number; rangeId?: string };
 }
@@ -53,8 +59,16 @@ export interface Route {
 const macInPath = (req: ApiRequest): number => parseMacField(decode(req.parts[1]!), 'the MAC in the path');
 const rangeInPath = (req: ApiRequest): string => decode(req.parts[2]!);
 
+/** The body's mac_state(s) as the fast path reads them (once), or null when it does not take the body. */
+function fastStates(req: ApiRequest, bulk: boolean, limits: BodyLimits): MacStates | null {
+  if (req.fast === undefined) req.fast = req.raw ? (bulk ? readMacStates : readMacState)(req.raw, limits) : null;
+  return req.fast;
+}
+
 /** The MAC an allocation asks for by address, if any (a malformed body names none: the handler refuses it). */
-function askedMac(req: ApiRequest): number | null {
+function askedMac(req: ApiRequest, limits: BodyLimits): number | null {
+  const fast = fastStates(req, false, limits);
+  if (fast) return fast.mac(0) >= 0 ? fast.mac(0) : null;
   try {
     const b = req.body();
     const st = isObject(b) ? b['mac_state'] : null;
@@ -72,10 +86,10 @@ function bulkSize(req: ApiRequest): number {
 const allocate = (name: string, inRange: boolean): Route => ({
   name,
   async run(req, { store, metrics, limits }) {
-    const input = parseMacState(bodyField(req.body(), 'mac_state'), 'mac_state', limits);
-    const [s] = await store().allocate([input], inRange ? rangeInPath(req) : undefined);
+    const states = fastStates(req, false, limits) ?? MacStates.from([parseMacState(bodyField(req.body(), 'mac_state'), 'mac_state', limits)]);
+    const out = await store().allocate(states, inRange ? rangeInPath(req) : undefined);
     metrics.allocations.inc();
-    return [201, new Json(`{"mac_state":${macStateJson(s!)}}`)];
+    return [201, statesAnswer(out, true)];
   },
   mac: askedMac,
   spillover: (req) => ({ needed: 1, ...(inRange ? { rangeId: rangeInPath(req) } : {}) }),
@@ -84,9 +98,10 @@ const allocate = (name: string, inRange: boolean): Route => ({
 const allocateBulk = (name: string, inRange: boolean): Route => ({
   name,
   async run(req, { store, metrics, limits }) {
-    const out = await store().allocate(parseStates(req.body(), limits), inRange ? rangeInPath(req) : undefined);
+    const states = fastStates(req, true, limits) ?? MacStates.from(parseStates(req.body(), limits));
+    const out = await store().allocate(states, inRange ? rangeInPath(req) : undefined);
     metrics.allocations.inc(out.length);
-    return [201, new Json(`{"mac_states":[${out.map(macStateJson).join(',')}]}`)];
+    return [201, statesAnswer(out, false)];
   },
   spillover: (req) => ({ needed: bulkSize(req), ...(inRange ? { rangeId: rangeInPath(req) } : {}) }),
 });

@@ -36,13 +36,14 @@ describe('findRoute', () => {
   }
 
   it('routes that name a MAC say which, so replica mode can forward them', () => {
-    const req = (parts: string[], body: unknown = {}) => ({ method: 'GET', parts, body: () => body, forwarded: false });
+    const req = (parts: string[], body: unknown = {}) => ({ method: 'GET', parts, body: () => body, raw: Buffer.from(JSON.stringify(body)), forwarded: false });
+    const limits = { maxBulk: 10, maxIdLength: 64 };
     const get = findRoute('GET', ['macs', 'aa:bb:cc:00:00:01']) as Exclude<ReturnType<typeof findRoute>, MacdError>;
-    expect(get.mac?.(req(['macs', 'aa:bb:cc:00:00:01']))).toBe(0xaabbcc000001);
-    expect(get.mac?.(req(['macs', 'not-a-mac']))).toBeNull();
+    expect(get.mac?.(req(['macs', 'aa:bb:cc:00:00:01']), limits)).toBe(0xaabbcc000001);
+    expect(get.mac?.(req(['macs', 'not-a-mac']), limits)).toBeNull();
     const alloc = findRoute('POST', ['macs']) as Exclude<ReturnType<typeof findRoute>, MacdError>;
-    expect(alloc.mac?.(req(['macs'], { mac_state: { mac_address: 'AA:BB:CC:00:00:02' } }))).toBe(0xaabbcc000002);
-    expect(alloc.mac?.(req(['macs'], { mac_state: {} }))).toBeNull();
+    expect(alloc.mac?.(req(['macs'], { mac_state: { mac_address: 'AA:BB:CC:00:00:02' } }), limits)).toBe(0xaabbcc000002);
+    expect(alloc.mac?.(req(['macs'], { mac_state: {} }), limits)).toBeNull();
     const bulk = findRoute('POST', ['macs', 'range', 'r1', 'bulk']) as Exclude<ReturnType<typeof findRoute>, MacdError>;
     expect(bulk.spillover?.(req(['macs', 'range', 'r1', 'bulk'], { mac_states: [{}, {}, {}] }))).toEqual({ needed: 3, rangeId: 'r1' });
   });
