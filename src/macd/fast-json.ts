@@ -9,7 +9,7 @@
 // (JSON.parse and api-json.ts), which answers exactly as before.
 
 import type { BodyLimits } from './api-json.ts';
-import { Bytes, ID_FIELDS, MacStates } from './states.ts';
+import { Bytes, bytesEqual, ID_FIELDS, MacStates } from './states.ts';
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -77,11 +77,16 @@ class Reader {
   /** A string without escapes; returns its start (the end is `pos - 1`). */
   string(): number {
     this.expect(QUOTE);
+    const b = this.b;
     const start = this.pos;
-    const end = this.b.indexOf(QUOTE, start);
-    if (end < 0) throw NOT_SIMPLE;
-    for (let p = start; p < end; p++) if (this.b[p] === 0x5c || this.b[p]! < 0x20) throw NOT_SIMPLE;
-    this.pos = end + 1;
+    let p = start;
+    for (; p < b.length; p++) {
+      const c = b[p]!;
+      if (c === QUOTE) break;
+      if (c === 0x5c || c < 0x20) throw NOT_SIMPLE;
+    }
+    if (p === b.length) throw NOT_SIMPLE;
+    this.pos = p + 1;
     return start;
   }
 
@@ -104,8 +109,7 @@ class Reader {
     const start = this.string();
     const len = this.pos - 1 - start;
     for (let k = 0; k < KEYS.length; k++) {
-      const key = KEYS[k]!;
-      if (key.length === len && this.b.compare(key, 0, len, start, start + len) === 0) return k;
+      if (bytesEqual(this.b, start, start + len, KEYS[k]!)) return k;
     }
     throw NOT_SIMPLE;
   }
@@ -144,8 +148,8 @@ class Reader {
     const st = span[2 * K_STATE]!;
     if (st >= 0) {
       const len = span[2 * K_STATE + 1]! - st;
-      if (len === INACTIVE.length && b.compare(INACTIVE, 0, len, st, st + len) === 0) inactive = true;
-      else if (len !== ACTIVE.length || b.compare(ACTIVE, 0, len, st, st + len) !== 0) throw NOT_SIMPLE;
+      if (bytesEqual(b, st, st + len, INACTIVE)) inactive = true;
+      else if (!bytesEqual(b, st, st + len, ACTIVE)) throw NOT_SIMPLE;
     }
     out.add(mac, span[2 * K_PORT]!, span[2 * K_PORT + 1]!, span[2 * K_PROJECT]!, span[2 * K_PROJECT + 1]!, span[2 * K_VPC]!, span[2 * K_VPC + 1]!, inactive);
   }
@@ -173,7 +177,7 @@ function opening(r: Reader, b: Buffer, key: Buffer): void {
   r.expect(OPEN_BRACE);
   const start = r.string();
   const len = r.pos - 1 - start;
-  if (len !== key.length || b.compare(key, 0, len, start, start + len) !== 0) throw NOT_SIMPLE;
+  if (!bytesEqual(b, start, start + len, key)) throw NOT_SIMPLE;
   r.expect(COLON);
 }
 
@@ -198,15 +202,12 @@ export function readMacStates(body: Buffer, limits: BodyLimits): MacStates | nul
   try {
     opening(r, body, MAC_STATES);
     r.expect(OPEN_BRACKET);
-    // Strings here hold no brace (ids, MACs and states cannot): one brace per state, and one for the body.
-    let n = -1;
-    for (let p = body.indexOf(OPEN_BRACE); p >= 0; p = body.indexOf(OPEN_BRACE, p + 1)) n++;
-    if (n > limits.maxBulk) return null;
-    const out = new MacStates(body, n);
+    // Room for the states the body can hold at most (the shortest takes 44 bytes); the batch grows beyond if needed.
+    const out = new MacStates(body, Math.min(limits.maxBulk, Math.ceil(body.length / 44)));
     if (r.peek() === CLOSE_BRACKET) r.pos++;
     else {
-      for (let i = 0; ; i++) {
-        if (i === n) return null;
+      for (;;) {
+        if (out.length === limits.maxBulk) return null;
         r.state(out, limits.maxIdLength);
         const c = r.peek();
         r.pos++;
@@ -215,7 +216,7 @@ export function readMacStates(body: Buffer, limits: BodyLimits): MacStates | nul
       }
     }
     r.expect(CLOSE_BRACE);
-    return r.atEnd() && out.complete() ? out : null;
+    return r.atEnd() ? out : null;
   } catch (e) {
     if (e === NOT_SIMPLE) return null;
     throw e;

@@ -15,7 +15,7 @@
 import { closeSync, existsSync, fsync, openSync, readdirSync, readSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { MacMeta } from './meta.ts';
-import { ID_FIELDS, type IdField, type MacStates } from './states.ts';
+import { copyBytes, ID_FIELDS, type IdField, type MacStates } from './states.ts';
 
 export const SLOT = 128;
 /** Addresses per slot file. */
@@ -29,6 +29,8 @@ const CHUNK = 1024 * 1024;
 /** Staging room kept between flushes (slots); a bulk's larger one is dropped after its flush. */
 const KEEP_STAGED = 8192;
 
+/** A slot's ids in order: port, project, vpc. */
+const STATE_FIELDS: readonly IdField[] = [ID_FIELDS.port, ID_FIELDS.project, ID_FIELDS.vpc];
 const ACTIVE = Buffer.from('Active');
 const INACTIVE = Buffer.from('Inactive');
 
@@ -36,7 +38,7 @@ export class SlotStore {
   private readonly dir: string;
   private readonly fds = new Map<number, number>();
   /** Slot images staged for the next flush (SLOT bytes each), in staging order, and their MACs. */
-  private staged = Buffer.allocUnsafeSlow(KEEP_STAGED * SLOT);
+  private staged = Buffer.alloc(KEEP_STAGED * SLOT);
   private stagedMacs = new Float64Array(KEEP_STAGED);
   private count = 0;
   readonly overflow = new Map<number, MacMeta>();
@@ -57,41 +59,40 @@ export class SlotStore {
     return fd;
   }
 
-  /** The zeroed image of the next staged slot, for `mac`. */
-  private next(mac: number): Buffer {
+  /** The offset in `staged` of the next staged slot, for `mac` (zeroed: `staged` is zero past `count`). */
+  private next(mac: number): number {
     if (this.count === this.stagedMacs.length) {
       const macs = new Float64Array(this.count * 2);
       macs.set(this.stagedMacs);
       this.stagedMacs = macs;
-      const bytes = Buffer.allocUnsafeSlow(this.count * 2 * SLOT);
+      const bytes = Buffer.alloc(this.count * 2 * SLOT);
       this.staged.copy(bytes, 0, 0, this.count * SLOT);
       this.staged = bytes;
     }
     this.stagedMacs[this.count] = mac;
-    const slot = this.staged.subarray(this.count * SLOT, ++this.count * SLOT);
-    return slot.fill(0);
+    return this.count++ * SLOT;
   }
 
   /** Stages a slot write; `flush` performs the staged writes, coalescing neighbours (the later of two writes to one slot wins). */
   stage(mac: number, meta: MacMeta): void {
-    const slot = this.next(mac);
-    if (encode(meta, slot)) this.overflow.delete(mac);
-    else this.toOverflow(mac, meta, slot);
+    const at = this.next(mac);
+    if (encode(meta, this.staged.subarray(at, at + SLOT))) this.overflow.delete(mac);
+    else this.toOverflow(mac, meta, at);
   }
 
-  /** Stages the slots of allocated states, copying their ids' bytes. */
+  /** Stages the slots of allocated states, copying their ids' bytes (no object per state). */
   stageStates(s: MacStates): void {
     for (let i = 0; i < s.length; i++) {
       const mac = s.mac(i);
-      const slot = this.next(mac);
-      if (encodeState(s, i, slot)) this.overflow.delete(mac);
-      else this.toOverflow(mac, s.meta(i), slot);
+      const at = this.next(mac);
+      if (encodeState(s, i, this.staged, at)) this.overflow.delete(mac);
+      else this.toOverflow(mac, s.meta(i), at);
     }
   }
 
-  private toOverflow(mac: number, meta: MacMeta, slot: Buffer): void {
-    slot.fill(0);
-    slot[0] = OVERFLOW;
+  private toOverflow(mac: number, meta: MacMeta, at: number): void {
+    this.staged.fill(0, at, at + SLOT);
+    this.staged[at] = OVERFLOW;
     this.overflow.set(mac, meta);
   }
 
@@ -137,9 +138,9 @@ export class SlotStore {
       k = j;
     }
     if (this.stagedMacs.length > KEEP_STAGED) {
-      this.staged = Buffer.allocUnsafeSlow(KEEP_STAGED * SLOT);
+      this.staged = Buffer.alloc(KEEP_STAGED * SLOT);
       this.stagedMacs = new Float64Array(KEEP_STAGED);
-    }
+    } else this.staged.fill(0, 0, n * SLOT);
   }
 
   read(mac: number): MacMeta | null {
@@ -217,27 +218,27 @@ function encode(m: MacMeta, buf: Buffer): boolean {
   return true;
 }
 
-/** encode() for a state of a batch: its ids' bytes copied as they are. */
-function encodeState(s: MacStates, i: number, buf: Buffer): boolean {
-  buf[0] = PRESENT;
+/** encode() for a state of a batch into buf[at, at + SLOT) (zeroed): its ids' bytes copied as they are. */
+function encodeState(s: MacStates, i: number, buf: Buffer, at: number): boolean {
+  buf[at] = PRESENT;
   let pos = 5;
-  const fields: IdField[] = [ID_FIELDS.port, ID_FIELDS.project, ID_FIELDS.vpc];
   for (let k = 0; k < 3; k++) {
-    const start = s.start(i, fields[k]!);
+    const field = STATE_FIELDS[k]!;
+    const start = s.start(i, field);
     if (start < 0) {
-      buf[1 + k] = NULL_LEN;
+      buf[at + 1 + k] = NULL_LEN;
       continue;
     }
-    const n = s.end(i, fields[k]!) - start;
+    const n = s.end(i, field) - start;
     if (n >= NULL_LEN || pos + n > SLOT) return false;
-    s.bytes.copy(buf, pos, start, start + n);
-    buf[1 + k] = n;
+    copyBytes(s.bytes, start, start + n, buf, at + pos);
+    buf[at + 1 + k] = n;
     pos += n;
   }
   const state = s.inactive(i) ? INACTIVE : ACTIVE;
   if (pos + state.length > SLOT) return false;
-  state.copy(buf, pos);
-  buf[4] = state.length;
+  copyBytes(state, 0, state.length, buf, at + pos);
+  buf[at + 4] = state.length;
   return true;
 }
 
