@@ -84,7 +84,10 @@ export class Manager {
       now: () => new Date(),
       progressDeadlineSeconds: opts.progressDeadlineSeconds,
       notReadyRequeueMs: 30_000,
-      firstStatusGraceSeconds: 30,
+      // A new resource on its way has nothing to report until it is Ready, shows a
+      // problem, or its rollout passes the deadline (kstatus reads no status as
+      // in progress): one status write per convergence, however slow the cluster.
+      firstStatusGraceSeconds: opts.progressDeadlineSeconds,
     };
 
     const kinds = [

@@ -118,23 +118,26 @@ const containerChecks: ContainerCheck[] = [imagePullFailing, createFailing, cras
 /**
  * Where claims bind Immediately, every new pod of a StatefulSet with volume
  * claims starts Unschedulable until its claims are bound: that is a pod on its
- * way, worth reporting only once it lasts this long.
+ * way, worth reporting only once it lasts longer than the grace the caller
+ * gives (the operator gives the progress deadline: provisioning a thousand
+ * volumes at once takes minutes, and a claim that never binds is then
+ * ProgressDeadlineExceeded with this message). This default where none is given.
  */
 export const VOLUME_BINDING_GRACE_SECONDS = 60;
 
-function unschedulable(pod: PodLike, now: Date): PodProblem | undefined {
+function unschedulable(pod: PodLike, now: Date, volumeBindingGraceSeconds: number): PodProblem | undefined {
   const c = (pod.status?.conditions ?? []).find((x) => x.type === 'PodScheduled' && x.status === 'False' && x.reason === 'Unschedulable');
   if (!c) return undefined;
   const created = pod.metadata.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : 0;
   const waitingForVolumes = /unbound immediate PersistentVolumeClaims/.test(c.message ?? '');
-  if (waitingForVolumes && now.getTime() - created <= VOLUME_BINDING_GRACE_SECONDS * 1000) return undefined;
+  if (waitingForVolumes && now.getTime() - created <= volumeBindingGraceSeconds * 1000) return undefined;
   return { reason: 'PodUnschedulable', message: `pod cannot be scheduled${c.message ? `: ${c.message}` : ''}` };
 }
 
 /** Why one pod is not ready, or undefined when it is ready or simply on its way. */
-export function podProblem(pod: PodLike, now: Date): PodProblem | undefined {
+export function podProblem(pod: PodLike, now: Date, volumeBindingGraceSeconds = VOLUME_BINDING_GRACE_SECONDS): PodProblem | undefined {
   if (pod.metadata.deletionTimestamp) return undefined;
-  const u = unschedulable(pod, now);
+  const u = unschedulable(pod, now, volumeBindingGraceSeconds);
   if (u) return u;
   const specs = new Map((pod.spec?.containers ?? []).map((c) => [c.name, c]));
   for (const status of pod.status?.containerStatuses ?? []) {
@@ -148,10 +151,10 @@ export function podProblem(pod: PodLike, now: Date): PodProblem | undefined {
 }
 
 /** The distinct problems of a set of pods, sorted by reason and message, so the summary is stable. */
-export function podProblems(pods: PodLike[], now: Date): PodProblem[] {
+export function podProblems(pods: PodLike[], now: Date, volumeBindingGraceSeconds = VOLUME_BINDING_GRACE_SECONDS): PodProblem[] {
   const seen = new Map<string, PodProblem>();
   for (const pod of pods) {
-    const p = podProblem(pod, now);
+    const p = podProblem(pod, now, volumeBindingGraceSeconds);
     if (p) seen.set(`${p.reason}\0${p.message}`, p);
   }
   return [...seen.values()].sort((a, b) => a.reason.localeCompare(b.reason) || a.message.localeCompare(b.message));

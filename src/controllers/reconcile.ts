@@ -92,6 +92,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   const now = ctx.now();
   const warning = parsed.success && !conflict ? def.warning?.(parsed.data, ctx) : undefined;
   const workloads = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind)).map((c) => withPodProblems(ctx, c, now));
+  const created = firstCreated(children);
   const served = parsed.success && !conflict && applyError === undefined ? def.served?.(parsed.data, ctx, children) : undefined;
   const conditions = setConditions(
     oldStatus.conditions,
@@ -104,7 +105,8 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
       ...(served?.refused !== undefined ? { configRejected: served.refused } : {}),
       ...(served?.pending !== undefined ? { configPending: served.pending } : {}),
       workloads,
-      ...(oldReady?.status === 'False' ? { notReadySince: new Date(oldReady.lastTransitionTime) } : {}),
+      // A new resource (no status yet, first-status.ts) has been on its way since its workloads were created.
+      ...(oldReady?.status === 'False' ? { notReadySince: new Date(oldReady.lastTransitionTime) } : oldReady === undefined && created ? { notReadySince: created } : {}),
       ...(oldProgressing ? { lastProgressing: { status: oldProgressing.status, reason: oldProgressing.reason, since: new Date(oldProgressing.lastTransitionTime), ...(oldProgressing.observedGeneration !== undefined ? { observedGeneration: oldProgressing.observedGeneration } : {}) } } : {}),
       now,
       progressDeadlineSeconds: ctx.progressDeadlineSeconds,
@@ -113,7 +115,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   );
   const fields = parsed.success && !conflict ? def.statusFields(parsed.data, ctx, children) : {};
   const status = { observedGeneration: generation, ...fields, conditions };
-  const holdBack = firstStatusDelayMs({ before: oldStatus.conditions, after: conditions, workloadsCreated: firstCreated(children), now, graceSeconds: ctx.firstStatusGraceSeconds });
+  const holdBack = firstStatusDelayMs({ before: oldStatus.conditions, after: conditions, workloadsCreated: created, now, graceSeconds: ctx.firstStatusGraceSeconds });
   if (holdBack !== undefined) return { requeueAfterMs: Math.min(holdBack, ctx.notReadyRequeueMs) };
   if (stableStringify(status) !== stableStringify(oldStatus)) {
     await writeStatus(ctx.client, def.type, obj, status);
@@ -143,7 +145,7 @@ function withPodProblems(ctx: ReconcileContext, child: KubeObject, now: Date): W
   const state = workloadState(child as Parameters<typeof workloadState>[0]);
   if (state.observed && state.ready >= state.desired && state.updated >= state.desired) return state;
   const pods = selectedPods(child as Parameters<typeof selectedPods>[0], (ctx.informers.get('Pod')?.byIndex(WORKLOAD_INDEX, `${child.kind}/${child.metadata.namespace}/${child.metadata.name}`) ?? []) as (PodLike & KubeObject)[]);
-  return { ...state, problems: [...state.problems, ...podProblems(pods, now)] };
+  return { ...state, problems: [...state.problems, ...podProblems(pods, now, ctx.progressDeadlineSeconds)] };
 }
 
 /**

@@ -147,6 +147,15 @@ const cases: Record<string, Case> = {
     expected: [],
     returns: { value: { requeueAfterMs: 5000 } },
   },
+  'a new MacPool whose pod waits for its volume claims past the progress deadline: its first status Degraded, one Warning event': {
+    given: async (w) => {
+      await w.pass();
+      w.unschedulablePod('0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.');
+      w.advance(601);
+    },
+    expected: [statusWrite, 'event Warning ProgressDeadlineExceeded'],
+    returns: { value: { requeueAfterMs: 5000 } },
+  },
   'the rollout finished after a not-Ready status was written: status Ready, one Normal event': {
     given: async (w) => {
       await w.pass();
