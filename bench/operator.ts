@@ -364,6 +364,20 @@ try {
   await kubectl(['wait', '--for=condition=Established', 'crd/macpools.alcor.dev', 'crd/dhcpsubnets.alcor.dev', '--timeout=60s']);
   const rows: string[] = [];
   const bounds: string[] = [];
+  const tableHeader = [
+    `Operator convergence vs the API server's own limit (${workers} workers per kind, client QPS 100/burst 200 for both; operator's Node flags: ${nodeOptions.join(' ') || 'none'}; targets: ratio ≤ 1.5, writes per resource ≤ the baseline's, 0 writes on a no-op resync, RSS < 200 MiB at 2,000)`,
+    'writes/res: total (create + children + status + events) per resource; noop: the operator\'s writes during a full resync with nothing changed (baseline: 0);',
+    'RSS of the operator: idle (caches synced, no resource yet: the baseline it grows from) / at the end / peak; V8 heap used/total at the end;',
+    'CPU: the baseline\'s client (this process: renders, applies, watches) until all ready, beside the operator\'s until Ready / with the resync; load: 1-min load average at the start of the baseline and at the operator\'s convergence',
+    '    N  base (s)    op (s)  ratio  writes/res baseline      writes/res operator   noop  RSS MiB i/e/p  heap MiB  CPU base   CPU op (s)  p50/p99 ms  errors       load',
+  ];
+  const boundsHeader = [
+    'Where the time went, per phase (until all Ready): CPU seconds per process of the local cluster, the operator and this benchmark (its PV provisioner and watches);',
+    'busy: the whole machine, cores busy on average (of all); others: cores busy with processes not listed (other people\'s work); QPS wait: milliseconds a request of the operator (or of the baseline client) waited for its QPS limit on average;',
+    'API server write latency (apiserver_request_duration_seconds, APPLY/POST/PATCH/PUT/DELETE); etcd WAL fsyncs and backend commits (count: p99 ms; the local etcd runs --unsafe-no-fsync);',
+    'rollout: seconds from a StatefulSet\'s creation until it was ready, p50/p90/max (a new resource on its way has no status yet, for up to --progress-deadline)',
+    '    N phase       wall       load       busy  others apiserv   etcd    kcm  sched   kwok     op  bench  QPS wait  API p50/p99 ms   etcd fsync     etcd commit  rollout s p50/90/max',
+  ];
   for (const n of sizes) {
     log(`N=${n}: baseline (direct server-side apply)`);
     const base = await baseline(n);
@@ -388,27 +402,10 @@ try {
       ].join(' '),
     );
     bounds.push(boundRow(n, 'baseline', base.bound, base.throttled, base.rollouts), boundRow(n, 'operator', run.bound, run.throttled, run.rollouts));
-    log(`N=${n}: baseline ${f(base.seconds)}s, operator ${f(run.seconds)}s, writes/resource ${f(total(base.writes))} vs ${f(total(run.writes))}, no-op writes ${run.noopWrites}, RSS ${f(run.rssMiB, 0)} MiB (peak ${f(run.peakRssMiB, 0)})`);
+    // Each N's rows as soon as they are measured: a run cut short keeps what it measured.
+    log(`N=${n} measured:\n${[...tableHeader, rows.at(-1)!, ...boundsHeader, ...bounds.slice(-2)].join('\n')}`);
   }
-  process.stdout.write(
-    [
-      '',
-      `Operator convergence vs the API server's own limit (${workers} workers per kind, client QPS 100/burst 200 for both; operator's Node flags: ${nodeOptions.join(' ') || 'none'}; targets: ratio ≤ 1.5, writes per resource ≤ the baseline's, 0 writes on a no-op resync, RSS < 200 MiB at 2,000)`,
-      'writes/res: total (create + children + status + events) per resource; noop: the operator\'s writes during a full resync with nothing changed (baseline: 0);',
-      'RSS of the operator: idle (caches synced, no resource yet: the baseline it grows from) / at the end / peak; V8 heap used/total at the end;',
-      'CPU: the baseline\'s client (this process: renders, applies, watches) until all ready, beside the operator\'s until Ready / with the resync; load: 1-min load average at the start of the baseline and at the operator\'s convergence',
-      '    N  base (s)    op (s)  ratio  writes/res baseline      writes/res operator   noop  RSS MiB i/e/p  heap MiB  CPU base   CPU op (s)  p50/p99 ms  errors       load',
-      ...rows,
-      '',
-      'Where the time went, per phase (until all Ready): CPU seconds per process of the local cluster, the operator and this benchmark (its PV provisioner and watches);',
-      'busy: the whole machine, cores busy on average (of all); others: cores busy with processes not listed (other people\'s work); QPS wait: milliseconds a request of the operator (or of the baseline client) waited for its QPS limit on average;',
-      'API server write latency (apiserver_request_duration_seconds, APPLY/POST/PATCH/PUT/DELETE); etcd WAL fsyncs and backend commits (count: p99 ms; the local etcd runs --unsafe-no-fsync);',
-      'rollout: seconds from a StatefulSet\'s creation until it was ready, p50/p90/max (a new resource gets no status before it is Ready for up to 30 s of this)',
-      '    N phase       wall       load       busy  others apiserv   etcd    kcm  sched   kwok     op  bench  QPS wait  API p50/p99 ms   etcd fsync     etcd commit  rollout s p50/90/max',
-      ...bounds,
-      '',
-    ].join('\n'),
-  );
+  process.stdout.write(['', ...tableHeader, ...rows, '', ...boundsHeader, ...bounds, ''].join('\n'));
 } finally {
   client.close();
   watcher.close();
