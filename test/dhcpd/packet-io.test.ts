@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { ipv4ToNumber } from '../../src/api/ipv4.ts';
 import { forEachOutgoing, forEachReceived, OutgoingPacker, ReceivedPacker, type Received } from '../../src/dhcpd/io/batch.ts';
 import { openPacketIo } from '../../src/dhcpd/io/packet-io.ts';
+import { peekMessageType } from '../../src/dhcpd/io/peek.ts';
+import { MessageType, Opt } from '../../src/dhcpd/codec/constants.ts';
+import { serializeRequest } from '../../src/dhcpd/codec/packet.ts';
 
 describe('batches between threads', () => {
   it('carry each packet and its numbers, in order', () => {
@@ -27,6 +30,25 @@ describe('batches between threads', () => {
       { packet: [9, 9], to: 0x0a000001, port: 68, replyType: 2, requestType: 1, stamp: 5.5 },
       { packet: [7], to: 0x0a000002, port: 67, replyType: 5, requestType: 3, stamp: 6.5 },
     ]);
+  });
+});
+
+describe('peekMessageType', () => {
+  it('reads option 53 as the parser does, 0 when absent or malformed', () => {
+    const mac = Uint8Array.of(2, 0, 0, 0, 0, 1);
+    for (const t of [MessageType.DISCOVER, MessageType.REQUEST, MessageType.RELEASE]) {
+      expect(peekMessageType(serializeRequest({ messageType: t, chaddr: mac, xid: 1 }))).toBe(t);
+      // After other options and pads.
+      const b = serializeRequest({ messageType: t, chaddr: mac, xid: 1, options: [[Opt.RELAY_AGENT, Uint8Array.of(1, 2, 3, 4)]] });
+      expect(peekMessageType(b)).toBe(t);
+    }
+    const d = serializeRequest({ messageType: MessageType.DISCOVER, chaddr: mac, xid: 1 });
+    expect(peekMessageType(d.subarray(0, 239))).toBe(0);
+    expect(peekMessageType(Buffer.concat([d.subarray(0, 240), Uint8Array.of(0, 0, 12, 200)]))).toBe(0);
+    expect(peekMessageType(Buffer.concat([d.subarray(0, 240), Uint8Array.of(255, 53, 1, 1)]))).toBe(0);
+    const noCookie = Buffer.from(d);
+    noCookie[236] = 0;
+    expect(peekMessageType(noCookie)).toBe(0);
   });
 });
 
@@ -108,6 +130,38 @@ describe.each([false, true])('packet I/O (socket thread: %s)', (thread) => {
       // thread only got to after the busy second may have found room again).
       expect(received + overloaded).toBe(400);
       expect(overloaded).toBeGreaterThanOrEqual(300);
+    } finally {
+      client.close();
+      await io.close();
+    }
+  });
+
+  it.skipIf(!thread)('past a quarter of the backlog drops DISCOVERs and keeps handing over REQUESTs', async () => {
+    const types: number[] = [];
+    const io = await openPacketIo({ thread, maxBacklog: 40, maxWaitMs: 60_000, address: '127.0.0.1', port: 0, replyRate: 1000, replyBurst: 8, onPacket: (r) => types.push(peekMessageType(r.bytes)), onSocketError: () => {}, onFatal: () => {} });
+    const client = createSocket('udp4');
+    const mac = Uint8Array.of(2, 0, 0, 0, 0, 1);
+    try {
+      // 20 DISCOVERs, then 20 REQUESTs, while this thread is busy: 10 DISCOVERs fit (a quarter of 40), every REQUEST does.
+      await new Promise<void>((resolve) => {
+        for (let i = 0; i < 40; i++) {
+          const t = i < 20 ? MessageType.DISCOVER : MessageType.REQUEST;
+          client.send(serializeRequest({ messageType: t, chaddr: mac, xid: i }), io.port, '127.0.0.1', i === 39 ? () => resolve() : undefined);
+        }
+      });
+      const until = Date.now() + 500;
+      while (Date.now() < until) {
+        // busy
+      }
+      let overloaded = 0;
+      const deadline = Date.now() + 5000;
+      while (types.length + overloaded < 40 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        overloaded += (await io.drainStats()).overloaded;
+      }
+      expect(types.filter((t) => t === MessageType.REQUEST)).toHaveLength(20);
+      expect(types.filter((t) => t === MessageType.DISCOVER)).toHaveLength(10);
+      expect(overloaded).toBe(10);
     } finally {
       client.close();
       await io.close();

@@ -14,9 +14,11 @@
 // that builds when the server's thread falls behind is the batches between
 // the threads, not the kernel's receive buffer. Past MAX_BACKLOG datagrams
 // handed over and not yet handled, the socket thread drops new ones
-// ("overloaded"), as a full receive buffer would: a queue of seconds would
-// answer only clients that have given up (and perfdhcp counts a reply after
-// 1 s as lost), so throughput would collapse instead of levelling off. When
+// ("overloaded"), as a full receive buffer would, and DISCOVERs already past
+// a quarter of that (the exchanges under way finish before new ones start): a
+// queue of seconds would answer only clients that have given up (and perfdhcp
+// counts a reply after 1 s as lost), so throughput would collapse instead of
+// levelling off. When
 // the server's thread is slower than usual (other work on its core), 4,096
 // datagrams are seconds of its work; so it also drops unread what waited more
 // than MAX_WAIT_MS between the threads, counted the same: its reply would come

@@ -5,6 +5,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { forEachOutgoing, ReceivedPacker, type PacketBatch } from './batch.ts';
+import { MessageType } from '../codec/constants.ts';
+import { peekMessageType } from './peek.ts';
 import { bindDhcpSocket, Sender } from './socket.ts';
 import type { FromSocketThread, SocketThreadData, ToSocketThread } from './packet-io.ts';
 
@@ -30,7 +32,10 @@ const flush = (): void => {
 try {
   let sender: Sender | undefined;
   const socket = await bindDhcpSocket(opts, (r) => {
-    if (((forwarded - Atomics.load(handled, 0)) | 0) >= opts.maxBacklog) {
+    const waiting = (forwarded - Atomics.load(handled, 0)) | 0;
+    // Past a quarter of the backlog, new exchanges go first: a DISCOVER
+    // answered means a REQUEST to answer next, a REQUEST answered is a lease.
+    if (waiting >= opts.maxBacklog || (waiting >= opts.maxBacklog >> 2 && peekMessageType(r.bytes) === MessageType.DISCOVER)) {
       sender?.overloaded();
       return;
     }
