@@ -101,8 +101,8 @@ interface RangeView {
   to: string;
 }
 
-/** The environment of macd in a MacPool's pods (src/render/macpool/builtin.ts): a small young generation. */
-export const MACD_POD_ENV = { NODE_OPTIONS: '--max-semi-space-size=1' };
+/** The environment of macd in a MacPool's pods (src/render/macpool/builtin.ts): a small young generation, a fixed mmap threshold. */
+export const MACD_POD_ENV = { NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_MMAP_THRESHOLD_: '131072' };
 
 /** A real `alcor-operator macd` (default limits, run as in its pods) and the API target; `probes` is its --metrics-listen port. */
 export async function startMacdTargets(extraArgs: string[] = [], env: Record<string, string> = MACD_POD_ENV): Promise<{ api: Target; probes: Target }> {
