@@ -233,6 +233,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     });
   };
 
+  // A port it cannot bind (EADDRINUSE, EACCES) stops the server: what was
+  // started so far must stop with it, or its timers and the probe server would
+  // keep the process alive, never ready, instead of exiting with the error.
+  const stopStarted = async (): Promise<void> => {
+    clearInterval(hostTimer);
+    clearInterval(sweepTimer);
+    prober.close();
+    await leaseLog.close();
+    await probes?.close();
+  };
   io = await openPacketIo({
     thread: o.socketThread ?? false,
     address: o.listenAddress,
@@ -247,6 +257,9 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
         log.fatal({ err: err.message }, 'the socket thread died; exiting');
         process.exit(1);
       }),
+  }).catch(async (err: unknown) => {
+    await stopStarted();
+    throw err;
   });
   const statsTimer = setInterval(() => void collectCounts(), 1000);
   const dhcpPort = io.port;

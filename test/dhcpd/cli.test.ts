@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
@@ -11,10 +13,11 @@ import { reportText } from '../../src/api/leases.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
-function cli(args: string[]): Promise<{ code: number; out: string }> {
+/** `killed`: still running after `timeoutMs`, so killed. */
+function cli(args: string[], timeoutMs = 20_000): Promise<{ code: number; out: string; killed: boolean }> {
   return new Promise((done) => {
-    execFile(process.execPath, [join(root, 'src/cli/main.ts'), 'dhcpd', ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
-      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+    execFile(process.execPath, [join(root, 'src/cli/main.ts'), 'dhcpd', ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
+      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr, killed: err?.killed ?? false });
     });
   });
 }
@@ -33,6 +36,23 @@ describe('alcor-operator dhcpd CLI', () => {
     const r = await cli([]);
     expect(r.code).toBe(2);
     expect(r.out).toContain('--config and --data-dir are required');
+  });
+
+  it.each(['on', 'off'])('exits with the error when the DHCP port is taken (socket thread %s), its probe server and timers stopped', async (mode) => {
+    const taken = createSocket('udp4');
+    await new Promise<void>((r) => taken.bind(0, '127.0.0.1', () => r()));
+    const dir = await mkdtemp(join(tmpdir(), 'aodh-cli-'));
+    try {
+      const config = join(dir, 'dhcpd.json');
+      await writeFile(config, JSON.stringify({ subnets: [{ name: 'x', cidr: '10.99.0.0/24', pools: [{ start: '10.99.0.10', end: '10.99.0.20' }] }] }));
+      const r = await cli(['--config', config, '--data-dir', join(dir, 'data'), '--listen-address', '127.0.0.1', '--listen-port', String(taken.address().port), '--metrics-listen', '127.0.0.1:0', '--socket-thread', mode], 10_000);
+      expect(r.killed, 'still running 10 s after the bind failed').toBe(false);
+      expect(r.code, r.out).toBe(1);
+      expect(r.out).toContain('EADDRINUSE');
+    } finally {
+      taken.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports an invalid config file with the field at fault', async () => {
