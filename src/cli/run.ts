@@ -26,8 +26,7 @@ Flags:
   --leader-election-id NAME            name of the Lease (default alcor-operator-leader)
   --workers N                          concurrent reconciles per kind (default 4)
   --resync-period DURATION             reconcile every resource again this often (default 10m)
-  --progress-deadline DURATION         a rollout not Ready, or a config not applied by every server, after this is Degraded (default 10m);
-                                       until then a new resource simply on its way has no status yet
+  --progress-deadline DURATION         a rollout not Ready, or a config not applied by every server, after this is Degraded (default 10m)
   --image IMAGE                        image the macd and dhcpd pods run
                                        (default: $ALCOR_OPERATOR_IMAGE, else ${defaultRenderSettings.image})
   --api-server-cidrs CIDR,...          where the API server connects from: the macd and dhcpd NetworkPolicies

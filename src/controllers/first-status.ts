@@ -4,11 +4,12 @@ import { findCondition, type Condition } from '../runtime/conditions.ts';
 // "on its way" (not Ready yet, nothing wrong) is followed moments later by
 // Ready: two writes where one says it all. So a resource that has never had a
 // status keeps it empty while its workloads roll out as they should, for up
-// to a grace after they were created (the operator's: its progress deadline,
-// so a slow cluster costs no extra write); kstatus (Argo CD, Flux) reads a
-// status without observedGeneration as in progress, which it is. Ready, any
-// problem, or a rollout that takes longer is written at once. Pure, tested as
-// a table.
+// to a grace after they were created; kstatus (Argo CD, Flux) reads a status
+// without observedGeneration as in progress, which it is. Ready, any problem,
+// or a rollout that takes longer is written at once. Pure, tested as a table.
+
+/** The operator's grace: short, so `kubectl get` is blank for seconds, not minutes. */
+export const FIRST_STATUS_GRACE_SECONDS = 30;
 
 export interface FirstStatus {
   /** The conditions written so far (undefined: none, the resource is new). */

@@ -14,6 +14,7 @@ import { dhcpSubnetKind } from './dhcpsubnet.ts';
 import { macPoolKind } from './macpool.ts';
 import { indexFuncs, NAMESPACE_INDEX, OWNER_NAME_INDEX, OWNER_UID_INDEX, WORKLOAD_INDEX } from './indexes.ts';
 import { reconcileKind, type KindDefinition, type ReconcileContext } from './reconcile.ts';
+import { FIRST_STATUS_GRACE_SECONDS } from './first-status.ts';
 import { reservationsOf } from './reservations.ts';
 import { childTypes, DhcpReservationType, LeaseType, MANAGED_BY_SELECTOR, PodType } from './resources.ts';
 import { registerResourceMetrics } from './resource-metrics.ts';
@@ -84,10 +85,11 @@ export class Manager {
       now: () => new Date(),
       progressDeadlineSeconds: opts.progressDeadlineSeconds,
       notReadyRequeueMs: 30_000,
-      // A new resource on its way has nothing to report until it is Ready, shows a
-      // problem, or its rollout passes the deadline (kstatus reads no status as
-      // in progress): one status write per convergence, however slow the cluster.
-      firstStatusGraceSeconds: opts.progressDeadlineSeconds,
+      // A new resource on its way has nothing to report for FIRST_STATUS_GRACE_SECONDS
+      // (kstatus reads no status as in progress): one status write when it comes up
+      // in that time. A slower rollout shows Ready=False with its reason after it,
+      // not only at the deadline: `kubectl get` must not stay blank for minutes.
+      firstStatusGraceSeconds: Math.min(FIRST_STATUS_GRACE_SECONDS, opts.progressDeadlineSeconds),
     };
 
     const kinds = [
