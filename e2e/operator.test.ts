@@ -144,9 +144,16 @@ describe('operator', () => {
   });
 
   it('makes no write after a restart when nothing changed', async () => {
-    // "Nothing changed" starts when the first operator is done: its queue is
+    // "Nothing changed" starts when the cluster is still: no namespace of an
+    // earlier test file is being deleted (the operator watches every
+    // namespace, and would put back the children a terminating namespace
+    // loses, refused with 403), and the first operator is done: its queue is
     // empty and it has made no write for 2 s (on a loaded machine the earlier
     // tests' changes may still be converging).
+    await eventually('no namespace terminating', async () => {
+      const list = await getJson<{ items: { status?: { phase?: string } }[] }>(['get', 'namespaces']);
+      return list.items.every((n) => n.status?.phase !== 'Terminating');
+    }, 150_000, 1_000);
     let writes = -1;
     await eventually('first operator quiet', async () => {
       const now = await writeCount(op!);
