@@ -42,7 +42,10 @@ const workers = Number(values.workers);
 const resyncSeconds = values.quick ? 15 : 30;
 const root = join(import.meta.dirname, '..');
 // The Node flags the chart runs the operator with (values.yaml nodeOptions).
-const nodeOptions = String((parse(readFileSync(join(root, 'charts/alcor-operator/values.yaml'), 'utf8')) as { nodeOptions?: string }).nodeOptions ?? '').split(/\s+/).filter(Boolean);
+const chartValues = parse(readFileSync(join(root, 'charts/alcor-operator/values.yaml'), 'utf8')) as { nodeOptions?: string; mallocArenaMax?: number };
+const nodeOptions = String(chartValues.nodeOptions ?? '').split(/\s+/).filter(Boolean);
+// And its environment: glibc's arenas (values.yaml mallocArenaMax).
+const operatorEnv = { ...process.env, ...(chartValues.mallocArenaMax ? { MALLOC_ARENA_MAX: String(chartValues.mallocArenaMax) } : {}) };
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const silent = createLogger('bench', 'silent');
 
@@ -258,7 +261,7 @@ async function operatorRun(n: number): Promise<OperatorRun> {
   const ns = `bench-op-${n}`;
   await kubectl(['create', 'namespace', ns]);
   const port = await freePort();
-  const op = spawn(process.execPath, [...nodeOptions, join(root, 'dist/cli/main.js'), 'run', '--kubeconfig', cluster.kubeconfig, '--metrics-bind-address', `127.0.0.1:${port}`, '--health-probe-bind-address', '0', '--workers', String(workers), '--resync-period', `${resyncSeconds}s`, '--log-level', values['operator-log'] ? 'info' : 'warn'], { stdio: ['ignore', values['operator-log'] ? openSync(`${values['operator-log']}.${n}`, 'w') : 'ignore', 'inherit'] });
+  const op = spawn(process.execPath, [...nodeOptions, join(root, 'dist/cli/main.js'), 'run', '--kubeconfig', cluster.kubeconfig, '--metrics-bind-address', `127.0.0.1:${port}`, '--health-probe-bind-address', '0', '--workers', String(workers), '--resync-period', `${resyncSeconds}s`, '--log-level', values['operator-log'] ? 'info' : 'warn'], { env: operatorEnv, stdio: ['ignore', values['operator-log'] ? openSync(`${values['operator-log']}.${n}`, 'w') : 'ignore', 'inherit'] });
   running = op;
   const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   await until('operator up', 30_000, async () => metrics().then(() => true, () => false));
@@ -365,7 +368,7 @@ try {
   const rows: string[] = [];
   const bounds: string[] = [];
   const tableHeader = [
-    `Operator convergence vs the API server's own limit (${workers} workers per kind, client QPS 100/burst 200 for both; operator's Node flags: ${nodeOptions.join(' ') || 'none'}; targets: ratio ≤ 1.5, writes per resource ≤ the baseline's, 0 writes on a no-op resync, RSS < 200 MiB at 2,000)`,
+    `Operator convergence vs the API server's own limit (${workers} workers per kind, client QPS 100/burst 200 for both; operator's Node flags: ${nodeOptions.join(' ') || 'none'}, MALLOC_ARENA_MAX ${operatorEnv['MALLOC_ARENA_MAX'] ?? 'unset'}; targets: ratio ≤ 1.5, writes per resource ≤ the baseline's, 0 writes on a no-op resync, RSS < 200 MiB at 2,000)`,
     'writes/res: total (create + children + status + events) per resource; noop: the operator\'s writes during a full resync with nothing changed (baseline: 0);',
     'RSS of the operator: idle (caches synced, no resource yet: the baseline it grows from) / at the end / peak; V8 heap used/total at the end;',
     'CPU: the baseline\'s client (this process: renders, applies, watches) until all ready, beside the operator\'s until Ready / with the resync; load: 1-min load average at the start of the baseline and at the operator\'s convergence',
