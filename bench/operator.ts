@@ -378,7 +378,7 @@ try {
     'Where the time went, per phase (until all Ready): CPU seconds per process of the local cluster, the operator and this benchmark (its PV provisioner and watches);',
     'busy: the whole machine, cores busy on average (of all); others: cores busy with processes not listed (other people\'s work); QPS wait: milliseconds a request of the operator (or of the baseline client) waited for its QPS limit on average;',
     'API server write latency (apiserver_request_duration_seconds, APPLY/POST/PATCH/PUT/DELETE); etcd WAL fsyncs and backend commits (count: p99 ms; the local etcd runs --unsafe-no-fsync);',
-    'rollout: seconds from a StatefulSet\'s creation until it was ready, p50/p90/max (a new resource on its way has no status yet, for up to --progress-deadline)',
+    'rollout: seconds from a StatefulSet\'s creation until it was ready, p50/p90/max (a new resource on its way has no status yet, for up to 30 s)',
     '    N phase       wall       load       busy  others apiserv   etcd    kcm  sched   kwok     op  bench  QPS wait  API p50/p99 ms   etcd fsync     etcd commit  rollout s p50/90/max',
   ];
   for (const n of sizes) {
