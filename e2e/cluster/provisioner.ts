@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpsJson, type TlsClient } from './net.ts';
 
@@ -9,6 +9,11 @@ import { httpsJson, type TlsClient } from './net.ts';
 
 export const STORAGE_CLASS = 'standard';
 const PROVISIONER = 'alcor.dev/e2e-local-path';
+
+interface Pv {
+  metadata: { name: string; annotations?: Record<string, string> };
+  status?: { phase?: string };
+}
 
 interface Pvc {
   metadata: { name: string; namespace: string; uid: string };
@@ -58,6 +63,16 @@ export async function startLocalPathProvisioner(server: string, tls: TlsClient, 
         };
         const created = await httpsJson(tls, 'POST', `${server}/api/v1/persistentvolumes`, pv);
         if (created.status === 201 || created.status === 409) made.add(pvc.metadata.uid);
+      }
+      // Reclaim policy Delete, as a real provisioner keeps it: a volume whose
+      // claim is gone is deleted with its directory. Released volumes left
+      // behind pile up in the PV controller's resyncs (at thousands, claims
+      // waited minutes to bind).
+      const volumes = await httpsJson(tls, 'GET', `${server}/api/v1/persistentvolumes`);
+      for (const pv of (volumes.json as { items?: Pv[] } | undefined)?.items ?? []) {
+        if (pv.status?.phase !== 'Released' || pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by'] !== PROVISIONER) continue;
+        const deleted = await httpsJson(tls, 'DELETE', `${server}/api/v1/persistentvolumes/${pv.metadata.name}`);
+        if (deleted.status === 200 || deleted.status === 404) rmSync(join(dir, pv.metadata.name), { recursive: true, force: true });
       }
     } catch {
       // The API server may be restarting (fault tests); try again next tick.
