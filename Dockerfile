@@ -1,6 +1,6 @@
 # One image for every pod: `alcor-operator run` (the operator), `macd` (the MAC
 # allocator) and `dhcpd` (the DHCPv4 server) are subcommands of one CLI.
-#   docker build -t alcor-operator:0.1.0 .
+#   docker build -t alcor-operator:0.3.0 .
 
 # Build: compile the TypeScript sources to dist/.
 FROM node:24 AS build

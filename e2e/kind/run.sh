@@ -15,7 +15,7 @@ kubeconfig="$(mktemp)"
 trap '"$kind" delete cluster --name "$name" >/dev/null 2>&1 || true; rm -f "$kubeconfig"' EXIT
 "$kind" create cluster --name "$name" --kubeconfig "$kubeconfig" --wait 120s
 if [[ -f Dockerfile ]]; then
-  docker build -t alcor-operator:0.1.0 .
-  "$kind" load docker-image alcor-operator:0.1.0 --name "$name"
+  docker build -t alcor-operator:0.3.0 .
+  "$kind" load docker-image alcor-operator:0.3.0 --name "$name"
 fi
 E2E_KUBECONFIG="$kubeconfig" npx vitest run --project e2e

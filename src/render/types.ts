@@ -1,3 +1,5 @@
+import { VERSION } from '../api/version.ts';
+
 // What every renderer takes and returns.
 
 export interface RenderSettings {
@@ -13,7 +15,7 @@ export interface RenderSettings {
   apiServerCIDRs?: readonly string[];
 }
 
-export const defaultRenderSettings: RenderSettings = { image: 'alcor-operator:0.1.0' };
+export const defaultRenderSettings: RenderSettings = { image: `alcor-operator:${VERSION}` };
 
 export interface OwnerReference {
   apiVersion: string;

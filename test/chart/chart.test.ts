@@ -123,11 +123,11 @@ describe('chart', () => {
       resources: { requests: Record<string, string> };
       securityContext: Record<string, unknown>;
     };
-    expect(c.image).toBe('alcor-operator:0.1.0');
+    expect(c.image).toBe('alcor-operator:0.3.0');
     expect(c.args[0]).toBe('run');
     expect(c.args).toEqual(expect.arrayContaining(['--leader-elect', '--metrics-bind-address=:8080', '--health-probe-bind-address=:8081']));
     const env = Object.fromEntries(c.env.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
-    expect(env).toMatchObject({ POD_NAMESPACE: 'metadata.namespace', POD_NAME: 'metadata.name', ALCOR_OPERATOR_IMAGE: 'alcor-operator:0.1.0' });
+    expect(env).toMatchObject({ POD_NAMESPACE: 'metadata.namespace', POD_NAME: 'metadata.name', ALCOR_OPERATOR_IMAGE: 'alcor-operator:0.3.0' });
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     expect(Object.fromEntries(c.ports.map((p) => [p.name, p.containerPort]))).toEqual({ metrics: 8080, health: 8081 });

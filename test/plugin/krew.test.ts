@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 
 const root = join(import.meta.dirname, '../..');
 const KREW = 'v0.4.3';
+const pkgVersion = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 const cacheDir = join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'alcor-operator', 'bin', `krew-${KREW}`);
 const dir = mkdtempSync(join(tmpdir(), 'krew-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +50,7 @@ describe.skipIf(noGo)(`krew manifest${noGo ? ' (skipped: go is not installed to 
     });
 
     const krewRoot = join(dir, 'krew-root');
-    const install = await run(join(cacheDir, 'krew'), ['install', `--manifest=${join(dir, 'a', 'alcor.yaml')}`, `--archive=${join(dir, 'a', 'kubectl-alcor-v0.1.0.tar.gz')}`], { KREW_ROOT: krewRoot });
+    const install = await run(join(cacheDir, 'krew'), ['install', `--manifest=${join(dir, 'a', 'alcor.yaml')}`, `--archive=${join(dir, 'a', `kubectl-alcor-v${pkgVersion}.tar.gz`)}`], { KREW_ROOT: krewRoot });
     expect(install.code, install.stderr).toBe(0);
     const bin = join(krewRoot, 'bin', 'kubectl-alcor');
     const help = await run(bin, ['--help']);

@@ -153,7 +153,7 @@ describe('MacPool, engine builtin', () => {
 
   it('uses the image override, else the operator image', () => {
     const sts = (o: KubeObject[]) => podTemplate(find(o, 'StatefulSet')).spec.containers[0];
-    expect(sts(objects).image).toBe('alcor-operator:0.1.0');
+    expect(sts(objects).image).toBe('alcor-operator:0.3.0');
     expect(sts(renderMacPool(macPoolExample(), { image: 'x:1', imagePullPolicy: 'Never' }))).toMatchObject({ image: 'x:1', imagePullPolicy: 'Never' });
     expect(sts(renderMacPool(macPoolExample((spec) => ({ ...spec, allocator: { image: 'mine:2' } })), s)).image).toBe('mine:2');
   });
