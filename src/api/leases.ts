@@ -40,6 +40,12 @@ const configOutcome = {
   generation: count,
   /** Parts of its current config file the server does not serve, each naming the part and why ("ranges[0] (r0): ..."); empty: all of it. */
   refused: z.array(z.string()).default([]),
+  /** The server's version (src/api/version.ts); absent from releases before 0.3.0. */
+  version: z.string().optional(),
+  /** metadata.uid of the pod the report comes from: which incarnation of a replica speaks (a replaced pod's report stays until its successor writes). */
+  pod: z.string().optional(),
+  /** The server cannot read some state it was given (written by a newer release): what and why. */
+  blocked: z.string().optional(),
 };
 
 export const MacdReport = z.object({

@@ -4,7 +4,9 @@ import type { EventInput } from '../runtime/events.ts';
 // Which condition changes become Events (what `kubectl describe` lists):
 // transitions of a state already reported, those a user acts on. Becoming
 // Ready, leaving Ready, and becoming (or staying, for a new reason) Degraded;
-// not Progressing, which flips with every rollout. A resource's first status
+// not Progressing, which flips with every rollout, except the start and end of
+// an upgrade (replicas rolling to a new release or image), which belong in
+// the record of a cluster's changes. A resource's first status
 // is no transition: the status itself says it (a new resource that comes up
 // costs one status write and no Event), except a first Degraded, which a user
 // must act on. Pure: the reconcile records what this returns.
@@ -17,6 +19,10 @@ export function conditionEvent(changed: Condition, before: readonly Condition[] 
     return changed.status === 'True' ? { type: 'Normal', reason: changed.reason, message } : { type: 'Warning', reason: changed.reason, message };
   }
   if (changed.type === 'Degraded' && changed.status === 'True') return { type: 'Warning', reason: changed.reason, message };
+  if (changed.type === 'Progressing' && findCondition(before, 'Progressing') !== undefined) {
+    if (changed.reason === 'Upgrading') return { type: 'Normal', reason: 'Upgrading', message };
+    if (findCondition(before, 'Progressing')?.reason === 'Upgrading' && changed.reason === 'RolloutComplete') return { type: 'Normal', reason: 'Upgraded', message: 'every replica runs the new pod template and serves' };
+  }
   return undefined;
 }
 

@@ -1,4 +1,5 @@
 import type { ConditionInput } from '../runtime/conditions.ts';
+import type { WorkloadUpgrade } from './rollout.ts';
 import type { WorkloadState } from './workload.ts';
 
 // Ready, Progressing and Degraded from what was observed, by a chain of small
@@ -22,6 +23,8 @@ export interface Observation {
   configRejected?: string;
   /** Servers that have not reported serving the current generation yet. */
   configPending?: string;
+  /** Servers that cannot read the state they were given (written by a newer release): their own words. */
+  blocked?: string;
   workloads: WorkloadState[];
   /** Since when the resource has been not Ready (the Ready condition's last transition). */
   notReadySince?: Date;
@@ -56,6 +59,48 @@ const configRejected: Check = (o) =>
   o.configRejected === undefined
     ? undefined
     : { ready: ['ConfigRejected', o.configRejected], progressing: [false, 'ConfigRejected', o.configRejected], degraded: [true, 'ConfigRejected', o.configRejected] };
+
+/** Every workload serves with at most one replica away: what a roll one replica at a time keeps. */
+function serving(o: Observation): boolean {
+  return o.workloads.every((w) => w.observed && w.ready >= Math.max(1, w.desired - 1));
+}
+
+function describeUpgrade(u: WorkloadUpgrade): string {
+  const what = u.from.length === 0 || (u.from.length === 1 && u.from[0] === u.to) ? `rolling its replicas (${u.to})` : `upgrading from ${u.from.join(', ')} to ${u.to}`;
+  return `${u.kind} ${u.name}: ${what}, one replica at a time; done: ${u.done.join(', ') || 'none yet'}; to go: ${u.toGo.join(', ') || 'none'}`;
+}
+
+// A new replica that cannot take over (it cannot read the state the old one
+// left, or keeps failing) stops the roll there; the old replicas keep
+// serving. Also a server that cannot read its state outside a roll (a
+// rollback to a release older than the state).
+const upgradeBlocked: Check = (o) => {
+  const stuck = o.workloads.flatMap((w) =>
+    w.upgrade?.blocked ? [`${w.kind} ${w.name}: the upgrade to ${w.upgrade.to} is stopped at ${w.upgrade.blocked}; the replicas not yet replaced keep serving`] : [],
+  );
+  if (stuck.length === 0 && o.blocked !== undefined) stuck.push(o.blocked);
+  if (stuck.length === 0) return undefined;
+  const msg = stuck.join('; ');
+  return { ready: serving(o) ? ['ReplicasReady', 'served by the replicas not yet replaced'] : ['UpgradeBlocked', msg], progressing: [false, 'UpgradeBlocked', msg], degraded: [true, 'UpgradeBlocked', msg] };
+};
+
+// Replicas rolling to a new template, one at a time: Ready while every
+// workload has at most one replica away, Progressing/Upgrading with what
+// runs where, Degraded once it takes longer than the deadline (counted from
+// when Progressing turned True; once past, it stays past until the roll ends).
+const upgrading: Check = (o) => {
+  const upgrades = o.workloads.flatMap((w) => (w.upgrade ? [w.upgrade] : []));
+  if (upgrades.length === 0) return undefined;
+  const msg = upgrades.map(describeUpgrade).join('; ');
+  // No counts in Ready's message while the replicas roll: each pod would be one more status write.
+  const ready: [string, string] = serving(o) ? ['ReplicasReady', 'serving while the replicas roll, at most one away at a time'] : ['ReplicasNotReady', msg];
+  const p = o.lastProgressing;
+  const overdue = p?.status === 'True' && p.reason === 'Upgrading' && o.now.getTime() - p.since.getTime() > o.progressDeadlineSeconds * 1000;
+  if (overdue || (p?.status === 'False' && p.reason === 'ProgressDeadlineExceeded')) {
+    return { ready, progressing: [false, 'ProgressDeadlineExceeded', msg], degraded: [true, 'ProgressDeadlineExceeded', `not upgraded within ${o.progressDeadlineSeconds}s: ${msg}`] };
+  }
+  return { ready, progressing: [true, 'Upgrading', msg], degraded: [false, 'AsExpected', ''] };
+};
 
 const workloadsNotReady: Check = (o) => {
   if (o.workloads.length === 0) {
@@ -113,7 +158,7 @@ function replicasReady(o: Observation): string {
 }
 
 /** In order: the first that has something to say decides. */
-const checks: Check[] = [invalidSpec, conflicting, applyFailed, configRejected, workloadsNotReady, configOverdue, configPending];
+const checks: Check[] = [invalidSpec, conflicting, applyFailed, upgradeBlocked, configRejected, upgrading, workloadsNotReady, configOverdue, configPending];
 
 export function computeConditions(o: Observation): ConditionInput[] {
   const verdict = checks.reduce<Verdict | undefined>((found, check) => found ?? check(o), undefined) ?? {

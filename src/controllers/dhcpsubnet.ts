@@ -7,7 +7,7 @@ import { DhcpSubnetType } from './resources.ts';
 import type { KindDefinition, ReconcileContext } from './reconcile.ts';
 import { conflictStatus, conflictWarning, serverLeases } from './dhcp-reports.ts';
 import { judgeReservations, reservationsOf } from './reservations.ts';
-import { currentReports, reportsOf, servedVerdict, type Expected, type Reports } from './served.ts';
+import { currentReports, replicaFromReport, reportsOf, servedVerdict, type Expected, type Reports } from './served.ts';
 import { NAMESPACE_INDEX } from './indexes.ts';
 
 // DhcpSubnet: the DHCP servers' objects, and status from what the servers
@@ -89,5 +89,10 @@ export const dhcpSubnetKind: KindDefinition<DhcpSubnet> = {
   },
   served(subnet, ctx, children) {
     return servedVerdict(dhcpdReports(ctx, subnet), servers(subnet, children), subnet.metadata.generation ?? 1);
+  },
+  replicaGate(subnet, ctx) {
+    // Relay replicas' Leases are named after their pods (node-local ones roll as a DaemonSet, not through this).
+    const reports = dhcpdReports(ctx, subnet);
+    return (pod) => replicaFromReport(reports.get(pod.metadata.name), pod);
   },
 };

@@ -3,7 +3,8 @@ import { MAC_POOL_LABEL, MacdReport } from '../api/leases.ts';
 import { macdName, macPoolEndpoint, renderMacPool } from '../render/index.ts';
 import { MacPoolType } from './resources.ts';
 import type { KindDefinition, ReconcileContext } from './reconcile.ts';
-import { currentReports, reportsOf, servedVerdict, type Expected, type Reports } from './served.ts';
+import { readyServes } from './rollout.ts';
+import { currentReports, replicaFromReport, reportsOf, servedVerdict, type Expected, type Reports } from './served.ts';
 
 // MacPool: the allocator's objects, and status from what its replicas report
 // on their Leases (src/api/leases.ts, docs/macd.md): the capacity they serve,
@@ -40,5 +41,11 @@ export const macPoolKind: KindDefinition<MacPool> = {
   served(pool, ctx) {
     if (pool.spec.engine === 'alcor') return {};
     return servedVerdict(macdReports(ctx, pool), replicas(pool), pool.metadata.generation ?? 1);
+  },
+  replicaGate(pool, ctx) {
+    // Alcor's MAC manager reports nothing: a Ready pod serves.
+    if (pool.spec.engine === 'alcor') return readyServes;
+    const reports = macdReports(ctx, pool);
+    return (pod) => replicaFromReport(reports.get(pod.metadata.name), pod);
   },
 };

@@ -14,7 +14,8 @@ import type { ServedVerdict } from './served.ts';
 import { firstStatusDelayMs } from './first-status.ts';
 import { OWNER_NAME_INDEX, OWNER_UID_INDEX, WORKLOAD_INDEX } from './indexes.ts';
 import { childTypes } from './resources.ts';
-import { podProblems, selectedPods, type PodLike } from './pods.ts';
+import { podProblems, selectedPods } from './pods.ts';
+import { readyServes, statefulSetPartition, withPartition, workloadUpgrade, type CachedPod, type ReplicaGate } from './rollout.ts';
 import { WORKLOAD_KINDS, workloadState, type WorkloadState } from './workload.ts';
 
 // One reconcile for every kind, level-triggered: read the resource from the
@@ -52,6 +53,8 @@ export interface KindDefinition<T> {
   statusFields(obj: T, ctx: ReconcileContext, children: Map<string, KubeObject>): Record<string, unknown>;
   /** What the kind's servers report of their config: refused parts, replicas on an older generation. */
   served?(obj: T, ctx: ReconcileContext, children: Map<string, KubeObject>): ServedVerdict;
+  /** Whether a replica of its servers serves, from what it reports (rollout.ts); default: a Ready pod serves. */
+  replicaGate?(obj: T, ctx: ReconcileContext): ReplicaGate;
 }
 
 /** A child's key among its owner's children: kind and name, plus the namespace when it is not the owner's. */
@@ -77,7 +80,9 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
     conflict = def.conflict?.(parsed.data, ctx);
     if (!conflict) {
       try {
-        children = await syncChildren(ctx, obj, def.render(parsed.data, ctx.settings, ctx), log);
+        const gate = def.replicaGate?.(parsed.data, ctx) ?? readyServes;
+        const desired = def.render(parsed.data, ctx.settings, ctx).map((d) => (d.kind === 'StatefulSet' ? withRollout(ctx, d, gate) : d));
+        children = await syncChildren(ctx, obj, desired, log);
       } catch (err) {
         // The namespace is being deleted, and the resource with it: nothing to create or report.
         if (err instanceof NamespaceTerminating) return;
@@ -91,7 +96,8 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   const oldProgressing = findCondition(oldStatus.conditions, 'Progressing');
   const now = ctx.now();
   const warning = parsed.success && !conflict ? def.warning?.(parsed.data, ctx) : undefined;
-  const workloads = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind)).map((c) => withPodProblems(ctx, c, now));
+  const gate = parsed.success ? (def.replicaGate?.(parsed.data, ctx) ?? readyServes) : readyServes;
+  const workloads = [...children.values()].filter((c) => WORKLOAD_KINDS.has(c.kind)).map((c) => observedWorkload(ctx, c, gate, now));
   const created = firstCreated(children);
   const served = parsed.success && !conflict && applyError === undefined ? def.served?.(parsed.data, ctx, children) : undefined;
   const conditions = setConditions(
@@ -104,6 +110,7 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
       ...(warning ? { warning } : {}),
       ...(served?.refused !== undefined ? { configRejected: served.refused } : {}),
       ...(served?.pending !== undefined ? { configPending: served.pending } : {}),
+      ...(served?.blocked !== undefined ? { blocked: served.blocked } : {}),
       workloads,
       // A new resource (no status yet, first-status.ts) has been on its way since its workloads were created.
       ...(oldReady?.status === 'False' ? { notReadySince: new Date(oldReady.lastTransitionTime) } : oldReady === undefined && created ? { notReadySince: created } : {}),
@@ -140,12 +147,33 @@ function firstCreated(children: Map<string, KubeObject>): Date | undefined {
   return times.length ? new Date(Math.min(...times)) : undefined;
 }
 
-/** A workload's state; when it is not ready, with what its pods say about why. */
-function withPodProblems(ctx: ReconcileContext, child: KubeObject, now: Date): WorkloadState {
-  const state = workloadState(child as Parameters<typeof workloadState>[0]);
-  if (state.observed && state.ready >= state.desired && state.updated >= state.desired) return state;
-  const pods = selectedPods(child as Parameters<typeof selectedPods>[0], (ctx.informers.get('Pod')?.byIndex(WORKLOAD_INDEX, `${child.kind}/${child.metadata.namespace}/${child.metadata.name}`) ?? []) as (PodLike & KubeObject)[]);
-  return { ...state, problems: [...state.problems, ...podProblems(pods, now, ctx.progressDeadlineSeconds)] };
+/** The pods of a workload, from the cache. */
+function podsOf(ctx: ReconcileContext, workload: KubeObject): (CachedPod & KubeObject)[] {
+  const indexed = (ctx.informers.get('Pod')?.byIndex(WORKLOAD_INDEX, `${workload.kind}/${workload.metadata.namespace}/${workload.metadata.name}`) ?? []) as (CachedPod & KubeObject)[];
+  return selectedPods(workload as Parameters<typeof selectedPods>[0], indexed);
+}
+
+/**
+ * A workload's state as its controller last reported it (the cached object:
+ * the one an apply just returned has a spec its controller has not looked at
+ * yet, which would read as not ready for a moment); when it is not ready,
+ * with what its pods say about why; when it rolls, how far.
+ */
+function observedWorkload(ctx: ReconcileContext, child: KubeObject, gate: ReplicaGate, now: Date): WorkloadState {
+  const seen = ctx.informers.get(child.kind)?.get(`${child.metadata.namespace}/${child.metadata.name}`) ?? child;
+  const state = workloadState(seen as Parameters<typeof workloadState>[0]);
+  const pods = podsOf(ctx, seen);
+  const upgrade = workloadUpgrade(seen, pods, gate, now);
+  const withUpgrade = upgrade ? { ...state, upgrade } : state;
+  if (state.observed && state.ready >= state.desired && state.updated >= state.desired) return withUpgrade;
+  return { ...withUpgrade, problems: [...state.problems, ...podProblems(pods, now, ctx.progressDeadlineSeconds)] };
+}
+
+/** A desired StatefulSet with the partition of its roll (rollout.ts): one replica at a time, each serving before the next. */
+function withRollout(ctx: ReconcileContext, desired: KubeObject, gate: ReplicaGate): KubeObject {
+  const current = ctx.informers.get(desired.kind)?.get(`${desired.metadata.namespace}/${desired.metadata.name}`);
+  const pods = current ? podsOf(ctx, current) : [];
+  return withPartition(desired, statefulSetPartition(desired, current, pods, gate, ctx.now()));
 }
 
 /**

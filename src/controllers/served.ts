@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { readReport, type DhcpdReport, type MacdReport } from '../api/leases.ts';
 import type { KubeObject } from '../runtime/client.ts';
+import type { ReplicaState } from './rollout.ts';
 
 // What the servers of a resource report on their Leases (src/api/leases.ts),
 // turned into what status says: capacity and use from what is served, the
@@ -38,6 +39,8 @@ export interface ServedVerdict {
   refused?: string;
   /** Who has not applied the current generation yet. */
   pending?: string;
+  /** Who cannot read the state it was given, in its own words (a release older than its data). */
+  blocked?: string;
 }
 
 /** The reports that speak for the expected replicas (all of them when only a count is known). */
@@ -53,7 +56,9 @@ export function servedVerdict(reports: Reports<MacdReport | DhcpdReport>, expect
   const current = currentReports(reports, expected);
   // Each refusal once, with the replicas that refuse it.
   const byPart = new Map<string, string[]>();
-  for (const [name, r] of current) for (const part of r.refused) byPart.set(part, [...(byPart.get(part) ?? []), name]);
+  // A blocked server repeats why in `refused` (for operators older than `blocked`): said once, as blocked.
+  for (const [name, r] of current) for (const part of r.refused) if (!r.blocked || !part.includes(r.blocked)) byPart.set(part, [...(byPart.get(part) ?? []), name]);
+  const blocked = current.flatMap(([name, r]) => (r.blocked ? [`${name}: ${r.blocked}`] : [])).join('; ');
   const refused = [...byPart].map(([part, names]) => `${names.join(', ')}: ${part}`).join('; ');
 
   let pending: string | undefined;
@@ -64,5 +69,17 @@ export function servedVerdict(reports: Reports<MacdReport | DhcpdReport>, expect
     const applied = current.filter(([, r]) => r.generation >= generation).length;
     if (applied < expected.count) pending = `${applied} of ${expected.count} servers report serving generation ${generation}`;
   }
-  return { ...(refused ? { refused } : {}), ...(pending ? { pending } : {}) };
+  return { ...(refused ? { refused } : {}), ...(pending ? { pending } : {}), ...(blocked ? { blocked } : {}) };
+}
+
+/**
+ * Whether a replica serves, from its report (rollout.ts): one that cannot read
+ * its state is blocked; one whose report still comes from the pod it replaced
+ * (servers since 0.3.0 name their pod) or that has not reported yet is
+ * starting. A report naming no pod (an older server) speaks for whoever runs.
+ */
+export function replicaFromReport(report: MacdReport | DhcpdReport | undefined, pod: { metadata: { uid?: string } }): ReplicaState {
+  if (report?.blocked) return { state: 'blocked', message: report.blocked };
+  if (!report || (report.pod !== undefined && pod.metadata.uid !== undefined && report.pod !== pod.metadata.uid)) return { state: 'starting' };
+  return { state: 'serving' };
 }

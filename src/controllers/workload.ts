@@ -1,4 +1,5 @@
 import type { PodProblem } from './pods.ts';
+import type { WorkloadUpgrade } from './rollout.ts';
 
 // What a user wants to know of a workload child: how many replicas are wanted,
 // ready and up to date, and whether the controller has seen the latest spec.
@@ -10,12 +11,19 @@ export interface WorkloadState {
   desired: number;
   ready: number;
   updated: number;
-  /** The workload controller has observed the latest generation. */
+  /**
+   * The workload's controller has reported on it: its counts speak for its
+   * pods. Not necessarily for its latest spec: a change (a new template, a
+   * partition step) is acted on moments later, and until then the pods are
+   * still as last reported, which is what Ready says.
+   */
   observed: boolean;
   /** Deployment's own verdict that its rollout is stuck. */
   progressDeadlineExceeded: boolean;
   /** Why pods are missing or not ready: the Deployment's ReplicaFailure, then what the pods say (src/controllers/pods.ts). */
   problems: PodProblem[];
+  /** Set while its replicas roll to a new pod template (rollout.ts). */
+  upgrade?: WorkloadUpgrade;
 }
 
 interface WorkloadLike {
@@ -37,7 +45,7 @@ interface WorkloadLike {
 
 export function workloadState(obj: WorkloadLike): WorkloadState {
   const s = obj.status ?? {};
-  const observed = (s.observedGeneration ?? 0) >= (obj.metadata.generation ?? 1);
+  const observed = (s.observedGeneration ?? 0) >= 1;
   if (obj.kind === 'DaemonSet') {
     return {
       kind: obj.kind,

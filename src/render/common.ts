@@ -124,6 +124,23 @@ export function podDisruptionBudget(part: Part, name: string): KubeObject {
   });
 }
 
+/**
+ * How a serving pod leaves (docs/upgrading.md). On delete, the endpoint
+ * controllers and kube-proxy take the pod out of its Services while the
+ * kubelet runs preStop: the sleep keeps it answering until no new connection
+ * can reach it. Then SIGTERM: macd and dhcpd go unready, answer what is in
+ * flight with `Connection: close`, close idle connections, write their last
+ * snapshot and exit (their --shutdown-timeout, 15 s by default, bounds the
+ * drain). The grace period, counted from preStop, covers both with room to spare.
+ */
+export const PRE_STOP_SLEEP_SECONDS = 5;
+export const TERMINATION_GRACE_SECONDS = 30;
+
+/** The preStop hook of a serving container (no binary needed: the kubelet sleeps). */
+export function drainLifecycle(): NonNullable<V1Container['lifecycle']> {
+  return { preStop: { sleep: { seconds: PRE_STOP_SLEEP_SECONDS } } };
+}
+
 /** The annotation that rolls Java pods when (and only when) their properties change. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'alcor.dev/config-checksum';
 
@@ -137,6 +154,11 @@ export function podIdentityEnv(): NonNullable<V1Container['env']> {
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
   ];
+}
+
+/** The pod's uid: a server names its pod in its report, so the operator tells a replaced replica's report from its successor's. */
+export function podUidEnv(): NonNullable<V1Container['env']>[number] {
+  return { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } };
 }
 
 /** A rule of a Role. */

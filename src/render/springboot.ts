@@ -5,6 +5,7 @@ import {
   labels,
   object,
   podDisruptionBudget,
+  drainLifecycle,
   pullPolicy,
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
@@ -45,6 +46,8 @@ export function renderSpringBootApp(app: SpringBootApp, settings: RenderSettings
       spec: {
         replicas: app.replicas,
         selector: { matchLabels: selectorLabels(part) },
+        // A new pod serves before an old one goes: never fewer than `replicas` ready during a roll.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         template: {
           metadata: {
             labels: labels(part),
@@ -71,6 +74,8 @@ export function renderSpringBootApp(app: SpringBootApp, settings: RenderSettings
                 startupProbe: httpProbe(HEALTH_PATH, 'http', { periodSeconds: 5, failureThreshold: 60 }),
                 readinessProbe: httpProbe(HEALTH_PATH, 'http', { periodSeconds: 5 }),
                 livenessProbe: httpProbe(HEALTH_PATH, 'http', { periodSeconds: 10, failureThreshold: 6 }),
+                // Out of the Service before the JVM stops (Alcor's Spring Boot 2.2 has no graceful shutdown of its own).
+                lifecycle: drainLifecycle(),
                 securityContext: restrictedContainerSecurityContext(),
                 // The DPM writes ./timestamp.log: the working directory must be writable.
                 workingDir: '/tmp',

@@ -27,6 +27,10 @@ const table: [string, Condition[] | undefined, Condition[], string[]][] = [
   ['Degraded for another reason: Warnings again', degraded('ApplyFailed', 'forbidden'), degraded('ConfigRejected', 'range too big'), ['Warning ConfigRejected: range too big', 'Warning ConfigRejected: range too big']],
   ['no longer Degraded, not Ready yet: only leaving Degraded is silent', degraded('ApplyFailed', 'forbidden'), notReady, ['Warning ReplicasNotReady: StatefulSet a is not ready yet']],
   ['Progressing alone flips: none', notReady, [notReady[0]!, c('Progressing', 'False', 'ProgressDeadlineExceeded'), notReady[2]!], []],
+  ['an upgrade starts: Normal Upgrading', ready, [ready[0]!, c('Progressing', 'True', 'Upgrading', 'StatefulSet a: upgrading from x:1 to x:2'), ready[2]!], ['Normal Upgrading: StatefulSet a: upgrading from x:1 to x:2']],
+  ['an upgrade goes on (its message changes): none', [ready[0]!, c('Progressing', 'True', 'Upgrading', 'done: a-2'), ready[2]!], [ready[0]!, c('Progressing', 'True', 'Upgrading', 'done: a-2, a-1'), ready[2]!], []],
+  ['an upgrade ends: Normal Upgraded', [ready[0]!, c('Progressing', 'True', 'Upgrading', 'done: a-2'), ready[2]!], ready, ['Normal Upgraded: every replica runs the new pod template and serves']],
+  ['a rollout that was no upgrade ends: none', notReady.map((x) => (x.type === 'Ready' ? ready[0]! : x)), ready, []],
   ['an empty message names the condition', notReady, [c('Ready', 'True', 'ReplicasReady')], ['Normal ReplicasReady: Ready is True']],
 ];
 

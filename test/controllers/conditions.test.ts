@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeConditions, type Observation } from '../../src/controllers/conditions.ts';
+import type { WorkloadUpgrade } from '../../src/controllers/rollout.ts';
 import { workloadState } from '../../src/controllers/workload.ts';
 
 const now = new Date('2026-01-01T01:00:00Z');
@@ -8,6 +9,8 @@ const sts = (desired: number, ready: number, updated = ready, observedGeneration
 const base: Observation = { generation: 3, workloads: [], now, progressDeadlineSeconds: 600 };
 const withProblems = (w: ReturnType<typeof sts>, ...problems: [string, string][]) => ({ ...w, problems: problems.map(([reason, message]) => ({ reason, message })) });
 const progressing = (status: 'True' | 'False', reason: string, since: string, observedGeneration = 3): Observation['lastProgressing'] => ({ status, reason, since: new Date(since), observedGeneration });
+const upgrade = (extra: Partial<WorkloadUpgrade> = {}): WorkloadUpgrade => ({ kind: 'StatefulSet', name: 'pool-macd', from: ['alcor-operator:0.1.0'], to: 'alcor-operator:0.3.0', done: ['pool-macd-2'], toGo: ['pool-macd-1', 'pool-macd-0'], ...extra });
+const upgrading = (w: ReturnType<typeof sts>, extra: Partial<WorkloadUpgrade> = {}) => ({ ...w, upgrade: upgrade(extra) });
 const probeFailing: [string, string] = ['ReadinessProbeFailing', 'readiness probe GET /actuator/health on port http failing (container macmanager)'];
 
 const table: [string, Partial<Observation>, [string, string], [string, string], [string, string]][] = [
@@ -115,6 +118,40 @@ const table: [string, Partial<Observation>, [string, string], [string, string], 
     ['False', 'ConfigRejected'],
     ['True', 'ConfigRejected'],
   ],
+  ['upgrading, one replica away: still Ready', { workloads: [upgrading(sts(3, 2, 1))] }, ['True', 'ReplicasReady'], ['True', 'Upgrading'], ['False', 'AsExpected']],
+  ['upgrading with two replicas away: not Ready', { workloads: [upgrading(sts(3, 1, 1))] }, ['False', 'ReplicasNotReady'], ['True', 'Upgrading'], ['False', 'AsExpected']],
+  ['upgrading a single replica while it is replaced: not Ready', { workloads: [upgrading(sts(1, 0, 0), { done: [], toGo: ['pool-macd-0'] })] }, ['False', 'ReplicasNotReady'], ['True', 'Upgrading'], ['False', 'AsExpected']],
+  ['an upgrade outranks a config on its way', { configPending: 'waiting for pool-macd-1', workloads: [upgrading(sts(3, 2, 1))] }, ['True', 'ReplicasReady'], ['True', 'Upgrading'], ['False', 'AsExpected']],
+  [
+    'upgrading past the deadline: Degraded, Ready as the replicas are',
+    { workloads: [upgrading(sts(3, 2, 1))], lastProgressing: progressing('True', 'Upgrading', '2026-01-01T00:30:00Z') },
+    ['True', 'ReplicasReady'],
+    ['False', 'ProgressDeadlineExceeded'],
+    ['True', 'ProgressDeadlineExceeded'],
+  ],
+  [
+    'an upgrade past the deadline stays past until it ends',
+    { workloads: [upgrading(sts(3, 2, 1))], lastProgressing: progressing('False', 'ProgressDeadlineExceeded', '2026-01-01T00:59:00Z') },
+    ['True', 'ReplicasReady'],
+    ['False', 'ProgressDeadlineExceeded'],
+    ['True', 'ProgressDeadlineExceeded'],
+  ],
+  [
+    'a new replica that cannot read the old state: UpgradeBlocked, the others keep serving',
+    { workloads: [upgrading(sts(3, 2, 1), { done: [], toGo: ['pool-macd-2', 'pool-macd-1', 'pool-macd-0'], blocked: 'pool-macd-2: data directory format 2 is newer than this macd reads (1)' })] },
+    ['True', 'ReplicasReady'],
+    ['False', 'UpgradeBlocked'],
+    ['True', 'UpgradeBlocked'],
+  ],
+  [
+    'a blocked upgrade of a single replica: nothing serves',
+    { workloads: [upgrading(sts(1, 0, 0), { done: [], toGo: ['pool-macd-0'], blocked: 'pool-macd-0: data directory format 2' })] },
+    ['False', 'UpgradeBlocked'],
+    ['False', 'UpgradeBlocked'],
+    ['True', 'UpgradeBlocked'],
+  ],
+  ['a blocked upgrade outranks a refused config (which it repeats)', { configRejected: 'x', workloads: [upgrading(sts(3, 2, 1), { blocked: 'pool-macd-2: y' })] }, ['True', 'ReplicasReady'], ['False', 'UpgradeBlocked'], ['True', 'UpgradeBlocked']],
+  ['a server that cannot read its state outside a roll (a rollback too far)', { blocked: 'pool-macd-0: data directory format 2', workloads: [sts(3, 2)] }, ['True', 'ReplicasReady'], ['False', 'UpgradeBlocked'], ['True', 'UpgradeBlocked']],
 ];
 
 describe('computeConditions', () => {
@@ -131,6 +168,19 @@ describe('computeConditions', () => {
     const got = computeConditions({ ...base, configRejected: words, workloads: [sts(1, 1)] });
     expect(got.find((c) => c.type === 'Degraded')?.message).toBe(words);
     expect(got.find((c) => c.type === 'Ready')?.message).toBe(words);
+  });
+
+  it('an upgrade says what runs where: from which image to which, done and to go', () => {
+    const got = computeConditions({ ...base, workloads: [upgrading(sts(3, 2, 1))] });
+    expect(got.find((c) => c.type === 'Progressing')?.message).toBe(
+      'StatefulSet pool-macd: upgrading from alcor-operator:0.1.0 to alcor-operator:0.3.0, one replica at a time; done: pool-macd-2; to go: pool-macd-1, pool-macd-0',
+    );
+    const restart = computeConditions({ ...base, workloads: [upgrading(sts(3, 2, 1), { from: ['alcor-operator:0.3.0'] })] });
+    expect(restart.find((c) => c.type === 'Progressing')?.message).toMatch(/^StatefulSet pool-macd: rolling its replicas \(alcor-operator:0.3.0\), one replica at a time/);
+    const blocked = computeConditions({ ...base, workloads: [upgrading(sts(3, 2, 1), { blocked: 'pool-macd-2: data directory format 2' })] });
+    expect(blocked.find((c) => c.type === 'Degraded')?.message).toBe(
+      'StatefulSet pool-macd: the upgrade to alcor-operator:0.3.0 is stopped at pool-macd-2: data directory format 2; the replicas not yet replaced keep serving',
+    );
   });
 
   it('a config past its deadline says which generation and who is behind', () => {

@@ -130,13 +130,16 @@ export class FakeClient extends KubeClient {
 
   private save(key: string, obj: KubeObject, existing: KubeObject | undefined): { status: number; body: unknown } {
     this.version++;
+    // As the API server: metadata.generation moves when the spec does (not the status, not metadata).
+    const specOf = (o: KubeObject | undefined): string => JSON.stringify({ ...o, metadata: undefined, status: undefined });
+    const generation = existing ? (existing.metadata.generation ?? 1) + (specOf(existing) === specOf(obj) ? 0 : 1) : 1;
     const stored: KubeObject = {
       ...obj,
       metadata: {
         ...obj.metadata,
         uid: existing?.metadata.uid ?? `uid-${this.version}`,
         resourceVersion: String(this.version),
-        generation: existing?.metadata.generation ?? 1,
+        generation,
         creationTimestamp: existing?.metadata.creationTimestamp ?? this.now().toISOString().replace(/\.\d+Z$/, 'Z'),
       },
     };

@@ -57,7 +57,7 @@ function world() {
     for (const [k, obj] of client.store) {
       if (!['StatefulSet', 'Deployment', 'DaemonSet'].includes(obj.kind)) continue;
       const n = (obj['spec'] as { replicas?: number }).replicas ?? 1;
-      client.store.set(k, { ...obj, status: { observedGeneration: 1, replicas: n, readyReplicas: n, updatedReplicas: n, availableReplicas: n } });
+      client.store.set(k, { ...obj, status: { observedGeneration: obj.metadata.generation ?? 1, replicas: n, readyReplicas: n, updatedReplicas: n, availableReplicas: n, currentRevision: 'rev-1', updateRevision: 'rev-1' } });
     }
   };
   /** Children created, rolled out, status Ready: the steady state. Its actions are cleared. */
@@ -87,7 +87,10 @@ function world() {
       status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] },
     });
   };
-  return { client, leases, pass, rollOut, settle, edit, advance, unschedulablePod };
+  const setImage = (image: string): void => {
+    ctx.settings = { ...ctx.settings, image };
+  };
+  return { client, leases, pass, rollOut, settle, edit, advance, unschedulablePod, setImage };
 }
 
 type World = ReturnType<typeof world>;
@@ -292,5 +295,169 @@ describe('reconcile: the exact API actions of one pass', () => {
     w.client.actions.length = 0;
     await w.pass();
     expect(w.client.described()).toEqual([]);
+  });
+});
+
+// An upgrade of the allocator's pods (a new release of the operator brings a
+// new image): the StatefulSet applied with its new template and a partition,
+// then one more replica released each time the last one replaced serves (its
+// pod Ready, its report written by the new pod), Progressing/Upgrading while
+// it rolls, and a new replica that cannot read the old state stops it there.
+describe('reconcile: an upgrade rolls the allocator one replica at a time', () => {
+  const sts = child('StatefulSet') as KubeObject & { spec: { replicas: number; selector: { matchLabels: Record<string, string> } } };
+  const name = sts.metadata.name;
+  const REPLICAS = sts.spec.replicas;
+  const stsKey = `statefulsets/${NAMESPACE}/${name}`;
+  const applySts = `apply statefulsets ${NAMESPACE}/${name}`;
+  const NEW_IMAGE = 'alcor-operator:9.9.9';
+
+  function upgradeWorld() {
+    const w = world();
+    const pods = new Map<number, { revision: string; ready: boolean; uid: string }>();
+    const report = (i: number, extra: Record<string, unknown> = {}): void => {
+      const at = w.leases.findIndex((l) => l.metadata.name === `${name}-${i}`);
+      const text = reportText({ generation: 1, refused: [], capacity: 1000, allocated: 0, pod: pods.get(i)!.uid, ...extra });
+      const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `${name}-${i}`, namespace: NAMESPACE, labels: { [MAC_POOL_LABEL]: pool.metadata.name }, annotations: { [SERVED_ANNOTATION]: text } } };
+      if (at >= 0) w.leases[at] = lease;
+      else w.leases.push(lease);
+    };
+    /** The StatefulSet controller's view: status for its spec, and the pods as they stand. */
+    const controller = (currentRevision: string, updateRevision: string): void => {
+      const o = w.client.store.get(stsKey)!;
+      const ready = [...pods.values()].filter((p) => p.ready).length;
+      const updated = [...pods.values()].filter((p) => p.revision === updateRevision).length;
+      w.client.store.set(stsKey, { ...o, status: { observedGeneration: o.metadata.generation, replicas: REPLICAS, readyReplicas: ready, updatedReplicas: updated, currentRevision, updateRevision } });
+      for (const [i, p] of pods) {
+        w.client.put('pods', {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: `${name}-${i}`,
+            namespace: NAMESPACE,
+            uid: p.uid,
+            labels: { ...sts.spec.selector.matchLabels, 'controller-revision-hash': p.revision },
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name, uid: 'sts-uid', controller: true }],
+            creationTimestamp: now.toISOString(),
+          },
+          spec: { containers: [{ name: 'macd', image: p.revision === 'rev-1' ? defaultRenderSettings.image : NEW_IMAGE }] },
+          status: { phase: 'Running', conditions: [{ type: 'Ready', status: p.ready ? 'True' : 'False' }], containerStatuses: [{ name: 'macd', ready: p.ready, restartCount: 0, state: { running: { startedAt: now.toISOString() } } }] },
+        });
+      }
+    };
+    /** The controller replaces replica i with a pod of the new revision. */
+    const replace = (i: number, ready: boolean): void => {
+      pods.set(i, { revision: 'rev-2', ready, uid: `uid-${i}-new` });
+    };
+    const partition = (): number | undefined => (w.client.store.get(stsKey)!['spec'] as { updateStrategy?: { rollingUpdate?: { partition?: number } } }).updateStrategy?.rollingUpdate?.partition;
+    const lastStatus = () => (w.client.store.get(`macpools/${key}`)!['status'] as { conditions: { type: string; status: string; reason: string; message: string }[] }).conditions;
+    const setup = async (): Promise<void> => {
+      await w.settle();
+      for (let i = 0; i < REPLICAS; i++) {
+        pods.set(i, { revision: 'rev-1', ready: true, uid: `uid-${i}-old` });
+        report(i);
+      }
+      controller('rev-1', 'rev-1');
+      await w.pass();
+      w.client.actions.length = 0;
+    };
+    return { w, pods, report, controller, replace, partition, lastStatus, setup };
+  }
+
+  it('needs a pool of several replicas', () => {
+    expect(REPLICAS).toBeGreaterThan(1);
+  });
+
+  it('steps through the replicas from the top ordinal, each serving before the next, with one status write per step', async () => {
+    const u = upgradeWorld();
+    await u.setup();
+    expect(u.partition()).toBe(0);
+
+    // The new release: the template and the partition in one write, nothing else; status unchanged (nothing rolls yet).
+    u.w.setImage(NEW_IMAGE);
+    await u.w.pass();
+    expect(u.w.client.described()).toEqual([applySts]);
+    expect(u.partition()).toBe(REPLICAS - 1);
+
+    // The controller takes the top replica down: not serving yet, held there; Progressing/Upgrading.
+    u.w.client.actions.length = 0;
+    u.replace(REPLICAS - 1, false);
+    u.controller('rev-1', 'rev-2');
+    await u.w.pass();
+    expect(u.w.client.described()).toEqual([statusWrite, 'event Normal Upgrading']);
+    expect(u.partition()).toBe(REPLICAS - 1);
+    expect(u.lastStatus().find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
+    expect(u.lastStatus().find((c) => c.type === 'Progressing')?.message).toBe(
+      `StatefulSet ${name}: upgrading from ${defaultRenderSettings.image} to ${NEW_IMAGE}, one replica at a time; done: none yet; to go: ${Array.from({ length: REPLICAS }, (_, i) => `${name}-${REPLICAS - 1 - i}`).join(', ')}`,
+    );
+
+    // Ready, but its report is still the replaced pod's: held.
+    u.w.client.actions.length = 0;
+    u.replace(REPLICAS - 1, true);
+    u.controller('rev-1', 'rev-2');
+    await u.w.pass();
+    expect(u.w.client.described()).toEqual([]);
+
+    // The new pod reports: the next replica released, the step in the status.
+    u.report(REPLICAS - 1, { version: '9.9.9' });
+    await u.w.pass();
+    expect(u.w.client.described()).toEqual([applySts, statusWrite]);
+    expect(u.partition()).toBe(REPLICAS - 2);
+
+    // The rest, one at a time.
+    for (let i = REPLICAS - 2; i >= 0; i--) {
+      u.w.client.actions.length = 0;
+      u.replace(i, true);
+      u.report(i, { version: '9.9.9' });
+      u.controller('rev-1', 'rev-2');
+      await u.w.pass();
+      expect(u.w.client.described(), `replica ${i} serving`).toEqual(i > 0 ? [applySts, statusWrite] : [statusWrite]);
+      expect(u.partition()).toBe(Math.max(0, i - 1));
+    }
+
+    // The controller is done: the upgrade completes, one status write and one event; then nothing.
+    u.w.client.actions.length = 0;
+    u.controller('rev-2', 'rev-2');
+    await u.w.pass();
+    expect(u.w.client.described()).toEqual([statusWrite, 'event Normal Upgraded']);
+    expect(u.lastStatus().find((c) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'RolloutComplete' });
+    u.w.client.actions.length = 0;
+    await u.w.pass();
+    expect(u.w.client.described()).toEqual([]);
+  });
+
+  it('a new replica that cannot read the state the old one left: stopped there, Degraded/UpgradeBlocked in its words, the others serving', async () => {
+    const u = upgradeWorld();
+    await u.setup();
+    u.w.setImage(NEW_IMAGE);
+    await u.w.pass();
+    u.w.client.actions.length = 0;
+    u.replace(REPLICAS - 1, false);
+    u.report(REPLICAS - 1, { blocked: 'data directory format 2 is newer than this macd reads (1)', refused: ['data directory format 2 is newer than this macd reads (1)'] });
+    u.controller('rev-1', 'rev-2');
+    await u.w.pass();
+    expect(u.w.client.described()).toEqual([statusWrite, 'event Warning UpgradeBlocked']);
+    expect(u.partition()).toBe(REPLICAS - 1);
+    const conditions = u.lastStatus();
+    expect(conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'ReplicasReady' });
+    expect(conditions.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'UpgradeBlocked',
+      message: `StatefulSet ${name}: the upgrade to ${NEW_IMAGE} is stopped at ${name}-${REPLICAS - 1}: data directory format 2 is newer than this macd reads (1); the replicas not yet replaced keep serving`,
+    });
+    // Nothing changes: nothing written again.
+    u.w.client.actions.length = 0;
+    await u.w.pass();
+    expect(u.w.client.described()).toEqual([]);
+  });
+
+  it('kubectl rollout restart (the controller rolls at partition 0): held after the first replica until it serves', async () => {
+    const u = upgradeWorld();
+    await u.setup();
+    u.replace(REPLICAS - 1, false);
+    u.pods.get(REPLICAS - 1)!.revision = 'rev-r';
+    u.controller('rev-1', 'rev-r');
+    await u.w.pass();
+    expect(u.w.client.described()).toEqual([applySts, statusWrite, 'event Normal Upgrading']);
+    expect(u.partition()).toBe(REPLICAS - 1);
   });
 });

@@ -50,6 +50,18 @@ describe('every object', () => {
     }
   });
 
+  it.each(all)('%s: every serving pod leaves gracefully (preStop sleep, then SIGTERM within a grace that covers the drain)', (_name, render) => {
+    for (const o of render().filter((x) => ['StatefulSet', 'Deployment', 'DaemonSet'].includes(x.kind))) {
+      const pod = podTemplate(o as Obj).spec as Obj;
+      expect(pod.containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+      if (o.kind !== 'Deployment') expect(pod.terminationGracePeriodSeconds).toBe(30);
+    }
+  });
+
+  it.each(all.filter(([n]) => n === 'MacPool alcor' || n === 'DataPlaneManager'))('%s: Alcor\'s Deployment rolls with a new pod ready before an old one goes', (_name, render) => {
+    expect((find(render(), 'Deployment') as Obj).spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+  });
+
   it('without a uid there are no owner references (nothing to point at)', () => {
     const pool = macPoolExample();
     delete pool.metadata.uid;
@@ -104,7 +116,7 @@ describe('MacPool, engine builtin', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
     const c = pod.containers[0];
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
-    expect(c.args).toEqual(['macd', '--listen', '0.0.0.0:8080', '--data-dir', '/var/lib/macd', '--config', '/etc/macd/config.yaml', '--replica', '$(POD_NAME)', '--advertise-url', `http://$(POD_NAME).tenant-macs-macd-peers.${NAMESPACE}.svc:8080`, '--metrics-listen', '0.0.0.0:9090', '--request-timeout', '30s', '--max-bulk', '10000']);
+    expect(c.args).toEqual(['macd', '--listen', '0.0.0.0:8080', '--data-dir', '/var/lib/macd', '--config', '/etc/macd/config.yaml', '--replica', '$(POD_NAME)', '--advertise-url', `http://$(POD_NAME).tenant-macs-macd-peers.${NAMESPACE}.svc:8080`, '--metrics-listen', '0.0.0.0:9090', '--pod-uid', '$(POD_UID)', '--request-timeout', '30s', '--max-bulk', '10000']);
     expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
@@ -117,7 +129,7 @@ describe('MacPool, engine builtin', () => {
     const all = { maxRequestBytes: 2_097_152, maxBulk: 500, maxIdLength: 40, maxConnections: 64, maxRequestsPerConnection: 0, headersTimeout: '5s', requestTimeout: '1m', keepAliveTimeout: '30s' };
     const args = (limits: Obj | undefined): string[] => {
       const pool = macPoolExample((spec) => ({ ...spec, allocator: { ...spec.allocator, limits } }));
-      return podTemplate(find(renderMacPool(pool, s), 'StatefulSet')).spec.containers[0].args.slice(13);
+      return podTemplate(find(renderMacPool(pool, s), 'StatefulSet')).spec.containers[0].args.slice(15);
     };
     expect(args(undefined)).toEqual([]);
     expect(args({ maxIdLength: 40 })).toEqual(['--max-id-length', '40']);

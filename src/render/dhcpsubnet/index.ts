@@ -10,6 +10,9 @@ import {
   dataVolumeClaimTemplate,
   podDisruptionBudget,
   podIdentityEnv,
+  podUidEnv,
+  drainLifecycle,
+  TERMINATION_GRACE_SECONDS,
   pullPolicy,
   resourcesOr,
   restrictedContainerSecurityContext,
@@ -58,7 +61,7 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
     '--replica', '$(POD_NAME)',
     '--peers-service', dhcpdName(subnet),
   ];
-  const env = [...podIdentityEnv(), { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } }];
+  const env = [...podIdentityEnv(), podUidEnv()];
   if (relay) {
     args.push('--share', '$(SHARE)');
     // The StatefulSet's ordinal (0..replicas-1) is this replica's share of the pools.
@@ -79,6 +82,7 @@ function container(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean)
     ],
     livenessProbe: httpProbe('/healthz', 'metrics'),
     readinessProbe: httpProbe('/readyz', 'metrics', { periodSeconds: 5 }),
+    lifecycle: drainLifecycle(),
     resources: resourcesOr(server.resources, { requests: { cpu: '100m', memory: '64Mi' } }),
     securityContext: relay
       ? restrictedContainerSecurityContext()
@@ -117,6 +121,7 @@ function podSpec(subnet: DhcpSubnet, settings: RenderSettings, relay: boolean): 
   ];
   const common = {
     serviceAccountName: name,
+    terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
     ...(server.nodeSelector ? { nodeSelector: server.nodeSelector } : {}),
     containers: [container(subnet, settings, relay)],
     volumes,

@@ -10,6 +10,9 @@ import {
   dataVolumeClaimTemplate,
   podDisruptionBudget,
   podIdentityEnv,
+  podUidEnv,
+  drainLifecycle,
+  TERMINATION_GRACE_SECONDS,
   pullPolicy,
   resourcesOr,
   restrictedContainerSecurityContext,
@@ -103,6 +106,7 @@ export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObje
           spec: {
             serviceAccountName: name,
             securityContext: restrictedPodSecurityContext(),
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             containers: [
               {
                 name: 'macd',
@@ -116,15 +120,17 @@ export function renderBuiltin(pool: MacPool, settings: RenderSettings): KubeObje
                   '--replica', '$(POD_NAME)',
                   '--advertise-url', `http://$(POD_NAME).${peers}.${namespace}.svc:${HTTP_PORT}`,
                   '--metrics-listen', `0.0.0.0:${METRICS_PORT}`,
+                  '--pod-uid', '$(POD_UID)',
                   ...limitArgs(allocator.limits),
                 ],
-                env: [...podIdentityEnv(), ...Object.entries(MACD_ENV).map(([name, value]) => ({ name, value }))],
+                env: [...podIdentityEnv(), podUidEnv(), ...Object.entries(MACD_ENV).map(([name, value]) => ({ name, value }))],
                 ports: [
                   { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
                   { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
                 ],
                 livenessProbe: httpProbe('/healthz', 'http'),
                 readinessProbe: httpProbe('/readyz', 'http', { periodSeconds: 5 }),
+                lifecycle: drainLifecycle(),
                 resources: resourcesOr(allocator.resources, { requests: { cpu: '100m', memory: '128Mi' } }),
                 securityContext: restrictedContainerSecurityContext(),
                 volumeMounts: [
