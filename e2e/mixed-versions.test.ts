@@ -234,7 +234,7 @@ describe.skipIf(skip !== undefined)(`macd: replicas of ${RELEASE.version} (${REL
       token = page.continue ?? '';
     } while (token);
 
-    // Each acknowledged MAC read back through a replica other than... any: round robin.
+    // Each acknowledged MAC read back, through the replicas in turn (forwarded to its block's holder).
     const lost: string[] = [];
     const macs = [...acked.keys()];
     let next = 0;
