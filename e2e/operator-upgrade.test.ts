@@ -130,7 +130,7 @@ describe.skipIf(skip !== undefined)(`operator upgrade: ${RELEASE.version} (${REL
         since = Date.now();
         return false;
       }
-      return Date.now() - since >= QUIET_MS && (await rolledOut());
+      return Date.now() - since >= QUIET_MS && (await op.counter('workqueue_depth')) === 0 && (await rolledOut());
     }, 240_000, 1000);
   }
   async function render(program: [string, string], image: string, objs: Obj[], name: string): Promise<Map<string, Obj>> {
@@ -146,6 +146,12 @@ describe.skipIf(skip !== undefined)(`operator upgrade: ${RELEASE.version} (${REL
   };
 
   beforeAll(async () => {
+    // Both operators watch every namespace: an earlier file's namespace still
+    // being deleted would have them retry refused writes, and never settle.
+    await eventually('no namespace terminating', async () => {
+      const list = await getJson<{ items: { status?: { phase?: string } }[] }>(['get', 'namespaces']);
+      return list.items.every((n) => n.status?.phase !== 'Terminating');
+    }, 150_000, 1_000);
     // The release's CRDs, as its chart installs them.
     await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(tree.dir, 'crds')]);
     await waitEstablished(CRDS);
