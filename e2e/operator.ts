@@ -22,12 +22,14 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startOperator(opts: { leaderElect?: boolean; namespace?: string; args?: string[]; name?: string } = {}): Promise<OperatorProcess> {
+/** `program`: another build's node and CLI entry (a release's bin/alcor-operator.js); default the working tree's sources. */
+export async function startOperator(opts: { leaderElect?: boolean; namespace?: string; args?: string[]; name?: string; program?: [string, string] } = {}): Promise<OperatorProcess> {
   const metricsPort = await freePort();
   const probePort = await freePort();
   const logFile = join(tmpdir(), `alcor-operator-${opts.name ?? 'op'}-${process.pid}-${Date.now()}.log`);
+  const [node, main] = opts.program ?? [process.execPath, join(root, 'src/cli/main.ts')];
   const args = [
-    join(root, 'src/cli/main.ts'),
+    main,
     'run',
     '--kubeconfig',
     inject('kubeconfig'),
@@ -38,7 +40,7 @@ export async function startOperator(opts: { leaderElect?: boolean; namespace?: s
     ...(opts.leaderElect ? ['--leader-elect', '--leader-election-namespace', opts.namespace ?? 'default'] : []),
     ...(opts.args ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' } });
+  const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info' } });
   const out = createWriteStream(logFile);
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);

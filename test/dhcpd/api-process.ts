@@ -14,10 +14,11 @@ export interface DhcpdProcess {
   exited: Promise<number | null>;
 }
 
-export async function spawnDhcpd(args: string[], apiPort: number): Promise<DhcpdProcess> {
+/** `program`: another build's node and CLI entry (a release's bin/alcor-operator.js); default the working tree. */
+export async function spawnDhcpd(args: string[], apiPort: number, program: [string, string] = [process.execPath, MAIN]): Promise<DhcpdProcess> {
   const child = spawn(
-    process.execPath,
-    [MAIN, 'dhcpd', '--listen-address', '127.0.0.1', '--listen-port', '0', '--metrics-listen', 'off', '--api-listen', `127.0.0.1:${apiPort}`, ...args],
+    program[0],
+    [program[1], 'dhcpd', '--listen-address', '127.0.0.1', '--listen-port', '0', '--metrics-listen', 'off', '--api-listen', `127.0.0.1:${apiPort}`, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const lines: string[] = [];

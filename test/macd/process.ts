@@ -17,7 +17,12 @@ export interface MacdProcess {
 
 /** Resolves once macd logs `started` (default: listening; a refused startup config logs "config refused at startup"), with the port it logs. */
 export async function spawnMacd(args: string[], env: Record<string, string> = {}, started = 'macd listening'): Promise<MacdProcess> {
-  const child = spawn(process.execPath, [MAIN, 'macd', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  return spawnMacdOf([process.execPath, MAIN], args, env, started);
+}
+
+/** spawnMacd of another build: `program` is the node binary and the CLI entry (e.g. a release's bin/alcor-operator.js). */
+export async function spawnMacdOf(program: [string, string], args: string[], env: Record<string, string> = {}, started = 'macd listening'): Promise<MacdProcess> {
+  const child = spawn(program[0], [program[1], 'macd', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const lines: string[] = [];
   // 'close' (not 'exit'): stdout has been read to its end.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));

@@ -141,11 +141,11 @@ export class Lab {
   }
 
   /** Starts `alcor-operator dhcpd` in the server namespace; resolves once /readyz answers. */
-  async startServer(opts: { config: string; dataDir: string; args?: string[]; ns?: string }): Promise<ChildProcess> {
+  async startServer(opts: { config: string; dataDir: string; args?: string[]; ns?: string; program?: [string, string] }): Promise<ChildProcess> {
     const ns = opts.ns ?? this.srv;
+    // program: another build's node and CLI entry (a release's bin/alcor-operator.js); default the working tree.
     const child = this.spawn(ns, [
-      process.execPath,
-      join(repoRoot, 'src/cli/main.ts'),
+      ...(opts.program ?? [process.execPath, join(repoRoot, 'src/cli/main.ts')]),
       'dhcpd',
       '--config',
       opts.config,
