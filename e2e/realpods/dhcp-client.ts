@@ -76,3 +76,103 @@ export async function dhcpClientOnBridge(dhclient: string): Promise<DhcpClient> 
       }),
   };
 }
+
+/** One event of a running client, as its dhclient-script saw it. */
+export interface LeaseEvent {
+  /** Seconds since the epoch. */
+  at: number;
+  /** dhclient's reason: PREINIT, BOUND, RENEW, REBIND, REBOOT, EXPIRE, FAIL, RELEASE, STOP, ... */
+  reason: string;
+  address: string;
+}
+
+export interface RunningDhcpClient {
+  readonly name: string;
+  /** The events so far, oldest first. */
+  events(): LeaseEvent[];
+  /** Releases the lease (DHCPRELEASE), ends dhclient and removes the namespace. */
+  remove(): void;
+}
+
+/**
+ * A client that keeps its lease: ISC dhclient as a daemon in a network
+ * namespace of its own on the node's bridge (MAC 02:00:00:e2:XX:YY), with a
+ * dhclient-script that puts the address on its interface (so renewals go out
+ * by unicast to the server, as on a real host) and logs every event. Bounded
+ * by the test: removed at its end.
+ */
+export function runningDhcpClientOnBridge(dhclient: string, index: number): RunningDhcpClient {
+  const id = `${process.pid % 1000}x${index}`;
+  const ns = `alcor-e2e-dh${id}`;
+  const hostEnd = `alcd${id}`;
+  const dir = mkdtempSync(join(tmpdir(), 'alcor-e2e-dhclient-'));
+  const log = join(dir, 'events.log');
+  const script = join(dir, 'script.sh');
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(
+    script,
+    `#!/bin/sh
+echo "$(date +%s.%N) $reason \${new_ip_address:-\${old_ip_address:-}}" >> ${log}
+case "$reason" in
+  BOUND|RENEW|REBIND|REBOOT)
+    if [ -n "$old_ip_address" ] && [ "$old_ip_address" != "$new_ip_address" ]; then ip addr del "$old_ip_address/24" dev "$interface" 2>/dev/null; fi
+    ip addr replace "$new_ip_address/24" dev "$interface" ;;
+  EXPIRE|FAIL|RELEASE|STOP)
+    if [ -n "$old_ip_address" ]; then ip addr del "$old_ip_address/24" dev "$interface" 2>/dev/null; fi ;;
+esac
+exit 0
+`,
+    { mode: 0o755 },
+  );
+  writeFileSync(join(dir, 'dhclient.conf'), 'timeout 60;\nretry 5;\n');
+  const args = ['-4', '-v', '-sf', script, '-cf', join(dir, 'dhclient.conf'), '-lf', join(dir, 'dhclient.leases'), '-pf', join(dir, 'dhclient.pid')];
+  const remove = () => {
+    try {
+      // DHCPRELEASE, then dhclient exits (the pid file's process).
+      execFileSync('ip', ['netns', 'exec', ns, dhclient, '-r', ...args, 'eth0'], { stdio: 'ignore', timeout: 15_000 });
+    } catch {
+      // not running
+    }
+    try {
+      process.kill(Number(readFileSync(join(dir, 'dhclient.pid'), 'utf8').trim()), 'SIGTERM');
+    } catch {
+      // gone
+    }
+    try { ip('link', 'del', hostEnd); } catch { /* gone with the netns or the bridge */ }
+    try { ip('netns', 'del', ns); } catch { /* not created */ }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    ip('netns', 'add', ns);
+    ip('link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    ip('link', 'set', hostEnd, 'master', BRIDGE);
+    ip('link', 'set', hostEnd, 'up');
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    const mac = `02:00:00:e2:${(index >> 8).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
+    ip('-n', ns, 'link', 'set', 'eth0', 'address', mac, 'up');
+    // Daemon mode: dhclient forks once it has a lease (or keeps trying) and renews until released.
+    execFile('ip', ['netns', 'exec', ns, dhclient, '-nw', ...args, 'eth0'], { timeout: 15_000 }, () => {});
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return {
+    name: ns,
+    remove,
+    events: () => {
+      let text = '';
+      try {
+        text = readFileSync(log, 'utf8');
+      } catch {
+        return [];
+      }
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [at, reason, address] = l.split(' ');
+          return { at: Number(at), reason: reason ?? '', address: address ?? '' };
+        });
+    },
+  };
+}

@@ -65,8 +65,15 @@ function serving(o: Observation): boolean {
   return o.workloads.every((w) => w.observed && w.ready >= Math.max(1, w.desired - 1));
 }
 
+/**
+ * What rolls, from what to what; for a StatefulSet, which replicas are done
+ * and which to go (its ordinals: one status write per step). A Deployment's
+ * or DaemonSet's pods have names of no meaning and come and go by the
+ * dozen: no list, so its roll costs two status writes, start and end.
+ */
 function describeUpgrade(u: WorkloadUpgrade): string {
   const what = u.from.length === 0 || (u.from.length === 1 && u.from[0] === u.to) ? `rolling its replicas (${u.to})` : `upgrading from ${u.from.join(', ')} to ${u.to}`;
+  if (u.kind !== 'StatefulSet') return `${u.kind} ${u.name}: ${what}, ${u.kind === 'Deployment' ? 'a new replica serving before an old one goes' : 'one node at a time'}`;
   return `${u.kind} ${u.name}: ${what}, one replica at a time; done: ${u.done.join(', ') || 'none yet'}; to go: ${u.toGo.join(', ') || 'none'}`;
 }
 

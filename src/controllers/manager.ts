@@ -6,6 +6,7 @@ import type { KubeClient, KubeObject } from '../runtime/client.ts';
 import { Controller } from '../runtime/controller.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { Informer, objectKey } from '../runtime/informer.ts';
+import { LastWrites } from '../runtime/last-writes.ts';
 import { LeaderElector } from '../runtime/leader.ts';
 import type { ControllerMetrics } from '../runtime/metrics.ts';
 import { dataPlaneManagerKind } from './dataplanemanager.ts';
@@ -90,6 +91,7 @@ export class Manager {
       // in that time. A slower rollout shows Ready=False with its reason after it,
       // not only at the deadline: `kubectl get` must not stay blank for minutes.
       firstStatusGraceSeconds: Math.min(FIRST_STATUS_GRACE_SECONDS, opts.progressDeadlineSeconds),
+      lastWrites: new LastWrites(),
     };
 
     const kinds = [

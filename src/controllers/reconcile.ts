@@ -4,8 +4,9 @@ import { formatIssues } from '../api/index.ts';
 import { OWNER_ANNOTATION, OWNER_UID_LABEL, type RenderSettings } from '../render/index.ts';
 import { ApiError, apiVersionOf, resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/client.ts';
 import { findCondition, setConditions, type Condition } from '../runtime/conditions.ts';
-import { applyReason, stableStringify, withAppliedHash } from '../runtime/diff.ts';
+import { APPLIED_HASH_ANNOTATION, applyReason, stableStringify, withAppliedHash } from '../runtime/diff.ts';
 import type { EventRecorder } from '../runtime/events.ts';
+import type { LastWrites } from '../runtime/last-writes.ts';
 import type { Cache } from '../runtime/informer.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
 import { conditionEvents } from './condition-events.ts';
@@ -38,6 +39,8 @@ export interface ReconcileContext {
   notReadyRequeueMs: number;
   /** How long a new resource whose workloads roll out as they should goes without a status (first-status.ts). */
   firstStatusGraceSeconds: number;
+  /** Our writes the caches have not caught up with: not written again (src/runtime/last-writes.ts). */
+  lastWrites: LastWrites;
 }
 
 export interface KindDefinition<T> {
@@ -124,10 +127,14 @@ export async function reconcileKind<T>(def: KindDefinition<T>, ctx: ReconcileCon
   const status = { observedGeneration: generation, ...fields, conditions };
   const holdBack = firstStatusDelayMs({ before: oldStatus.conditions, after: conditions, workloadsCreated: created, now, graceSeconds: ctx.firstStatusGraceSeconds });
   if (holdBack !== undefined) return { requeueAfterMs: Math.min(holdBack, ctx.notReadyRequeueMs) };
-  if (stableStringify(status) !== stableStringify(oldStatus)) {
+  const statusText = stableStringify(status);
+  const statusKey = `${def.type.kind}/${key}/status`;
+  if (statusText !== stableStringify(oldStatus) && ctx.lastWrites.unseen(statusKey, obj.metadata.resourceVersion) !== statusText) {
     await writeStatus(ctx.client, def.type, obj, status);
+    ctx.lastWrites.record(statusKey, obj.metadata.resourceVersion, statusText);
     for (const event of conditionEvents(oldStatus.conditions, conditions)) void ctx.recorder.record(obj, event);
-    log.info({ ready: findCondition(conditions, 'Ready')?.status, reason: findCondition(conditions, 'Ready')?.reason }, 'status updated');
+    log.info({ ready: findCondition(conditions, 'Ready')?.status, reason: findCondition(conditions, 'Ready')?.reason, progressing: findCondition(conditions, 'Progressing')?.reason }, 'status updated');
+    log.debug({ before: oldStatus, after: status }, 'status written');
   }
   if (applyError !== undefined) throw new Error(applyError);
   if (invalid !== undefined || conflict !== undefined) return;
@@ -193,16 +200,22 @@ export async function syncChildren(ctx: ReconcileContext, owner: KubeObject, des
       const ckey = childKey(d.kind, d.metadata.name, ns === namespace ? undefined : ns);
       wanted.add(ckey);
       const want = withAppliedHash(d);
+      const hash = want.metadata.annotations[APPLIED_HASH_ANNOTATION]!;
       const current = ctx.informers.get(d.kind)?.get(`${ns}/${d.metadata.name}`);
       const reason = applyReason(want, current);
-      if (reason === undefined) {
+      const writeKey = `${ckey}@${namespace}`;
+      // Applied by an earlier pass, and the cache has not seen it yet: not again.
+      const unseen = reason !== undefined && ctx.lastWrites.unseen(writeKey, current?.metadata.resourceVersion) === hash;
+      if (reason === undefined || (unseen && current)) {
         result.set(ckey, current as KubeObject);
         return;
       }
-      log.info({ kind: d.kind, child: d.metadata.name, ...(ns !== namespace ? { childNamespace: ns } : {}), reason }, 'applying child');
+      const partition = (d['spec'] as { updateStrategy?: { rollingUpdate?: { partition?: number } } } | undefined)?.updateStrategy?.rollingUpdate?.partition;
+      log.info({ kind: d.kind, child: d.metadata.name, ...(ns !== namespace ? { childNamespace: ns } : {}), reason, ...(partition !== undefined ? { partition } : {}) }, 'applying child');
       const path = resourcePath(type, ns, d.metadata.name);
       try {
         result.set(ckey, await ctx.client.apply<KubeObject>(path, want));
+        ctx.lastWrites.record(writeKey, current?.metadata.resourceVersion, hash);
       } catch (err) {
         if (ns === namespace && err instanceof ApiError && err.status === 403 && /because it is being terminated/.test(err.message)) {
           log.info({ kind: d.kind, child: d.metadata.name, err: err.message }, 'not applying child: its namespace is being terminated');

@@ -73,13 +73,14 @@ export function servedVerdict(reports: Reports<MacdReport | DhcpdReport>, expect
 }
 
 /**
- * Whether a replica serves, from its report (rollout.ts): one that cannot read
- * its state is blocked; one whose report still comes from the pod it replaced
- * (servers since 0.3.0 name their pod) or that has not reported yet is
- * starting. A report naming no pod (an older server) speaks for whoever runs.
+ * Whether a (Ready) replica serves, from its report (rollout.ts): one that
+ * cannot read its state is blocked; one whose report still comes from the pod
+ * it replaced (servers since 0.3.0 name their pod) is starting. A report
+ * naming no pod (an older server), or none at all (a server that cannot
+ * report, kwok's pods), leaves it to the pod's readiness.
  */
 export function replicaFromReport(report: MacdReport | DhcpdReport | undefined, pod: { metadata: { uid?: string } }): ReplicaState {
   if (report?.blocked) return { state: 'blocked', message: report.blocked };
-  if (!report || (report.pod !== undefined && pod.metadata.uid !== undefined && report.pod !== pod.metadata.uid)) return { state: 'starting' };
+  if (report?.pod !== undefined && pod.metadata.uid !== undefined && report.pod !== pod.metadata.uid) return { state: 'starting' };
   return { state: 'serving' };
 }
