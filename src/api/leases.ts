@@ -40,6 +40,12 @@ const configOutcome = {
   generation: count,
   /** Parts of its current config file the server does not serve, each naming the part and why ("ranges[0] (r0): ..."); empty: all of it. */
   refused: z.array(z.string()).default([]),
+  /** The release of the server (src/api/version.ts); absent: 0.2.0 or before. */
+  version: z.string().optional(),
+  /** metadata.uid of the pod the report comes from (macd: --pod-uid; dhcpd: --owner-pod-uid). */
+  pod: z.string().optional(),
+  /** The server cannot read some state it was given (a data directory, a Lease of a newer format): what and why (also in `refused`, for operators before 0.3.0). */
+  blocked: z.string().optional(),
 };
 
 export const MacdReport = z.object({
