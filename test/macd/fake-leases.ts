@@ -22,6 +22,12 @@ export class FakeLeases implements LeaseApi {
   }
   async annotate(name: string, annotations: Record<string, string>): Promise<void> {
     await Promise.resolve();
+    const raw = this.raw.get(name);
+    if (raw) {
+      this.annotations.push({ name, annotations });
+      raw.annotations = { ...raw.annotations, ...annotations };
+      return;
+    }
     const l = this.items.get(name);
     if (!l) throw new Error(`no lease ${name}`);
     this.annotations.push({ name, annotations });
