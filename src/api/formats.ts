@@ -52,6 +52,6 @@ export function formatRefusal(name: FormatName, found: unknown): string | undefi
   if (found === undefined) return undefined;
   const n = typeof found === 'string' && /^[1-9][0-9]{0,8}$/.test(found) ? Number(found) : typeof found === 'number' && Number.isSafeInteger(found) && found >= 1 ? found : undefined;
   if (n === undefined) return `${what} format ${JSON.stringify(found) ?? String(found)} is not a format version (a positive integer)`;
-  if (n > reads) return `${what} format ${n} is newer than this release (${VERSION}) reads (up to ${reads}): upgrade this server, or restore what an older release wrote`;
+  if (n > reads) return `${what} format ${n} is newer than this release (${VERSION}) reads (up to ${reads})`;
   return undefined;
 }

@@ -13,36 +13,42 @@ export type DataDirKind = DataDirMarker['kind'];
 
 const formatOf = { macd: 'macdDataDir', dhcpd: 'dhcpdDataDir' } as const;
 
+const UNTOUCHED = 'the directory is left untouched';
+
 /** Why this release cannot read a directory of `kind` whose marker holds `text`; undefined when it can. */
 export function markerRefusal(kind: DataDirKind, text: string): string | undefined {
   const name = formatOf[kind];
-  const where = `${FORMATS[name].what} (${DATA_DIR_MARKER})`;
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    return `${where}: not JSON (${e instanceof Error ? e.message : String(e)}); not reading or writing it`;
+    return `not JSON (${e instanceof Error ? e.message : String(e)}); ${UNTOUCHED}`;
   }
   // The version first: a newer marker may have other fields too.
   const version = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>)['format'] : undefined;
   const newer = version === undefined ? undefined : formatRefusal(name, version);
-  if (newer) return `${where}: ${newer}; not reading or writing it`;
+  if (newer) return `${newer}; ${UNTOUCHED}`;
   const marker = DataDirMarker.safeParse(raw);
-  if (!marker.success) return `${where}: not a format marker (${marker.error.issues.map((i) => `${i.path.join('.') || 'marker'}: ${i.message}`).join('; ')}); not reading or writing it`;
-  if (marker.data.kind !== kind) return `${where}: the directory of a ${marker.data.kind} server, not of ${kind}; not reading or writing it`;
+  if (!marker.success) return `not a format marker (${marker.error.issues.map((i) => `${i.path.join('.') || 'marker'}: ${i.message}`).join('; ')}); ${UNTOUCHED}`;
+  if (marker.data.kind !== kind) return `the data directory of ${marker.data.kind}, not of ${kind}; ${UNTOUCHED}`;
   return undefined;
 }
 
-/** Why this release cannot read the data directory `dir` of `kind`; undefined when it can (no marker: format 1; no directory: a new one). */
+/**
+ * Why this release cannot read the data directory `dir` of `kind`, naming
+ * its marker; undefined when it can (no marker: format 1; no directory: a new one).
+ */
 export function dataDirRefusal(dir: string, kind: DataDirKind): string | undefined {
+  const path = join(dir, DATA_DIR_MARKER);
   let text: string;
   try {
-    text = readFileSync(join(dir, DATA_DIR_MARKER), 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return `${FORMATS[formatOf[kind]].what} (${DATA_DIR_MARKER}): unreadable (${e instanceof Error ? e.message : String(e)}); not reading or writing it`;
+    return `${path}: unreadable (${e instanceof Error ? e.message : String(e)}); ${UNTOUCHED}`;
   }
-  return markerRefusal(kind, text);
+  const why = markerRefusal(kind, text);
+  return why === undefined ? undefined : `${path}: ${why}`;
 }
 
 /** The marker this release writes. */

@@ -18,13 +18,13 @@ describe('data directory format marker', () => {
   });
 
   it.each([
-    ['a newer format', '{"kind":"macd","format":2,"writtenBy":"0.4.0"}', /^macd data directory \(format\.json\): macd data directory format 2 is newer than this release \(0\.3\.0\) reads \(up to 1\).*; not reading or writing it$/],
+    ['a newer format', '{"kind":"macd","format":2,"writtenBy":"0.4.0"}', /^macd data directory format 2 is newer than this release \(0\.3\.0\) reads \(up to 1\); the directory is left untouched$/],
     ['a newer format of another shape', '{"format":99}', /format 99 is newer than this release/],
-    ['not JSON', '{"kind":"macd",', /^macd data directory \(format\.json\): not JSON \(/],
+    ['not JSON', '{"kind":"macd",', /^not JSON \(.*\); the directory is left untouched$/],
     ['no format', '{"kind":"macd","writtenBy":"0.3.0"}', /not a format marker \(format: /],
     ['a format that is no version', '{"kind":"macd","format":"one","writtenBy":"0.3.0"}', /format "one" is not a format version/],
     ['an array', '[1]', /not a format marker \(marker: /],
-    ['another server’s directory', '{"kind":"dhcpd","format":1,"writtenBy":"0.3.0"}', /the directory of a dhcpd server, not of macd/],
+    ['another server’s directory', '{"kind":"dhcpd","format":1,"writtenBy":"0.3.0"}', /^the data directory of dhcpd, not of macd; /],
   ])('refuses %s, saying why', (_name, text, why) => {
     expect(markerRefusal('macd', text)).toMatch(why);
   });
@@ -53,9 +53,12 @@ describe('data directory format marker', () => {
     expect(readdirSync(dir)).toEqual([DATA_DIR_MARKER]);
   });
 
-  it('says so when the marker cannot be read at all', () => {
+  it('names the marker in what it says, also when the marker cannot be read at all', () => {
     const dir = tempDir('format-');
     mkdirSync(join(dir, DATA_DIR_MARKER));
-    expect(dataDirRefusal(dir, 'macd')).toMatch(/^macd data directory \(format\.json\): unreadable \(/);
+    expect(dataDirRefusal(dir, 'macd')).toBe(`${join(dir, DATA_DIR_MARKER)}: unreadable (EISDIR: illegal operation on a directory, read); the directory is left untouched`);
+    const newer = tempDir('format-');
+    writeFileSync(join(newer, DATA_DIR_MARKER), '{"kind":"macd","format":2,"writtenBy":"0.4.0"}');
+    expect(dataDirRefusal(newer, 'macd')).toBe(`${join(newer, DATA_DIR_MARKER)}: macd data directory format 2 is newer than this release (${VERSION}) reads (up to 1); the directory is left untouched`);
   });
 });
