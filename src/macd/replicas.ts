@@ -208,7 +208,7 @@ export class BlockCoordinator {
       let lease = this.leaseIn(mac, mac);
       const g = Math.floor(mac / bs);
       const created = !lease && !this.leaseIn(g * bs, g * bs + bs - 1) ? await this.create(g) : 'exists';
-      if (created === 'blocked') throw new MacdError(503, 'claims_blocked', `${formatMac(mac)} is in a block nobody holds, and no block is claimed while ${this.blocked()}`);
+      if (created === 'blocked') throw new MacdError(503, 'claims_blocked', `${formatMac(mac)} is in a block nobody holds: ${this.blocked()}`);
       if (created === 'created') {
         await this.store.setHeld([...this.store.held, { from: g * bs, to: g * bs + bs - 1 }]);
         continue;
