@@ -40,11 +40,11 @@ const configOutcome = {
   generation: count,
   /** Parts of its current config file the server does not serve, each naming the part and why ("ranges[0] (r0): ..."); empty: all of it. */
   refused: z.array(z.string()).default([]),
-  /** The server's version (src/api/version.ts); absent from releases before 0.3.0. */
+  /** The release of the server (src/api/version.ts); absent: 0.2.0 or before. */
   version: z.string().optional(),
-  /** metadata.uid of the pod the report comes from: which incarnation of a replica speaks (a replaced pod's report stays until its successor writes). */
+  /** metadata.uid of the pod the report comes from (macd: --pod-uid; dhcpd: --owner-pod-uid): which incarnation of a replica speaks (a replaced pod's report stays until its successor writes). */
   pod: z.string().optional(),
-  /** The server cannot read some state it was given (written by a newer release): what and why. */
+  /** The server cannot read some state it was given (a data directory, a Lease of a newer format): what and why (also in `refused`, for operators before 0.3.0). */
   blocked: z.string().optional(),
 };
 

@@ -135,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
     const { conflictReport, reservationReport } = await import('../dhcpd/status-report.ts');
     status = await startStatusPublisher({
       annotations: (now) => ({
-        [SERVED_ANNOTATION]: reportText(dhcpdReport(daemon.core, daemon.applied(), daemon.share, now)),
+        [SERVED_ANNOTATION]: reportText(dhcpdReport(daemon.core, daemon.applied(), daemon.share, now, values['owner-pod-uid'])),
         [DHCP_CONFLICTS_ANNOTATION]: reportText(conflictReport(daemon.core, now, daemon.prober.unavailable())),
         [DHCP_RESERVATIONS_ANNOTATION]: reportText(reservationReport(daemon.core, now)),
       }),
@@ -192,6 +192,7 @@ async function startApi(
     registry: daemon.metrics.registry,
     log,
     maxImportBytes: int('api-max-import-mib', values['api-max-import-mib'], 1, 4096) * 1024 * 1024,
+    ...(daemon.blocked !== undefined ? { blocked: daemon.blocked } : {}),
   });
   log.info({ port: api.port, replica: name, peers: values['peers-service'] ?? values.peer }, 'lease API serving');
   return {

@@ -36,6 +36,8 @@ Flags:
                               (default: the host name, i.e. the pod name)
   --advertise-url URL         base URL where other replicas reach this API, written
                               to the block Leases (default: http://<listen host>:<port>)
+  --pod-uid UID               metadata.uid of this pod (downward API), in its report
+                              (default: none)
   --snapshot-mib N            log size in MiB after which a snapshot is taken
                               (default 16)
   -h, --help                  this help
@@ -73,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       kubeconfig: { type: 'string' },
       replica: { type: 'string' },
       'advertise-url': { type: 'string' },
+      'pod-uid': { type: 'string' },
       'snapshot-mib': { type: 'string' },
       ...Object.fromEntries(Object.values(macdLimitFlags).map((f) => [f, { type: 'string' as const }])),
       help: { type: 'boolean', short: 'h' },
@@ -105,6 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     limits,
     snapshotBytes: values['snapshot-mib'] ? Number(values['snapshot-mib']) * 1024 * 1024 : undefined,
     replica,
+    ...(values['pod-uid'] ? { podUid: values['pod-uid'] } : {}),
     publishRefusal: async (pool, report) => {
       const { kubernetesLeaseApi } = await import('../macd/leases.ts');
       const { reportText } = await import('../api/leases.ts');

@@ -1,11 +1,13 @@
 // The running server: one UDP socket on port 67 (in a socket thread of its
 // own, or in this one: io/packet-io.ts), the core, the lease log, the config
 // watcher and the probe/metrics endpoint. Replies that grant a lease leave
-// only after the lease log has made the lease durable.
+// only after the lease log has made the lease durable. A data directory of a
+// newer format is left alone (refused-data-dir.ts).
 
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../process/log.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
+import { dataDirRefusal, writeDataDirMarker } from '../process/data-dir-format.ts';
 import { startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { messageTypeNames } from './codec/constants.ts';
 import { parseRequest, type DhcpPacket } from './codec/packet.ts';
@@ -17,6 +19,7 @@ import { formatIPv4, ipv4ToNumber } from '../api/ipv4.ts';
 import { LeaseLog } from './lease-log.ts';
 import { createMetrics, Tally, type DhcpMetrics } from './metrics.ts';
 import { defaultIcmpHelper, IcmpProber, type Prober } from './ping/prober.ts';
+import { startRefusedDaemon } from './refused-data-dir.ts';
 
 export interface DaemonOptions {
   configPath: string;
@@ -48,6 +51,8 @@ export interface DaemonOptions {
 export interface ConfigApplied {
   generation: number;
   refused: string[];
+  /** The data directory is refused (src/process/data-dir-format.ts): why. Nothing is served. */
+  blocked?: string;
 }
 
 export interface Daemon {
@@ -60,6 +65,8 @@ export interface Daemon {
   persist(records: LeaseRecord[]): Promise<void>;
   share: number;
   applied(): ConfigApplied;
+  /** The data directory is refused: why (no socket; the lease API answers 503). */
+  blocked?: string;
   close(): Promise<void>;
 }
 
@@ -79,6 +86,9 @@ export function hostView(serverId: string | undefined): HostView {
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const log = o.logger;
   const { config, text } = await readConfig(o.configPath);
+  // Checked before anything reads or creates a file there.
+  const refusal = dataDirRefusal(o.dataDir, 'dhcpd');
+  if (refusal) return startRefusedDaemon(o, config, refusal);
   const core = new DhcpCore(config, { share: o.share, offerHoldSeconds: o.offerHoldSeconds });
   let applied: ConfigApplied = { generation: config.generation ?? 0, refused: [] };
   // Started on the first probe: a server without conflictDetection: ping never runs the helper.
@@ -91,6 +101,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const now = Date.now();
   for (const r of opened.records) core.restore(r, now);
   await leaseLog.compact();
+  await writeDataDirMarker(o.dataDir, 'dhcpd');
   log.info({ restored: core.leases.byIp.size, replayed: opened.records.length, skipped: opened.skipped, dataDir: o.dataDir }, 'lease log replayed');
 
   let host = hostView(o.serverId);

@@ -16,7 +16,9 @@
 // every 30 s the server checks that its Lease is still there.
 
 import { readFileSync } from 'node:fs';
+import { FORMAT_ANNOTATION, FORMATS } from '../api/formats.ts';
 import { DHCP_SERVER_LABEL, type DhcpdReport } from '../api/leases.ts';
+import { VERSION } from '../api/version.ts';
 import type { Logger } from '../process/log.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { stableStringify } from '../runtime/diff.ts';
@@ -47,13 +49,22 @@ export interface StatusPublisher {
   stop(): Promise<void>;
 }
 
-/** What a server with this core serves: its share of each subnet and the leases bound there. */
-export function dhcpdReport(core: DhcpCore, applied: ConfigApplied, share: number, now: number): DhcpdReport {
+/** What a server with this core serves: its share of each subnet and the leases bound there; its release, and its pod's uid when known. */
+export function dhcpdReport(core: DhcpCore, applied: ConfigApplied, share: number, now: number, pod?: string): DhcpdReport {
   const counts = core.leases.countBySubnet(now);
   const shares = core.shareCount();
   const subnets: DhcpdReport['subnets'] = {};
   for (const s of core.subnets()) subnets[s.name] = { capacity: shareCapacity(s, share, shares), leased: counts.get(s.name)?.bound ?? 0 };
-  return { generation: applied.generation, refused: applied.refused, share, shares, subnets };
+  return {
+    generation: applied.generation,
+    refused: applied.refused,
+    share,
+    shares,
+    subnets,
+    version: VERSION,
+    ...(pod !== undefined ? { pod } : {}),
+    ...(applied.blocked !== undefined ? { blocked: applied.blocked } : {}),
+  };
 }
 
 function podNamespace(): string {
@@ -96,7 +107,8 @@ export async function startStatusPublisher(o: StatusPublisherOptions): Promise<S
         name: o.leaseName,
         namespace,
         labels: { ...(existing?.metadata.labels ?? {}), [DHCP_SERVER_LABEL]: o.serverName },
-        annotations: { ...(existing?.metadata.annotations ?? {}), ...annotations },
+        // The format of what it writes: what 0.2.0 reads, plus this version it ignores.
+        annotations: { ...(existing?.metadata.annotations ?? {}), ...annotations, [FORMAT_ANNOTATION]: String(FORMATS.reportLeases.writes) },
         // Ours replace an earlier pod's: that pod is gone, and its reference would let the collector take the Lease.
         ...(ownerReferences ? { ownerReferences } : {}),
       };

@@ -11,6 +11,7 @@
 
 import { Readable } from 'node:stream';
 import { checkImport, streamLines, type MacEntry, type MacPoolBackupHeader } from '../api/backup.ts';
+import { FORMATS, PEER_FORMAT_HEADER, formatRefusal } from '../api/formats.ts';
 import { readErrorBody } from '../api/http-error.ts';
 import { formatMac, parseMac, parseMacPrefix } from '../api/mac.ts';
 import { ApiFailure, type ApiAnswer, type ApiRequest } from '../process/json-api.ts';
@@ -83,9 +84,20 @@ interface Page {
   resume?: number;
 }
 
+/** A request to another replica, in this release's peer protocol; an answer in a newer one is refused, not misread. */
+async function peerFetch(base: string, path: string, init: RequestInit = {}): Promise<Response> {
+  const res = await fetch(base + path, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), [PEER_FORMAT_HEADER]: String(FORMATS.macdPeer.writes) } });
+  const refusal = formatRefusal('macdPeer', res.headers.get(PEER_FORMAT_HEADER) ?? undefined);
+  if (refusal) {
+    await res.body?.cancel();
+    throw new ApiFailure(502, 'peer_failed', `${base}: ${refusal}`);
+  }
+  return res;
+}
+
 /** Peer answers. */
 async function peerCall(base: string, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(base + path, { method, ...(body !== undefined ? { body, headers: { 'content-type': 'application/x-ndjson' } } : {}), signal: AbortSignal.timeout(300_000) });
+  const res = await peerFetch(base, path, { method, ...(body !== undefined ? { body, headers: { 'content-type': 'application/x-ndjson' } } : {}), signal: AbortSignal.timeout(300_000) });
   return { status: res.status, text: await res.text() };
 }
 
@@ -288,7 +300,8 @@ export function adminRoutes(o: AdminOptions): (req: ApiRequest) => Promise<ApiAn
     const parts: { count: number; lines: AsyncGenerator<string> }[] = [];
     try {
       for (const base of local ? [] : await peers()) {
-        const res = await fetch(`${base}/v1/export?local=true`).catch((err: unknown) => {
+        const res = await peerFetch(base, '/v1/export?local=true').catch((err: unknown) => {
+          if (err instanceof ApiFailure) throw err;
           throw new ApiFailure(503, 'replica_unavailable', `${base} did not answer: ${err instanceof Error ? err.message : String(err)}`);
         });
         if (res.status !== 200 || !res.body) throw peerFailure(base, res.status, await res.text());

@@ -18,6 +18,10 @@ export type ErrorReason =
   | 'excluded'
   | 'pool_full'
   | 'owned_elsewhere'
+  /** Replica mode: a Lease of the pool cannot be read (a newer format), so no block is claimed. */
+  | 'claims_blocked'
+  /** A peer request in a newer protocol than this release speaks (src/api/formats.ts). */
+  | 'unsupported_format'
   | 'not_found'
   | 'method_not_allowed'
   | 'body_too_large'

@@ -12,6 +12,7 @@ import { MAX_JSON_DEPTH, clip, jsonTooDeep, onServer, pathOf, queryOf } from '..
 import { createLimitedServer, listen } from '../process/http-limits.ts';
 import type { ProbeHandler } from '../process/probes.ts';
 import { errorBody } from '../api/http-error.ts';
+import { FORMATS, PEER_FORMAT_HEADER, formatRefusal } from '../api/formats.ts';
 import { ApiFailure, type ApiAnswer, type ApiRequest as AdminRequest } from '../process/json-api.ts';
 import { Json } from './api-json.ts';
 import { MacdError } from './errors.ts';
@@ -127,7 +128,7 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   /** Proxies the request to another replica; the header stops it going further. */
   const forward = (req: IncomingMessage, res: ServerResponse, base: string, raw: Buffer): void => {
     const url = onServer(base, req.url);
-    const up = httpRequest(url, { method: req.method, agent, headers: { 'content-type': 'application/json', 'content-length': raw.length, 'x-macd-forwarded': '1' } }, (ur) => {
+    const up = httpRequest(url, { method: req.method, agent, headers: { 'content-type': 'application/json', 'content-length': raw.length, 'x-macd-forwarded': '1', [PEER_FORMAT_HEADER]: String(FORMATS.macdPeer.writes) } }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, { 'content-type': ur.headers['content-type'] ?? 'application/json' });
       ur.pipe(res);
     });
@@ -176,6 +177,10 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   const handle = async (req: IncomingMessage, res: ServerResponse, raw: Buffer, t0: number): Promise<void> => {
     const path = apiPath(req.url ?? '/');
     if (opts.probes?.(req, res, path)) return;
+    // Replicas read the protocol of each other's answers; one in a newer protocol is refused, not misread.
+    res.setHeader(PEER_FORMAT_HEADER, String(FORMATS.macdPeer.writes));
+    const peerRefusal = formatRefusal('macdPeer', req.headers[PEER_FORMAT_HEADER]);
+    if (peerRefusal) return sendError(res, path, new MacdError(400, 'unsupported_format', peerRefusal));
     if (opts.admin && path.startsWith('/v1/')) return handleAdmin(req, res, raw, t0);
     const forwarded = req.headers['x-macd-forwarded'] !== undefined;
     const request = apiRequest(req.method ?? 'GET', path, raw, forwarded);

@@ -4,6 +4,7 @@
 // small API the coordinator needs. A block is a span of the MAC address space,
 // not of a range: where ranges overlap, one block (one holder) serves them all.
 
+import { FORMAT_ANNOTATION, FORMATS, formatRefusal } from '../api/formats.ts';
 import { ALLOCATED_ANNOTATION, ALLOCATED_BY_RANGE_ANNOTATION, BLOCK_SIZE_ANNOTATION, BLOCK_START_ANNOTATION, ENDPOINT_ANNOTATION, MAC_POOL_LABEL, SERVED_ANNOTATION } from '../api/leases.ts';
 import { formatMac, parseMac } from '../api/mac.ts';
 import { ApiError, type KubeClient, type ObjectList } from '../runtime/client.ts';
@@ -21,10 +22,22 @@ export interface BlockLease {
   byRange: Record<string, number>;
 }
 
+/** A Lease of the pool this release cannot read (a newer format, or neither a block nor a report): it may cover any block. */
+export interface UnreadableLease {
+  name: string;
+  why: string;
+}
+
+/** The pool's Leases as this release reads them: its blocks, and the Leases it cannot read (report Leases are neither). */
+export interface PoolLeases {
+  blocks: BlockLease[];
+  unreadable: UnreadableLease[];
+}
+
 /** What the coordinator needs from the Lease API (faked in unit tests). */
 export interface LeaseApi {
-  /** Every block Lease of the pool. */
-  list(): Promise<BlockLease[]>;
+  /** Every Lease of the pool (label alcor.dev/mac-pool). */
+  list(): Promise<PoolLeases>;
   /** Creates the Lease; 'exists' when another replica (or we, earlier) created it first. */
   create(lease: BlockLease): Promise<'created' | 'exists'>;
   /** Merge-patches the annotations of a Lease. */
@@ -41,6 +54,43 @@ export function blockLeaseName(pool: string, from: number): string {
 /** The annotations that publish a block's counts. */
 export function countAnnotations(allocated: number, byRange: Record<string, number>): Record<string, string> {
   return { [ALLOCATED_ANNOTATION]: String(allocated), [ALLOCATED_BY_RANGE_ANNOTATION]: JSON.stringify(byRange) };
+}
+
+/** The format annotations of the Leases this release writes: what 0.2.0 reads, plus the version it ignores. */
+export const BLOCK_FORMAT = { [FORMAT_ANNOTATION]: String(FORMATS.macdLeases.writes) };
+export const REPORT_FORMAT = { [FORMAT_ANNOTATION]: String(FORMATS.reportLeases.writes) };
+
+/**
+ * What a Lease of the pool is to this release: a block it reads, a replica's
+ * report (no block), or unreadable (a format newer than it reads, or neither
+ * a block nor a report), which may cover any block. No format annotation: 0.2.0's, format 1.
+ */
+export function readPoolLease(name: string, holder: string, ann: Record<string, string>): { block: BlockLease } | { report: true } | { unreadable: UnreadableLease } {
+  const unreadable = (why: string) => ({ unreadable: { name, why } });
+  const format = ann[FORMAT_ANNOTATION];
+  if (ann[BLOCK_START_ANNOTATION] !== undefined || ann[BLOCK_SIZE_ANNOTATION] !== undefined) {
+    const refusal = formatRefusal('macdLeases', format);
+    if (refusal) return unreadable(refusal);
+    const block = blockFromAnnotations(name, holder, ann);
+    if (!block) return unreadable(`block annotations malformed (${BLOCK_START_ANNOTATION} ${JSON.stringify(ann[BLOCK_START_ANNOTATION] ?? null)}, ${BLOCK_SIZE_ANNOTATION} ${JSON.stringify(ann[BLOCK_SIZE_ANNOTATION] ?? null)})`);
+    return { block };
+  }
+  if (ann[SERVED_ANNOTATION] !== undefined) {
+    const refusal = formatRefusal('reportLeases', format);
+    return refusal ? unreadable(refusal) : { report: true };
+  }
+  return unreadable(`neither a block Lease (no ${BLOCK_START_ANNOTATION}, ${BLOCK_SIZE_ANNOTATION}) nor a report Lease (no ${SERVED_ANNOTATION})`);
+}
+
+/** Sorts Leases into the blocks and the unreadable ones. */
+export function poolLeases(leases: Iterable<{ name: string; holder: string; annotations: Record<string, string> }>): PoolLeases {
+  const out: PoolLeases = { blocks: [], unreadable: [] };
+  for (const l of leases) {
+    const r = readPoolLease(l.name, l.holder, l.annotations);
+    if ('block' in r) out.blocks.push(r.block);
+    else if ('unreadable' in r) out.unreadable.push(r.unreadable);
+  }
+  return out;
 }
 
 /** Reads a block Lease's annotations; null when it is not one (no block bounds). */
@@ -67,21 +117,17 @@ export interface PoolRef {
 }
 
 export function kubernetesLeaseApi(client: KubeClient, pool: PoolRef): LeaseApi {
-  const toBlock = (l: Lease): BlockLease | null => blockFromAnnotations(l.metadata.name, l.spec?.holderIdentity ?? '', l.metadata.annotations ?? {});
   return {
     async list() {
-      const out: BlockLease[] = [];
+      const all: Lease[] = [];
       let cont = '';
       do {
         const query = new URLSearchParams({ labelSelector: `${MAC_POOL_LABEL}=${pool.name}`, limit: '500', ...(cont ? { continue: cont } : {}) });
         const page = await client.get<ObjectList<Lease>>(`${leasePath(pool.namespace)}?${query}`);
-        for (const l of page.items) {
-          const b = toBlock(l);
-          if (b) out.push(b);
-        }
+        all.push(...page.items);
         cont = page.metadata.continue ?? '';
       } while (cont);
-      return out;
+      return poolLeases(all.map((l) => ({ name: l.metadata.name, holder: l.spec?.holderIdentity ?? '', annotations: l.metadata.annotations ?? {} })));
     },
     async create(l) {
       const lease: Lease = {
@@ -96,6 +142,7 @@ export function kubernetesLeaseApi(client: KubeClient, pool: PoolRef): LeaseApi 
             [BLOCK_SIZE_ANNOTATION]: String(l.to - l.from + 1),
             [ENDPOINT_ANNOTATION]: l.endpoint,
             ...countAnnotations(l.allocated, l.byRange),
+            ...BLOCK_FORMAT,
           },
           ownerReferences: [{ apiVersion: 'alcor.dev/v1alpha1', kind: 'MacPool', name: pool.name, uid: pool.uid }],
         },
@@ -114,7 +161,7 @@ export function kubernetesLeaseApi(client: KubeClient, pool: PoolRef): LeaseApi 
       await client.mergePatch(leasePath(pool.namespace, name), { metadata: { annotations } });
     },
     async putReport(replica, report) {
-      const annotations = { [SERVED_ANNOTATION]: report };
+      const annotations = { [SERVED_ANNOTATION]: report, ...REPORT_FORMAT };
       try {
         await client.mergePatch(leasePath(pool.namespace, replica), { metadata: { annotations } });
         return;
@@ -127,7 +174,7 @@ export function kubernetesLeaseApi(client: KubeClient, pool: PoolRef): LeaseApi 
         metadata: {
           name: replica,
           namespace: pool.namespace,
-          // No range label: the report is no block (list() passes over it).
+          // No block annotations: the report is no block (list() passes over it).
           labels: { [MAC_POOL_LABEL]: pool.name },
           annotations,
           ownerReferences: [{ apiVersion: 'alcor.dev/v1alpha1', kind: 'MacPool', name: pool.name, uid: pool.uid }],

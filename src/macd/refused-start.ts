@@ -27,6 +27,8 @@ export interface RefusedStartOptions {
   registry: Registry;
   limits: HttpLimitValues;
   log: Logger;
+  /** The report's version and pod. */
+  identity?: Pick<MacdReport, 'version' | 'pod'>;
   /** Replica mode: puts the report on this replica's Lease of `pool`. */
   publish?: (pool: PoolRef, report: MacdReport) => Promise<void>;
   /** Wait before publishing again after a failed write (default 5 s). */
@@ -34,8 +36,8 @@ export interface RefusedStartOptions {
 }
 
 /** The report of a process that serves nothing: it applied no config, and says why. */
-export function refusedStartReport(message: string): MacdReport {
-  return { generation: 0, refused: [`config: ${message}`], capacity: 0, allocated: 0 };
+export function refusedStartReport(message: string, identity: Pick<MacdReport, 'version' | 'pod'> = {}): MacdReport {
+  return { generation: 0, refused: [`config: ${message}`], capacity: 0, allocated: 0, ...identity };
 }
 
 /** Waits, serving nothing, until the config file holds one that parses; returns it. */
@@ -57,7 +59,7 @@ export async function waitForConfig(o: RefusedStartOptions): Promise<{ text: str
       log.warn('the refused config names no pool: its refusal is in this log only');
       return;
     }
-    const report = refusedStartReport(message);
+    const report = refusedStartReport(message, o.identity);
     publishing = publishing.then(() =>
       o.publish!(pool, report).catch((err: unknown) => {
         log.warn({ err: err instanceof Error ? err.message : String(err) }, 'report Lease update failed; retrying');

@@ -9,15 +9,19 @@
 // disk, and a replica restarting under the same name takes its blocks back.
 // Requests for a MAC in another replica's block are forwarded to the endpoint
 // on that block's Lease; range counts add the other replicas' (asked over
-// HTTP, or read from their Leases when they do not answer).
+// HTTP, or read from their Leases when they do not answer). A Lease of the
+// pool this release cannot read (a newer format: src/api/formats.ts) may
+// cover any block, so while one exists no block is claimed: the replica
+// serves the blocks it holds and its report says what blocks it.
 
 import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
 import type { KubeClient } from '../runtime/client.ts';
 import { MacdError } from './errors.ts';
+import { FORMATS, PEER_FORMAT_HEADER, formatRefusal } from '../api/formats.ts';
 import { ENDPOINT_ANNOTATION, reportText, type MacdReport } from '../api/leases.ts';
 import type { OthersCounts } from './routes.ts';
-import { blockLeaseName, countAnnotations, kubernetesLeaseApi, type BlockLease, type LeaseApi } from './leases.ts';
+import { BLOCK_FORMAT, blockLeaseName, countAnnotations, kubernetesLeaseApi, type BlockLease, type LeaseApi, type UnreadableLease } from './leases.ts';
 import { formatMac } from '../api/mac.ts';
 import { firstEndingAtOrAfter, mergeIntervals, type Interval } from './range.ts';
 import type { Coordination } from './server.ts';
@@ -41,6 +45,8 @@ export class BlockCoordinator {
   /** Lease cache by name (refreshed by list), and the same sorted by first MAC (blocks never overlap). */
   private leases = new Map<string, BlockLease>();
   private sorted: BlockLease[] = [];
+  /** Leases of the pool this release cannot read (refreshed by list): no block is claimed while there is one. */
+  private unreadable: UnreadableLease[] = [];
   /** What was last published per held Lease (allocated and counts by range). */
   private readonly published = new Map<string, string>();
   private claiming: Promise<boolean> | null = null;
@@ -81,7 +87,12 @@ export class BlockCoordinator {
         const to = Math.min(h.to, g * bs + bs - 1);
         if (covered(keep, from, to)) continue;
         const other = this.leaseIn(from, to);
-        if (other || (await this.create(g)) !== 'created') {
+        const created = other ? 'exists' : await this.create(g);
+        if (created === 'blocked') {
+          this.o.log.error({ block: formatMac(from), blocked: this.blocked() }, 'a block on this replica’s disk has no Lease, and no block is claimed while a Lease of the pool cannot be read; not allocating from it');
+          continue;
+        }
+        if (created !== 'created') {
           this.o.log.error({ block: formatMac(from), holder: other?.holder }, 'a block on this replica’s disk is now held by another replica; not allocating from it');
           continue;
         }
@@ -165,8 +176,11 @@ export class BlockCoordinator {
         const endpoint = leases.find((l) => l.endpoint)?.endpoint;
         try {
           if (!endpoint) throw new Error('no endpoint');
-          const res = await fetch(`${endpoint}/macs/ranges`, { headers: { 'x-macd-forwarded': '1' }, signal: AbortSignal.timeout(1000) });
+          const res = await fetch(`${endpoint}/macs/ranges`, { headers: { 'x-macd-forwarded': '1', [PEER_FORMAT_HEADER]: String(FORMATS.macdPeer.writes) }, signal: AbortSignal.timeout(1000) });
           if (res.status !== 200) throw new Error(`answered ${res.status}`);
+          // An answer in a newer protocol could mean something else: as if it did not answer.
+          const refusal = formatRefusal('macdPeer', res.headers.get(PEER_FORMAT_HEADER) ?? undefined);
+          if (refusal) throw new Error(refusal);
           const body = (await res.json()) as { mac_ranges?: { range_id: string; capacity: number; used: number; available: number }[] };
           for (const r of body.mac_ranges ?? []) add(r.range_id, r.used, r.capacity - r.available);
         } catch (e) {
@@ -193,7 +207,9 @@ export class BlockCoordinator {
       if (this.store.holds(mac)) continue;
       let lease = this.leaseIn(mac, mac);
       const g = Math.floor(mac / bs);
-      if (!lease && !this.leaseIn(g * bs, g * bs + bs - 1) && (await this.create(g)) === 'created') {
+      const created = !lease && !this.leaseIn(g * bs, g * bs + bs - 1) ? await this.create(g) : 'exists';
+      if (created === 'blocked') throw new MacdError(503, 'claims_blocked', `${formatMac(mac)} is in a block nobody holds: ${this.blocked()}`);
+      if (created === 'created') {
         await this.store.setHeld([...this.store.held, { from: g * bs, to: g * bs + bs - 1 }]);
         continue;
       }
@@ -230,6 +246,8 @@ export class BlockCoordinator {
     const bs = this.blockSize;
     for (let attempt = 0; attempt < 20; attempt++) {
       await this.refresh(true);
+      // Blocked: the other replicas' room (spillover), else pool_full; the report says why.
+      if (this.unreadable.length > 0) return false;
       let anyFree = false;
       for (const id of rangeIds) {
         if (!a.hasRange(id)) continue;
@@ -263,7 +281,9 @@ export class BlockCoordinator {
     return false;
   }
 
-  private async create(g: number): Promise<'created' | 'exists'> {
+  /** Creates the Lease of block `g`; 'blocked' (nothing created) while a Lease of the pool cannot be read. */
+  private async create(g: number): Promise<'created' | 'exists' | 'blocked'> {
+    if (this.unreadable.length > 0) return 'blocked';
     const bs = this.blockSize;
     const from = g * bs;
     const to = from + bs - 1;
@@ -292,6 +312,31 @@ export class BlockCoordinator {
     return l && l.from <= to ? l : undefined;
   }
 
+  /** What keeps this replica from claiming blocks: the Leases it cannot read, and why; undefined when nothing does. */
+  blocked(): string | undefined {
+    if (this.unreadable.length === 0) return undefined;
+    const named = this.unreadable.slice(0, 3).map((u) => `Lease ${u.name}: ${u.why}`);
+    const more = this.unreadable.length > 3 ? `; and ${this.unreadable.length - 3} more` : '';
+    return `${named.join('; ')}${more} (no block is claimed while a Lease of the pool cannot be read: it may cover any block)`;
+  }
+
+  /** The report as published: with what blocks claims, also among `refused` (operators before 0.3.0 read only that). */
+  private reportToPublish(): MacdReport | undefined {
+    const report = this.o.report?.();
+    const blocked = this.blocked();
+    return report && blocked ? { ...report, blocked, refused: [...report.refused, `blocked: ${blocked}`] } : report;
+  }
+
+  private setUnreadable(list: UnreadableLease[]): void {
+    const key = (l: UnreadableLease[]): string => JSON.stringify(l.map((u) => [u.name, u.why]).sort());
+    if (key(list) === key(this.unreadable)) return;
+    this.unreadable = list;
+    if (list.length > 0) this.o.log.error({ leases: list }, 'Leases of the pool this release cannot read: claiming no block while they exist; serving the blocks held');
+    else this.o.log.info('every Lease of the pool is readable again: claiming blocks');
+    // Started: the report says it now (start() publishes it anyway).
+    if (this.timer) this.publishNow();
+  }
+
   private cache(list: BlockLease[]): void {
     this.leases = new Map(list.map((l) => [l.name, l]));
     this.sorted = [...this.leases.values()].sort((x, y) => x.from - y.from);
@@ -304,8 +349,9 @@ export class BlockCoordinator {
     this.refreshing = this.o.api
       .list()
       .then((list) => {
-        this.cache(list);
+        this.cache(list.blocks);
         this.lastRefresh = Date.now();
+        this.setUnreadable(list.unreadable);
       })
       .finally(() => {
         this.refreshing = null;
@@ -325,8 +371,9 @@ export class BlockCoordinator {
       return this.publishing;
     }
     const run = async (): Promise<void> => {
-      if (this.o.report) {
-        const text = reportText(this.o.report());
+      const report = this.reportToPublish();
+      if (report) {
+        const text = reportText(report);
         if (text !== this.publishedReport) {
           await this.o.api.putReport(this.o.replica, text);
           this.publishedReport = text;
@@ -338,7 +385,7 @@ export class BlockCoordinator {
         const byRange = this.countsByRange(l.from, l.to);
         const key = JSON.stringify([n, byRange]);
         if (this.published.get(l.name) === key) continue;
-        await this.o.api.annotate(l.name, countAnnotations(n, byRange));
+        await this.o.api.annotate(l.name, { ...countAnnotations(n, byRange), ...BLOCK_FORMAT });
         this.published.set(l.name, key);
       }
       await this.refresh(false);

@@ -1,6 +1,7 @@
 // Wires one macd process: config, durable store, API (with /healthz, /readyz,
 // /metrics on the same port), an optional probe port, and live config reload;
-// a config it cannot parse at startup is waited out (refused-start.ts).
+// a config it cannot parse at startup is waited out (refused-start.ts), and a
+// data directory of a newer format is left alone (refused-data-dir.ts).
 // What it serves of its config (generation applied, capacity, parts refused)
 // is its report, which replica mode publishes on the replica's Lease; /readyz
 // fails while it serves none of the ranges its config asks for.
@@ -10,11 +11,14 @@ import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
 import { macdLimitValues, type MacdLimitValues } from '../api/macd-limits.ts';
 import type { MacdReport } from '../api/leases.ts';
+import { VERSION } from '../api/version.ts';
+import { dataDirRefusal, writeDataDirMarker } from '../process/data-dir-format.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
 import { probeHandler, startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { parseConfig } from './config.ts';
 import type { PoolRef } from './leases.ts';
 import { waitForConfig } from './refused-start.ts';
+import { refuseDataDir } from './refused-data-dir.ts';
 import { startApi, type ApiServer, type OthersCounts } from './http.ts';
 import { createMetrics, type MacdMetrics } from './metrics.ts';
 import { adminRoutes } from './admin.ts';
@@ -38,6 +42,8 @@ export interface MacdOptions {
   limits?: MacdLimitValues;
   /** This replica's name in the admin API's answers. */
   replica?: string;
+  /** metadata.uid of this process's pod, in its report. */
+  podUid?: string;
   /** Largest body of the admin API's import (bytes; default 256 MiB). */
   maxImportBytes?: number;
 }
@@ -97,6 +103,8 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     probe = await startProbeServer({ address: opts.metricsAddress, registry: metrics.registry, ready, healthy: () => healthy, limits });
     log.info({ port: probe.port }, 'probes and metrics listening');
   }
+  const identity = { version: VERSION, ...(opts.podUid ? { pod: opts.podUid } : {}) };
+  const apiAddress = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
   let configText = opts.configFile ? readFileSync(opts.configFile, 'utf8') : '';
   let config: MacdConfig;
   try {
@@ -108,12 +116,26 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
       path: opts.configFile,
       text: configText,
       error: e instanceof Error ? e : new Error(String(e)),
-      address: `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`,
+      address: apiAddress,
       registry: metrics.registry,
       limits,
       log,
+      identity,
       ...(opts.publishRefusal ? { publish: opts.publishRefusal } : {}),
     }));
+  }
+  // Checked before anything reads or creates a file there.
+  const refusal = dataDirRefusal(opts.dataDir, 'macd');
+  if (refusal) {
+    await refuseDataDir({
+      refusal,
+      address: apiAddress,
+      registry: metrics.registry,
+      limits,
+      log,
+      identity,
+      ...(config.coordination.mode === 'kubernetes' && opts.publishRefusal ? { pool: config.coordination.pool, publish: opts.publishRefusal } : {}),
+    });
   }
   const loaded = await MacStore.open({
     dataDir: opts.dataDir,
@@ -137,9 +159,10 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     for (const part of outcome.refused) log.error({ refused: part }, 'part of the config not served');
     if (!servesAsked(loaded, outcome)) log.error({ asked: outcome.asked }, 'serves none of the ranges the config asks for: not ready');
   };
+  await writeDataDirMarker(opts.dataDir, 'macd');
   await apply(config);
   store = loaded;
-  const report = (): MacdReport => macdReport(loaded, applied);
+  const report = (): MacdReport => ({ ...macdReport(loaded, applied), ...identity });
 
   let coord: Coordination | null = null;
   const ownerOf = (mac: number): Promise<string | null> | string | null => (coord ? coord.ownerOf(mac) : null);

@@ -30,6 +30,13 @@ describe('report Lease contract', () => {
     expect(readReport(schema, { [key]: reportText(report) }, key)).toEqual(report);
   });
 
+  it('reads the release, pod and what blocks a server when given, and a report of 0.2.0 without them', () => {
+    const full: MacdReport = { ...macd, version: '0.3.0', pod: 'a1b2', blocked: 'Lease x: why', refused: ['blocked: Lease x: why'] };
+    expect(readReport(MacdReport, { [SERVED_ANNOTATION]: reportText(full) })).toEqual(full);
+    const old = '{"allocated":7,"capacity":256,"generation":3,"refused":[]}';
+    expect(readReport(MacdReport, { [SERVED_ANNOTATION]: old })).toEqual({ generation: 3, refused: [], capacity: 256, allocated: 7 });
+  });
+
   it('writes the same text for the same report, whatever the key order', () => {
     const shuffled = { subnets: { net: { leased: 3, capacity: 45 } }, shares: 2, share: 0, refused: [], generation: 2 };
     expect(reportText(shuffled)).toBe(reportText(dhcpd));

@@ -12,6 +12,8 @@ import { ipv4ToNumber } from '../../src/api/ipv4.ts';
 import { createLogger } from '../../src/process/log.ts';
 import { DHCP_CONFLICTS_ANNOTATION, DHCP_SERVER_LABEL, DhcpdReport, SERVED_ANNOTATION, readReport, reportText } from '../../src/api/leases.ts';
 import { dhcpdReport, startStatusPublisher } from '../../src/dhcpd/status-lease.ts';
+import { FORMAT_ANNOTATION } from '../../src/api/formats.ts';
+import { VERSION } from '../../src/api/version.ts';
 import { conflictReport } from '../../src/dhcpd/status-report.ts';
 
 interface Stored {
@@ -79,7 +81,7 @@ current-context: x
     let applied = { generation: 3, refused: [] as string[] };
     const publisher = await startStatusPublisher({
       annotations: (at) => ({
-        [SERVED_ANNOTATION]: reportText(dhcpdReport(core, applied, 0, at)),
+        [SERVED_ANNOTATION]: reportText(dhcpdReport(core, applied, 0, at, 'pod-uid-0')),
         [DHCP_CONFLICTS_ANNOTATION]: JSON.stringify(conflictReport(core, at, undefined)),
       }),
       leaseName: 'dhcp-net-0',
@@ -96,8 +98,10 @@ current-context: x
     };
     try {
       const first = leases.get('ns1/dhcp-net-0');
-      expect(report()).toEqual({ generation: 3, refused: [], share: 0, shares: 1, subnets: { net: { capacity: 11, leased: 1 } } });
+      expect(report()).toEqual({ generation: 3, refused: [], share: 0, shares: 1, subnets: { net: { capacity: 11, leased: 1 } }, version: VERSION, pod: 'pod-uid-0' });
       expect(first?.metadata.labels?.[DHCP_SERVER_LABEL]).toBe('net-0');
+      // What 0.2.0 reads, plus the format it ignores.
+      expect(first?.metadata.annotations?.[FORMAT_ANNOTATION]).toBe('1');
       await new Promise((r) => setTimeout(r, 150));
       expect(writes).toEqual(['POST']);
       core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.11'), subnet: 'net', client: 'b', mac: '02', expires: now + 600_000 }, now);

@@ -8,7 +8,7 @@ describe('alcor-operator macd CLI', () => {
   it('--help documents every flag', () => {
     const r = spawnSync(process.execPath, [MAIN, 'macd', '--help'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    for (const flag of ['--listen', '--data-dir', '--config', '--metrics-listen', '--kubeconfig', '--replica', '--advertise-url', '--snapshot-mib', '--help', ...Object.values(macdLimitFlags).map((f) => `--${f}`)]) expect(r.stdout).toContain(flag);
+    for (const flag of ['--listen', '--data-dir', '--config', '--metrics-listen', '--kubeconfig', '--replica', '--advertise-url', '--pod-uid', '--snapshot-mib', '--help', ...Object.values(macdLimitFlags).map((f) => `--${f}`)]) expect(r.stdout).toContain(flag);
   });
 
   it('refuses to start without --listen and --data-dir', () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../../src/api/version.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const hook = join(import.meta.dirname, 'deny-client-node.mjs');
@@ -136,6 +137,7 @@ describe('the servers never load @kubernetes/client-node', () => {
     const lease = await until('the block Lease with its count', () => [...api.leases.values()].find((l) => l.metadata.annotations?.['alcor.dev/allocated'] === '1'));
     expect(lease.metadata.labels).toEqual({ 'alcor.dev/mac-pool': 'pool' });
     expect(lease.metadata.annotations?.['alcor.dev/allocated-by-range']).toBe('{"range0":1}');
+    expect(lease.metadata.annotations?.['alcor.dev/format']).toBe('1');
     expect(lease.metadata['ownerReferences']).toEqual([{ apiVersion: 'alcor.dev/v1alpha1', kind: 'MacPool', name: 'pool', uid: 'u1' }]);
     expect((lease['spec'] as { holderIdentity: string; acquireTime: string }).holderIdentity).toBe('r0');
     expect((lease['spec'] as { acquireTime: string }).acquireTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
@@ -143,7 +145,8 @@ describe('the servers never load @kubernetes/client-node', () => {
     // The replica's report, on the Lease named after it.
     const report = await until('the report Lease', () => (api.leases.get('r0')?.metadata.annotations?.['alcor.dev/served']?.includes('"allocated":1') ? api.leases.get('r0') : undefined));
     expect(report.metadata.labels).toEqual({ 'alcor.dev/mac-pool': 'pool' });
-    expect(JSON.parse(report.metadata.annotations!['alcor.dev/served']!)).toMatchObject({ allocated: 1, refused: [] });
+    expect(JSON.parse(report.metadata.annotations!['alcor.dev/served']!)).toMatchObject({ allocated: 1, refused: [], version: VERSION });
+    expect(report.metadata.annotations?.['alcor.dev/format']).toBe('1');
     macd.kill('SIGTERM');
   });
 
@@ -155,7 +158,8 @@ describe('the servers never load @kubernetes/client-node', () => {
       /"dhcpd serving"/,
     );
     const lease = await until('the report Lease', () => api.leases.get('net-0'));
-    expect(lease.metadata.annotations?.['alcor.dev/served']).toBe('{"generation":0,"refused":[],"share":0,"shares":1,"subnets":{"net":{"capacity":11,"leased":0}}}');
+    expect(lease.metadata.annotations?.['alcor.dev/served']).toBe(`{"generation":0,"refused":[],"share":0,"shares":1,"subnets":{"net":{"capacity":11,"leased":0}},"version":"${VERSION}"}`);
+    expect(lease.metadata.annotations?.['alcor.dev/format']).toBe('1');
     expect(lease.metadata.labels?.['alcor.dev/dhcp-server']).toBe('net');
     dhcpd.kill('SIGTERM');
   });

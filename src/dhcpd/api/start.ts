@@ -3,7 +3,7 @@
 
 import { Counter, type Registry } from 'prom-client';
 import { httpLimitValues } from '../../api/http-limits.ts';
-import { startJsonApi, type JsonApi } from '../../process/json-api.ts';
+import { ApiFailure, startJsonApi, type ApiAnswer, type ApiRequest, type JsonApi } from '../../process/json-api.ts';
 import type { Logger } from '../../process/log.ts';
 import type { DhcpCore, LeaseRecord } from '../core.ts';
 import type { PeerSource } from './peers.ts';
@@ -23,12 +23,19 @@ export interface LeaseApiOptions {
   log: Logger;
   /** Largest import body (bytes). */
   maxImportBytes: number;
+  /** The data directory is refused (why): every request answers 503 data_dir_refused. */
+  blocked?: string;
 }
 
 /** Bodies other than an import: a few KiB at most. */
 const SMALL_BODY = 64 * 1024;
 /** Time to send a whole request: an import is large. */
 const IMPORT_TIMEOUT = '5m';
+
+/** Every request refused: the server holds no lease it could answer for. */
+function refuseAll(why: string): (req: ApiRequest) => Promise<ApiAnswer> {
+  return () => Promise.reject(new ApiFailure(503, 'data_dir_refused', why));
+}
 
 export async function startLeaseApi(o: LeaseApiOptions): Promise<JsonApi> {
   const identity = (): ServerIdentity => ({ name: o.name, share: o.share, shares: o.core.shareCount() });
@@ -41,7 +48,7 @@ export async function startLeaseApi(o: LeaseApiOptions): Promise<JsonApi> {
   });
   return startJsonApi({
     address: o.address,
-    handle: leaseRoutes({ replica, identity, ...(o.peers ? { peers: o.peers } : {}), log: o.log }),
+    handle: o.blocked !== undefined ? refuseAll(o.blocked) : leaseRoutes({ replica, identity, ...(o.peers ? { peers: o.peers } : {}), log: o.log }),
     maxBody: (method, path) => (method === 'POST' && path === '/v1/import' ? o.maxImportBytes : SMALL_BODY),
     // The shared limits, but an import of up to maxImportBytes may take minutes to send.
     limits: httpLimitValues({ requestTimeout: IMPORT_TIMEOUT }),
