@@ -1,7 +1,9 @@
 // The running server: one UDP socket on port 67 (in a socket thread of its
 // own, or in this one: io/packet-io.ts), the core, the lease log, the config
 // watcher and the probe/metrics endpoint. Replies that grant a lease leave
-// only after the lease log has made the lease durable.
+// only after the lease log has made the lease durable. On shutdown
+// (stopServing, then close) it turns unready, takes no new packet, and
+// finishes the ones taken: their records made durable, their replies sent.
 
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../process/log.ts';
@@ -60,6 +62,9 @@ export interface Daemon {
   persist(records: LeaseRecord[]): Promise<void>;
   share: number;
   applied(): ConfigApplied;
+  /** Shutting down: /readyz answers 503 and DHCP packets received from now on are dropped unread. */
+  stopServing(): void;
+  /** Stops serving, finishes the packets taken (records durable, replies sent), closes the log and the probe port. */
   close(): Promise<void>;
 }
 
@@ -100,6 +105,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const sweepTimer = setInterval(() => core.sweep(Date.now()), 5000);
 
   let ready = false;
+  // False from the start of the shutdown: no new packet is taken.
+  let serving = true;
   const probes: ProbeServer | undefined = o.metricsListen
     ? await startProbeServer({ address: o.metricsListen, registry: metrics.registry, ready: () => ready })
     : undefined;
@@ -193,7 +200,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     else if (again.kind === 'reply') send(again, stamp, messageType);
   };
 
+  /** Exchanges waiting for a ping check: the shutdown lets them finish. */
+  const probing = new Set<Promise<void>>();
   const onPacket = ({ bytes, from, stamp }: Received): void => {
+    if (!serving) return;
     const parsed = parseRequest(bytes);
     if (!parsed.ok) {
       received.add('invalid');
@@ -209,7 +219,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       return;
     }
     if (out.kind === 'reply' && out.probe !== undefined) {
-      void probeThenSend(out, out.probe, parsed.packet, parsed.messageType, from, stamp, 0);
+      const p = probeThenSend(out, out.probe, parsed.packet, parsed.messageType, from, stamp, 0).finally(() => probing.delete(p));
+      probing.add(p);
       return;
     }
     if (out.records.length === 0) {
@@ -294,6 +305,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     'dhcpd serving',
   );
 
+  const stopServing = (): void => {
+    ready = false;
+    serving = false;
+  };
   return {
     core,
     prober,
@@ -303,15 +318,18 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     persist: (records) => leaseLog.append(records),
     share: o.share,
     applied: () => applied,
+    stopServing,
     async close() {
-      ready = false;
+      stopServing();
       watcher.close();
       clearInterval(hostTimer);
       clearInterval(sweepTimer);
       clearInterval(statsTimer);
+      await Promise.all(probing);
       prober.close();
-      await io?.close();
+      // The log's last flush sends its ACKs, then the socket sends what it holds.
       await leaseLog.close();
+      await io?.close();
       await probes?.close();
     },
   };
