@@ -4,6 +4,8 @@ import { availableParallelism, hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { createLogger } from '../process/log.ts';
+import { SHUTDOWN_LINGER_MS, type DrainOptions, type Drained } from '../process/http-drain.ts';
+import { SHUTDOWN_TIMEOUT_DEFAULT, shutdownDrain, stopSignal } from '../process/shutdown.ts';
 import { startDaemon, type Daemon } from '../dhcpd/daemon.ts';
 import type { Logger } from '../process/log.ts';
 import type { KubeClient } from '../runtime/client.ts';
@@ -45,6 +47,11 @@ Flags:
                            the lease API answers for all of them, whichever one is asked.
   --peer URL               Instead: the lease API URL of another replica (repeatable; without Kubernetes).
   --api-max-import-mib N   Largest import body the lease API reads (default 256).
+  --shutdown-timeout D     On SIGTERM or SIGINT: /readyz answers 503, DHCP packets are no longer taken (the ones
+                           taken finish: records durable, then replies sent), the lease API stops listening,
+                           answers what it is sent on open connections with Connection: close, closes idle ones
+                           after ${SHUTDOWN_LINGER_MS / 1000} s and waits for the requests in flight at most D, linger included; exit 0.
+                           A second signal exits at once (default ${SHUTDOWN_TIMEOUT_DEFAULT}).
   -h, --help               Show this help.
 `;
 
@@ -81,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
         'peers-service': { type: 'string' },
         peer: { type: 'string', multiple: true, default: [] },
         'api-max-import-mib': { type: 'string', default: '256' },
+        'shutdown-timeout': { type: 'string', default: SHUTDOWN_TIMEOUT_DEFAULT },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -106,6 +114,11 @@ export async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}, got "${v}"`);
     return n;
   };
+  const drain = shutdownDrain(values['shutdown-timeout']);
+  if (typeof drain === 'string') {
+    process.stderr.write(`alcor-operator dhcpd: ${drain}\n`);
+    return 2;
+  }
   const level = values['log-level'];
   const logger = createLogger('dhcpd', level as Parameters<typeof createLogger>[1]);
   const metricsListen = values['metrics-listen'] === 'off' ? undefined : values['metrics-listen'];
@@ -148,15 +161,17 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
   const api = values['api-listen'] === 'off' ? undefined : await startApi(values, daemon, logger, int);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-  logger.info('shutting down');
-  await status?.stop();
-  await api?.close();
+  const signal = await stopSignal(logger);
+  logger.info({ signal, timeoutMs: drain.timeoutMs }, 'shutting down: not ready, taking no new DHCP packet, draining the lease API');
+  daemon.stopServing();
+  if (api) {
+    const drained = await api.close(drain);
+    if (drained.cutOwing > 0) logger.warn(drained, 'lease API drained, but requests still in flight at the timeout were cut: their answers are lost');
+    else logger.info(drained, 'lease API drained');
+  }
   await daemon.close();
+  await status?.stop();
+  logger.info('stopped');
   return 0;
 }
 
@@ -166,7 +181,7 @@ async function startApi(
   daemon: Daemon,
   log: Logger,
   int: (name: string, v: string, min: number, max: number) => number,
-): Promise<{ close(): Promise<void> }> {
+): Promise<{ close(drain: DrainOptions): Promise<Drained> }> {
   const { startLeaseApi } = await import('../dhcpd/api/start.ts');
   const { endpointSlicePeers, staticPeers } = await import('../dhcpd/api/peers.ts');
   const name = values.replica ?? process.env['POD_NAME'] ?? hostname();
@@ -196,9 +211,10 @@ async function startApi(
   });
   log.info({ port: api.port, replica: name, peers: values['peers-service'] ?? values.peer }, 'lease API serving');
   return {
-    close: async () => {
-      await api.close();
+    close: async (drain) => {
+      const drained = await api.close(drain);
       client?.close();
+      return drained;
     },
   };
 }

@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import { formatIssues } from '../api/common.ts';
 import { MacdLimits, macdLimitDefaults, macdLimitFlags, macdLimitValues, type MacdLimitKey } from '../api/macd-limits.ts';
 import { createLogger } from '../process/log.ts';
+import { SHUTDOWN_LINGER_MS } from '../process/http-drain.ts';
 import { parseHostPort } from '../process/probes.ts';
+import { SHUTDOWN_TIMEOUT_DEFAULT, shutdownDrain, stopSignal } from '../process/shutdown.ts';
 import { startMacd } from '../macd/server.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { loadRestConfig } from '../runtime/restconfig.ts';
@@ -40,6 +42,14 @@ Flags:
                               (default: none)
   --snapshot-mib N            log size in MiB after which a snapshot is taken
                               (default 16)
+  --shutdown-timeout D        on SIGTERM or SIGINT: /readyz answers 503, the API
+                              stops listening, answers what it is sent on open
+                              connections with Connection: close, closes idle
+                              ones after ${SHUTDOWN_LINGER_MS / 1000} s, and waits for the requests in
+                              flight at most D, linger included; then the last
+                              report, the snapshot, exit 0. A second signal exits
+                              at once (default ${SHUTDOWN_TIMEOUT_DEFAULT}: with a 5 s preStop, fits a
+                              30 s grace period)
   -h, --help                  this help
 
 Limits (docs/macd.md, Limits; also on --metrics-listen):
@@ -77,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
       'advertise-url': { type: 'string' },
       'pod-uid': { type: 'string' },
       'snapshot-mib': { type: 'string' },
+      'shutdown-timeout': { type: 'string', default: SHUTDOWN_TIMEOUT_DEFAULT },
       ...Object.fromEntries(Object.values(macdLimitFlags).map((f) => [f, { type: 'string' as const }])),
       help: { type: 'boolean', short: 'h' },
     },
@@ -93,6 +104,11 @@ export async function main(argv: string[]): Promise<number> {
   const limits = parseLimits(values as Record<string, string | boolean | undefined>);
   if (typeof limits === 'string') {
     process.stderr.write(`macd: ${limits}\n`);
+    return 2;
+  }
+  const drain = shutdownDrain(values['shutdown-timeout']);
+  if (typeof drain === 'string') {
+    process.stderr.write(`macd: ${drain}\n`);
     return 2;
   }
   const { host, port } = parseHostPort(values.listen);
@@ -128,17 +144,15 @@ export async function main(argv: string[]): Promise<number> {
       return { ...replicaMode, close: () => replicaMode.close().finally(() => client.close()) };
     },
   });
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
-      log.info({ signal: sig }, 'shutting down');
-      macd.close().then(resolve, (e: unknown) => {
-        log.error({ err: e }, 'shutdown failed');
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const signal = await stopSignal(log);
+  log.info({ signal, timeoutMs: drain.timeoutMs }, 'shutting down: not ready, draining the API');
+  try {
+    await macd.close(drain);
+  } catch (e) {
+    log.error({ err: e }, 'shutdown failed');
+    return 1;
+  }
+  log.info('stopped');
   return 0;
 }
 

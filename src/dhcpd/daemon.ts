@@ -2,7 +2,9 @@
 // own, or in this one: io/packet-io.ts), the core, the lease log, the config
 // watcher and the probe/metrics endpoint. Replies that grant a lease leave
 // only after the lease log has made the lease durable. A data directory of a
-// newer format is left alone (refused-data-dir.ts).
+// newer format is left alone (refused-data-dir.ts). On shutdown (stopServing,
+// then close) it turns unready, takes no new packet, and finishes the ones
+// taken: their records made durable, their replies sent.
 
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../process/log.ts';
@@ -67,6 +69,9 @@ export interface Daemon {
   applied(): ConfigApplied;
   /** The data directory is refused: why (no socket; the lease API answers 503). */
   blocked?: string;
+  /** Shutting down: /readyz answers 503 and DHCP packets received from now on are dropped unread. */
+  stopServing(): void;
+  /** Stops serving, finishes the packets taken (records durable, replies sent), closes the log and the probe port. */
   close(): Promise<void>;
 }
 
@@ -111,6 +116,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const sweepTimer = setInterval(() => core.sweep(Date.now()), 5000);
 
   let ready = false;
+  // False from the start of the shutdown: no new packet is taken.
+  let serving = true;
   const probes: ProbeServer | undefined = o.metricsListen
     ? await startProbeServer({ address: o.metricsListen, registry: metrics.registry, ready: () => ready })
     : undefined;
@@ -204,7 +211,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     else if (again.kind === 'reply') send(again, stamp, messageType);
   };
 
+  /** Exchanges waiting for a ping check: the shutdown lets them finish. */
+  const probing = new Set<Promise<void>>();
   const onPacket = ({ bytes, from, stamp }: Received): void => {
+    if (!serving) return;
     const parsed = parseRequest(bytes);
     if (!parsed.ok) {
       received.add('invalid');
@@ -220,7 +230,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       return;
     }
     if (out.kind === 'reply' && out.probe !== undefined) {
-      void probeThenSend(out, out.probe, parsed.packet, parsed.messageType, from, stamp, 0);
+      const p = probeThenSend(out, out.probe, parsed.packet, parsed.messageType, from, stamp, 0).finally(() => probing.delete(p));
+      probing.add(p);
       return;
     }
     if (out.records.length === 0) {
@@ -305,6 +316,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     'dhcpd serving',
   );
 
+  const stopServing = (): void => {
+    ready = false;
+    serving = false;
+  };
   return {
     core,
     prober,
@@ -314,15 +329,18 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     persist: (records) => leaseLog.append(records),
     share: o.share,
     applied: () => applied,
+    stopServing,
     async close() {
-      ready = false;
+      stopServing();
       watcher.close();
       clearInterval(hostTimer);
       clearInterval(sweepTimer);
       clearInterval(statsTimer);
+      await Promise.all(probing);
       prober.close();
-      await io?.close();
+      // The log's last flush sends its ACKs, then the socket sends what it holds.
       await leaseLog.close();
+      await io?.close();
       await probes?.close();
     },
   };

@@ -14,6 +14,7 @@ export class Pacer<T> {
   private queue: T[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
+  private emptied: Array<() => void> = [];
 
   constructor(ratePerSecond: number, burst: number, send: (item: T) => void) {
     this.ratePerMs = ratePerSecond / 1000;
@@ -62,6 +63,7 @@ export class Pacer<T> {
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;
+      for (const done of this.emptied.splice(0)) done();
       return;
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -69,6 +71,12 @@ export class Pacer<T> {
       this.head = 0;
     }
     this.schedule();
+  }
+
+  /** Resolves once every item submitted so far has been sent (at the pace). */
+  empty(): Promise<void> {
+    if (this.backlog() === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptied.push(resolve));
   }
 
   backlog(): number {
@@ -80,5 +88,6 @@ export class Pacer<T> {
     this.timer = undefined;
     this.queue = [];
     this.head = 0;
+    for (const done of this.emptied.splice(0)) done();
   }
 }

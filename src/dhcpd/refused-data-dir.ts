@@ -32,6 +32,8 @@ export async function startRefusedDaemon(o: DaemonOptions, config: DhcpdConfig, 
     share: o.share,
     applied: () => applied,
     blocked: refusal,
+    // Nothing is served: nothing to stop or finish.
+    stopServing() {},
     async close() {
       prober.close();
       await probes?.close();

@@ -9,6 +9,7 @@ import { Agent, request as httpRequest, type IncomingMessage, type Server, type 
 import type { Logger } from 'pino';
 import { macdLimitValues, type MacdLimitValues } from '../api/macd-limits.ts';
 import { MAX_JSON_DEPTH, clip, jsonTooDeep, onServer, pathOf, queryOf } from '../process/http-input.ts';
+import { QUICK_DRAIN, type DrainOptions, type Drained } from '../process/http-drain.ts';
 import { createLimitedServer, listen } from '../process/http-limits.ts';
 import type { ProbeHandler } from '../process/probes.ts';
 import { errorBody } from '../api/http-error.ts';
@@ -50,7 +51,8 @@ export interface ApiOptions {
 export interface ApiServer {
   server: Server;
   port: number;
-  close(): Promise<void>;
+  /** Stops listening and answers what is in flight (http-drain.ts; default QUICK_DRAIN), then stops forwarding. */
+  close(drain?: DrainOptions): Promise<Drained>;
 }
 
 function send(res: ServerResponse, status: number, body: Json | Buffer | Record<string, unknown>): void {
@@ -125,14 +127,24 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   };
   const sendError = (res: ServerResponse, path: string, err: MacdError): void => send(res, err.status, new Json(errorJson(path, err)));
 
-  /** Proxies the request to another replica; the header stops it going further. */
-  const forward = (req: IncomingMessage, res: ServerResponse, base: string, raw: Buffer): void => {
+  /**
+   * Proxies the request to another replica; the header stops it going
+   * further. A reset on a pooled connection before any answer is the peer
+   * closing it as idle (a peer draining, or past its keep-alive timeout): the
+   * peer never read the request, so it is sent once more, on a new connection.
+   */
+  const forward = (req: IncomingMessage, res: ServerResponse, base: string, raw: Buffer, again = true): void => {
     const url = onServer(base, req.url);
-    const up = httpRequest(url, { method: req.method, agent, headers: { 'content-type': 'application/json', 'content-length': raw.length, 'x-macd-forwarded': '1', [PEER_FORMAT_HEADER]: String(FORMATS.macdPeer.writes) } }, (ur) => {
+    const headers = { 'content-type': 'application/json', 'content-length': raw.length, 'x-macd-forwarded': '1', [PEER_FORMAT_HEADER]: String(FORMATS.macdPeer.writes) };
+    const up = httpRequest(url, { method: req.method, agent: again ? agent : false, headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, { 'content-type': ur.headers['content-type'] ?? 'application/json' });
       ur.pipe(res);
     });
-    up.on('error', (e) => sendError(res, url.pathname, new MacdError(502, 'upstream_failed', `the replica that can serve this (${base}) did not answer: ${e.message}`)));
+    up.on('error', (e: NodeJS.ErrnoException) => {
+      if (again && up.reusedSocket && e.code === 'ECONNRESET' && !res.headersSent) return forward(req, res, base, raw, false);
+      if (res.headersSent) return void res.destroy(e);
+      sendError(res, url.pathname, new MacdError(502, 'upstream_failed', `the replica that can serve this (${base}) did not answer: ${e.message}`));
+    });
     up.end(raw);
   };
 
@@ -225,11 +237,10 @@ export async function startApi(opts: ApiOptions): Promise<ApiServer> {
   return {
     server,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        agent.destroy();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async (drain = QUICK_DRAIN) => {
+      const drained = await server.drain(drain);
+      agent.destroy();
+      return drained;
+    },
   };
 }

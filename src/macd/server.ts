@@ -4,7 +4,9 @@
 // data directory of a newer format is left alone (refused-data-dir.ts).
 // What it serves of its config (generation applied, capacity, parts refused)
 // is its report, which replica mode publishes on the replica's Lease; /readyz
-// fails while it serves none of the ranges its config asks for.
+// fails while it serves none of the ranges its config asks for, and from the
+// start of its shutdown (close: the API drains, then the coordinator
+// publishes last, the store takes its snapshot, the probe port closes).
 
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -14,6 +16,7 @@ import type { MacdReport } from '../api/leases.ts';
 import { VERSION } from '../api/version.ts';
 import { dataDirRefusal, writeDataDirMarker } from '../process/data-dir-format.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
+import { QUICK_DRAIN, type DrainOptions } from '../process/http-drain.ts';
 import { probeHandler, startProbeServer, type ProbeServer } from '../process/probes.ts';
 import { parseConfig } from './config.ts';
 import type { PoolRef } from './leases.ts';
@@ -70,7 +73,12 @@ export interface Macd {
   metrics: MacdMetrics;
   /** What this process serves of its config, as it reports it. */
   report(): MacdReport;
-  close(): Promise<void>;
+  /**
+   * Not ready from now on (both ports), the API drained (default
+   * QUICK_DRAIN), then the coordinator, the store (snapshot) and the probe
+   * port closed.
+   */
+  close(drain?: DrainOptions): Promise<void>;
 }
 
 /** The report of a store that applied a config with this outcome. */
@@ -93,9 +101,11 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
   let store: MacStore | null = null;
   // Loaded, and in replica mode its blocks taken back.
   let started = false;
+  // Shutting down: the API answers what it is sent until it has drained, but the Service should send nothing more.
+  let stopping = false;
   let outcome: ConfigOutcome = { refused: [], notes: [], asked: [] };
   let applied = { generation: 0, refused: [] as string[] };
-  const ready = (): boolean => started && store !== null && servesAsked(store, outcome);
+  const ready = (): boolean => started && !stopping && store !== null && servesAsked(store, outcome);
   let healthy = true;
   const metrics = createMetrics(() => store?.allocator ?? null);
   let probe: ProbeServer | null = null;
@@ -217,19 +227,25 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
       })
     : null;
 
+  let closed: Promise<void> | null = null;
+  const close = async (drain: DrainOptions): Promise<void> => {
+    stopping = true;
+    watcher?.close();
+    const drained = await api.close(drain);
+    if (drained.cutOwing > 0) log.warn(drained, 'API drained, but requests still in flight at the timeout were cut: their answers are lost');
+    else log.info(drained, 'API drained');
+    started = false;
+    if (coord) await coord.close();
+    await loaded.close({ snapshot: true });
+    if (probe) await probe.close();
+  };
   return {
     port: api.port,
     metricsPort: probe?.port ?? null,
     store: loaded,
     metrics,
     report,
-    close: async () => {
-      started = false;
-      watcher?.close();
-      await api.close();
-      if (coord) await coord.close();
-      await loaded.close({ snapshot: true });
-      if (probe) await probe.close();
-    },
+    // Once: a second call waits for the first.
+    close: (drain = QUICK_DRAIN) => (closed ??= close(drain)),
   };
 }

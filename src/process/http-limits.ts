@@ -6,11 +6,13 @@
 // Content-Length (before the client sends it when it asked `Expect:
 // 100-continue`) or as soon as a chunked body passes it: the rest of the body
 // is never kept in memory. Parser refusals and CONNECT: http-refusals.ts.
+// The end of a listener under traffic (drain): http-drain.ts.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { httpLimitValues, type HttpLimitValues } from '../api/http-limits.ts';
+import { Connections, type DrainOptions, type Drained } from './http-drain.ts';
 import { clip, pathOf } from './http-input.ts';
 import { LINGER_BYTES, LINGER_MS, OwedAnswers, answerParserRefusals, refusing } from './http-refusals.ts';
 
@@ -39,6 +41,11 @@ export interface Refusal {
 /** The answer of the layer's refusal in the listener's own error shape (and its metrics). */
 export type Refuse = (req: IncomingMessage, status: 400 | 413, reason: LimitReason, message: string) => Refusal;
 
+/** A listener of the limit layer; `drain` ends it without losing an answer (http-drain.ts). */
+export interface LimitedServer extends Server {
+  drain(o: DrainOptions): Promise<Drained>;
+}
+
 export interface LimitedServerOptions {
   limits?: HttpLimitValues;
   /** The body limit of one request (default limits.maxRequestBytes): a route may allow more. Called once the headers are in. */
@@ -61,7 +68,7 @@ function declaredLength(req: IncomingMessage): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
 
-export function createLimitedServer(o: LimitedServerOptions): Server {
+export function createLimitedServer(o: LimitedServerOptions): LimitedServer {
   const limits = o.limits ?? httpLimitValues();
   const refuse = o.refuse ?? refuseJson;
   const maxBody = (req: IncomingMessage): number => o.maxBody?.(req) ?? limits.maxRequestBytes;
@@ -124,8 +131,15 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
   // maxRequestsPerSocket leaves it open and answers a further request 503).
   const served = new WeakMap<Socket, number>();
   const owed = new OwedAnswers();
+  // Bound below, once the server exists.
+  let connections: Connections;
 
+  /** A request whose headers are in; one its connection ends before is left unread (http-drain.ts). */
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (connections.admit(req, res)) serve(req, res);
+  };
+
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     owed.track(req, res);
 
     if (limits.maxRequestsPerConnection > 0) {
@@ -188,23 +202,26 @@ export function createLimitedServer(o: LimitedServerOptions): Server {
     },
     onRequest,
   );
+  connections = new Connections(server);
   server.maxConnections = limits.maxConnections;
   server.timeout = IDLE_SOCKET_MS;
   answerParserRefusals(server, owed, limits.requestTimeoutMs);
   // An Expect other than 100-continue: 417, as node answers, but without resetting a client still sending.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    if (!connections.admit(req, res)) return;
     res.setHeader('connection', 'close');
     answerEarly(req, res, () => res.writeHead(417, { 'content-length': 0 }).flushHeaders());
   });
   // Expect: 100-continue: refuse an oversized body before the client sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!connections.admit(req, res)) return;
     const declared = declaredLength(req);
     const max = maxBody(req);
     if (declared !== undefined && declared > max) return tooLargeBeforeContinue(req, res, max);
     res.writeContinue();
-    onRequest(req, res);
+    serve(req, res);
   });
-  return server;
+  return Object.assign(server, { drain: (d: DrainOptions) => connections.drain(d) });
 }
 
 /** Listens on host:port (port 0: a free one) and returns the bound port. */

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { errorBody } from '../api/http-error.ts';
 import { httpLimitValues, type HttpLimitValues } from '../api/http-limits.ts';
 import { MAX_JSON_DEPTH, clip, jsonTooDeep, pathOf, queryOf } from './http-input.ts';
+import { QUICK_DRAIN, type DrainOptions, type Drained } from './http-drain.ts';
 import { createLimitedServer, listen } from './http-limits.ts';
 import { parseHostPort } from './probes.ts';
 import type { Logger } from './log.ts';
@@ -56,7 +57,8 @@ export interface JsonApiOptions {
 export interface JsonApi {
   readonly port: number;
   readonly server: Server;
-  close(): Promise<void>;
+  /** Drains the listener: requests in flight are answered (default: QUICK_DRAIN). */
+  close(drain?: DrainOptions): Promise<Drained>;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -136,10 +138,6 @@ export async function startJsonApi(o: JsonApiOptions): Promise<JsonApi> {
   return {
     port: await listen(server, host, port),
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: (drain = QUICK_DRAIN) => server.drain(drain),
   };
 }

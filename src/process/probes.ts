@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { HttpLimitValues } from '../api/http-limits.ts';
 import { pathOf } from './http-input.ts';
+import type { DrainOptions, Drained } from './http-drain.ts';
 import { createLimitedServer, listen } from './http-limits.ts';
 
 // /metrics, /healthz and /readyz of every process: the operator and dhcpd
@@ -25,8 +26,12 @@ export interface ProbeServerOptions extends ProbeOptions {
 
 export interface ProbeServer {
   readonly port: number;
-  close(): Promise<void>;
+  /** Drains the listener (default: PROBE_DRAIN). */
+  close(drain?: DrainOptions): Promise<Drained>;
 }
+
+/** A probe answers at once: the drain of a probe port only waits for the answers being written. */
+export const PROBE_DRAIN: DrainOptions = { timeoutMs: 2000 };
 
 /** Answers a request for /metrics, /healthz (/livez) or /readyz and returns true; false for any other path. */
 export type ProbeHandler = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
@@ -75,10 +80,6 @@ export async function startProbeServer(opts: ProbeServerOptions): Promise<ProbeS
   });
   return {
     port: await listen(server, host, port),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+    close: (drain = PROBE_DRAIN) => server.drain(drain),
   };
 }

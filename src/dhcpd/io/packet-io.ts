@@ -88,7 +88,7 @@ async function inlineIo(o: PacketIoOptions): Promise<PacketIo> {
     send: (out) => sender.send(out),
     drainStats: () => Promise.resolve(sender.drain()),
     async close() {
-      sender.stop();
+      await sender.close();
       await new Promise<void>((r) => socket.close(() => r()));
     },
   };

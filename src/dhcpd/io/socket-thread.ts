@@ -51,11 +51,13 @@ try {
     if (m.t === 'out') forEachOutgoing(m.batch as PacketBatch, (o) => s.send(o));
     else if (m.t === 'stats') post({ t: 'stats', id: m.id, stats: s.drain() });
     else if (m.t === 'close') {
-      s.stop();
-      socket.close(() => {
-        post({ t: 'closed' });
-        port.close();
-      });
+      // The replies posted before the close (the batches before this message) leave first.
+      void s.close().then(() =>
+        socket.close(() => {
+          post({ t: 'closed' });
+          port.close();
+        }),
+      );
     }
   });
   post({ t: 'ready', port: socket.address().port });

@@ -102,7 +102,9 @@ export class Sender {
     return s;
   }
 
-  stop(): void {
+  /** Sends what the pacer holds, then stops it: a reply made before the close leaves. */
+  async close(): Promise<void> {
+    await this.pacer.empty();
     this.pacer.stop();
   }
 }
