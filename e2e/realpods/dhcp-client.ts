@@ -22,14 +22,21 @@ export interface DhcpClient {
   remove(): void;
 }
 
-export async function dhcpClientOnBridge(dhclient: string): Promise<DhcpClient> {
-  const id = String(process.pid % 100000);
+/** `index` picks its name and MAC (02:00:00:e2:e0:01 for 0, then 02:00:00:e3:XX:YY): clients with different indexes are different hosts. */
+export async function dhcpClientOnBridge(dhclient: string, index = 0): Promise<DhcpClient> {
+  const id = index === 0 ? String(process.pid % 100000) : `${process.pid % 1000}n${index % 10000}`;
   const ns = `alcor-e2e-dhcp${id}`;
   const hostEnd = `alce2ed${id}`;
+  const mac = index === 0 ? '02:00:00:e2:e0:01' : `02:00:00:e3:${((index >> 8) & 255).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
   const dir = mkdtempSync(join(tmpdir(), 'alcor-e2e-dhclient-'));
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const remove = () => {
-    // dhclient goes to the background once bound: end it (only ours: its pid file).
+    // Gives the lease back (DHCPRELEASE, which also ends the dhclient that went to the background once bound).
+    try {
+      execFileSync('ip', ['netns', 'exec', ns, dhclient, '-r', '-sf', '/bin/true', '-lf', join(dir, 'dhclient.leases'), '-pf', join(dir, 'dhclient.pid'), 'eth0'], { stdio: 'ignore', timeout: 15_000 });
+    } catch {
+      // never bound
+    }
     try {
       process.kill(Number(readFileSync(join(dir, 'dhclient.pid'), 'utf8').trim()), 'SIGTERM');
     } catch {
@@ -45,7 +52,7 @@ export async function dhcpClientOnBridge(dhclient: string): Promise<DhcpClient> 
     ip('link', 'set', hostEnd, 'master', BRIDGE);
     ip('link', 'set', hostEnd, 'up');
     ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'link', 'set', 'eth0', 'address', '02:00:00:e2:e0:01', 'up');
+    ip('-n', ns, 'link', 'set', 'eth0', 'address', mac, 'up');
   } catch (err) {
     remove();
     throw err;
