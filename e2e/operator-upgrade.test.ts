@@ -22,7 +22,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { VERSION } from '../src/api/version.ts';
+import { RELEASE_VERSION } from '../src/api/version.ts';
 import { stableStringify } from '../src/runtime/diff.ts';
 import { tempDir } from '../test/macd/helpers.ts';
 import { MAIN } from '../test/macd/process.ts';
@@ -77,7 +77,7 @@ let newOp: OperatorProcess | undefined;
 describe.skipIf(skip !== undefined)(`operator upgrade: ${RELEASE.version} (${RELEASE_SHORT}) to the working tree on one cluster`, () => {
   const tree = release as Exclude<typeof release, { skip: string }>;
   const oldImage = RELEASE.image;
-  const newImage = `alcor-operator:${VERSION}`;
+  const newImage = `alcor-operator:${RELEASE_VERSION}`;
 
   const resources = async (): Promise<Obj[]> => (await getJson<{ items: Obj[] }>(['-n', ns, 'get', OUR_KINDS.join(',')])).items;
   async function children(kinds: string[], namespaces: string[], owners: Set<string>): Promise<Map<string, Obj>> {

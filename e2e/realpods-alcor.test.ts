@@ -169,15 +169,25 @@ describe.skipIf(skipReason !== '')("Alcor's services as real pods (containerd no
     expect(state).toMatchObject({ mac_address: mac, state: 'Active', port_id: 'port-1' });
   });
 
-  test('a DPM spec change (goal-state version) rolls its pods through the config checksum, and they come back Ready', async () => {
+  test('a DPM spec change (goal-state version) rolls its pods through the config checksum with a new pod serving first: Upgrading, Ready all along', async () => {
     const [before] = await pods(NS, 'app.kubernetes.io/name=dataplanemanager');
     const checksum = before!.metadata.annotations?.['alcor.dev/config-checksum'];
     await k.kubectl(['-n', NS, 'patch', 'dataplanemanager', 'dpm', '--type=merge', '-p', JSON.stringify({ spec: { goalStateVersion: 101 } })]);
+    // While it rolls (maxUnavailable 0): the resource's conditions and the Deployment's available replicas, every second.
+    const seen = new Set<string>();
+    let leastAvailable = Infinity;
     const r = await until('DataPlaneManager Ready at the new generation', async () => {
       const got = await resource('dataplanemanager', 'dpm');
+      const deployment = await k.json<{ status?: { availableReplicas?: number } }>(['-n', NS, 'get', 'deployment', 'dpm']);
+      leastAvailable = Math.min(leastAvailable, deployment.status?.availableReplicas ?? 0);
+      const progressing = got.status?.conditions?.find((c) => c.type === 'Progressing');
+      seen.add(`Ready=${ready(got)?.status} Progressing=${progressing?.reason ?? ''}`);
       const p = await pods(NS, 'app.kubernetes.io/name=dataplanemanager');
-      return ready(got)?.status === 'True' && got.status?.observedGeneration === got.metadata.generation && p.length === 1 && p[0]!.metadata.uid !== before!.metadata.uid && podReady(p[0]!) && got;
+      return ready(got)?.status === 'True' && progressing?.reason === 'RolloutComplete' && got.status?.observedGeneration === got.metadata.generation && p.length === 1 && p[0]!.metadata.uid !== before!.metadata.uid && podReady(p[0]!) && got;
     }, 600_000);
+    expect([...seen], 'Progressing/Upgrading while it rolled, Ready all along').toContain('Ready=True Progressing=Upgrading');
+    expect([...seen].filter((x) => x.startsWith('Ready=False'))).toEqual([]);
+    expect(leastAvailable, 'the old pod served until the new one did').toBeGreaterThanOrEqual(1);
     expect(r.metadata.generation).toBeGreaterThan(1);
     const [after] = await pods(NS, 'app.kubernetes.io/name=dataplanemanager');
     expect(after!.metadata.annotations?.['alcor.dev/config-checksum']).not.toBe(checksum);

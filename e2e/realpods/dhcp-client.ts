@@ -22,18 +22,25 @@ export interface DhcpClient {
   remove(): void;
 }
 
-/** `index` picks its name and MAC (02:00:00:e2:e0:01 for 0, then 02:00:00:e3:XX:YY): clients with different indexes are different hosts. */
-export async function dhcpClientOnBridge(dhclient: string, index = 0): Promise<DhcpClient> {
-  const id = index === 0 ? String(process.pid % 100000) : `${process.pid % 1000}n${index % 10000}`;
-  const ns = `alcor-e2e-dhcp${id}`;
-  const hostEnd = `alce2ed${id}`;
-  const mac = index === 0 ? '02:00:00:e2:e0:01' : `02:00:00:e3:${((index >> 8) & 255).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
+/** A host of its own on the node's bridge: a network namespace, a veth pair, a scratch directory; `remove` undoes all three. */
+interface BridgedHost {
+  ns: string;
+  dir: string;
+  /** Runs dhclient in the namespace with these arguments (its lease and pid files in `dir`), detached or bounded. */
+  dhclient(args: string[], done?: (err: Error | null, stderr: string) => void): void;
+  remove(): void;
+}
+
+function hostOnBridge(dhclient: string, id: string, mac: string): BridgedHost {
+  const ns = `alcor-e2e-dh${id}`;
+  const hostEnd = `alcd${id}`;
   const dir = mkdtempSync(join(tmpdir(), 'alcor-e2e-dhclient-'));
+  const files = ['-lf', join(dir, 'dhclient.leases'), '-pf', join(dir, 'dhclient.pid')];
   const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const remove = () => {
-    // Gives the lease back (DHCPRELEASE, which also ends the dhclient that went to the background once bound).
+    // Gives the lease back (DHCPRELEASE, which also ends a dhclient that went to the background once bound).
     try {
-      execFileSync('ip', ['netns', 'exec', ns, dhclient, '-r', '-sf', '/bin/true', '-lf', join(dir, 'dhclient.leases'), '-pf', join(dir, 'dhclient.pid'), 'eth0'], { stdio: 'ignore', timeout: 15_000 });
+      execFileSync('ip', ['netns', 'exec', ns, dhclient, '-r', '-sf', '/bin/true', ...files, 'eth0'], { stdio: 'ignore', timeout: 15_000 });
     } catch {
       // never bound
     }
@@ -58,28 +65,37 @@ export async function dhcpClientOnBridge(dhclient: string, index = 0): Promise<D
     throw err;
   }
   return {
+    ns,
+    dir,
     remove,
+    dhclient: (args, done) => {
+      execFile('ip', ['netns', 'exec', ns, dhclient, ...args, ...files, 'eth0'], { timeout: 30_000 }, (err, _stdout, stderr) => done?.(err, stderr));
+    },
+  };
+}
+
+/** `index` picks its name and MAC (02:00:00:e2:e0:01 for 0, then 02:00:00:e3:XX:YY): clients with different indexes are different hosts. */
+export async function dhcpClientOnBridge(dhclient: string, index = 0): Promise<DhcpClient> {
+  const id = index === 0 ? `p${process.pid % 100000}` : `${process.pid % 1000}n${index % 10000}`;
+  const mac = index === 0 ? '02:00:00:e2:e0:01' : `02:00:00:e3:${((index >> 8) & 255).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
+  const host = hostOnBridge(dhclient, id, mac);
+  return {
+    remove: host.remove,
     lease: () =>
       new Promise((resolve, reject) => {
-        const leases = join(dir, 'dhclient.leases');
-        const conf = join(dir, 'dhclient.conf');
+        const conf = join(host.dir, 'dhclient.conf');
         writeFileSync(conf, 'timeout 25;\nretry 1;\n');
-        execFile(
-          'ip',
-          ['netns', 'exec', ns, dhclient, '-1', '-4', '-v', '-sf', '/bin/true', '-cf', conf, '-lf', leases, '-pf', join(dir, 'dhclient.pid'), 'eth0'],
-          { timeout: 30_000 },
-          (err, _stdout, stderr) => {
-            let text = '';
-            try {
-              text = readFileSync(leases, 'utf8');
-            } catch {
-              // no lease written
-            }
-            const address = /fixed-address\s+([\d.]+);/.exec(text)?.[1];
-            if (address) resolve(address);
-            else reject(new Error(`dhclient got no lease (${err?.message ?? 'exited'}):\n${stderr}`));
-          },
-        );
+        host.dhclient(['-1', '-4', '-v', '-sf', '/bin/true', '-cf', conf], (err, stderr) => {
+          let text = '';
+          try {
+            text = readFileSync(join(host.dir, 'dhclient.leases'), 'utf8');
+          } catch {
+            // no lease written
+          }
+          const address = /fixed-address\s+([\d.]+);/.exec(text)?.[1];
+          if (address) resolve(address);
+          else reject(new Error(`dhclient got no lease (${err?.message ?? 'exited'}):\n${stderr}`));
+        });
       }),
   };
 }
@@ -109,13 +125,10 @@ export interface RunningDhcpClient {
  * by the test: removed at its end.
  */
 export function runningDhcpClientOnBridge(dhclient: string, index: number): RunningDhcpClient {
-  const id = `${process.pid % 1000}x${index}`;
-  const ns = `alcor-e2e-dh${id}`;
-  const hostEnd = `alcd${id}`;
-  const dir = mkdtempSync(join(tmpdir(), 'alcor-e2e-dhclient-'));
-  const log = join(dir, 'events.log');
-  const script = join(dir, 'script.sh');
-  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const mac = `02:00:00:e2:${(index >> 8).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
+  const host = hostOnBridge(dhclient, `${process.pid % 1000}x${index}`, mac);
+  const log = join(host.dir, 'events.log');
+  const script = join(host.dir, 'script.sh');
   writeFileSync(
     script,
     `#!/bin/sh
@@ -131,41 +144,12 @@ exit 0
 `,
     { mode: 0o755 },
   );
-  writeFileSync(join(dir, 'dhclient.conf'), 'timeout 60;\nretry 5;\n');
-  const args = ['-4', '-v', '-sf', script, '-cf', join(dir, 'dhclient.conf'), '-lf', join(dir, 'dhclient.leases'), '-pf', join(dir, 'dhclient.pid')];
-  const remove = () => {
-    try {
-      // DHCPRELEASE, then dhclient exits (the pid file's process).
-      execFileSync('ip', ['netns', 'exec', ns, dhclient, '-r', ...args, 'eth0'], { stdio: 'ignore', timeout: 15_000 });
-    } catch {
-      // not running
-    }
-    try {
-      process.kill(Number(readFileSync(join(dir, 'dhclient.pid'), 'utf8').trim()), 'SIGTERM');
-    } catch {
-      // gone
-    }
-    try { ip('link', 'del', hostEnd); } catch { /* gone with the netns or the bridge */ }
-    try { ip('netns', 'del', ns); } catch { /* not created */ }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    ip('netns', 'add', ns);
-    ip('link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-    ip('link', 'set', hostEnd, 'master', BRIDGE);
-    ip('link', 'set', hostEnd, 'up');
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    const mac = `02:00:00:e2:${(index >> 8).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
-    ip('-n', ns, 'link', 'set', 'eth0', 'address', mac, 'up');
-    // Daemon mode: dhclient forks once it has a lease (or keeps trying) and renews until released.
-    execFile('ip', ['netns', 'exec', ns, dhclient, '-nw', ...args, 'eth0'], { timeout: 15_000 }, () => {});
-  } catch (err) {
-    remove();
-    throw err;
-  }
+  writeFileSync(join(host.dir, 'dhclient.conf'), 'timeout 60;\nretry 5;\n');
+  // Daemon mode: dhclient forks once it has a lease (or keeps trying) and renews until released.
+  host.dhclient(['-nw', '-4', '-v', '-sf', script, '-cf', join(host.dir, 'dhclient.conf')]);
   return {
-    name: ns,
-    remove,
+    name: host.ns,
+    remove: host.remove,
     events: () => {
       let text = '';
       try {

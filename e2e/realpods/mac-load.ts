@@ -1,7 +1,8 @@
 // A steady load of MAC allocations through a MacPool's Service, as Alcor's
 // port manager sends them: keep-alive connections, one POST /macs at a time
 // each, distinct port ids. A request that fails (a connection reset or
-// refused, no answer in time, a 5xx) is retried once on a fresh connection,
+// refused, no answer in time, a 5xx) is retried once, after `retryDelayMs`
+// (the first step of a client's backoff; 0: at once), on a fresh connection,
 // as a client of a rolling service must; what still fails after that is a
 // failed request. Every acknowledged MAC is kept with its port id, so a test
 // can check afterwards that none was handed out twice and none was lost.
@@ -16,6 +17,8 @@ export interface MacLoadStats {
   /** Requests that failed on the retry too: what a client of the service saw fail. */
   failed: number;
   failures: Record<string, number>;
+  /** When each of those failed (ms since the epoch), to set beside the pods' events. */
+  failedAt: number[];
   /** A MAC acknowledged twice (to two port ids): must stay empty. */
   duplicates: string[];
 }
@@ -47,11 +50,12 @@ function post(agent: Agent, url: URL, body: string, timeoutMs: number): Promise<
   });
 }
 
-export function startMacLoad(opts: { serviceUrl: string; connections: number; prefix: string; maxRequests?: number; timeoutMs?: number }): MacLoad {
+export function startMacLoad(opts: { serviceUrl: string; connections: number; prefix: string; maxRequests?: number; timeoutMs?: number; retryDelayMs?: number }): MacLoad {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
+  const fresh = new Agent({ keepAlive: false });
   const url = new URL('/macs', opts.serviceUrl);
   const acked = new Map<string, string>();
-  const stats: MacLoadStats = { requests: 0, firstTryFailures: {}, failed: 0, failures: {}, duplicates: [] };
+  const stats: MacLoadStats = { requests: 0, firstTryFailures: {}, failed: 0, failures: {}, failedAt: [], duplicates: [] };
   const count = (m: Record<string, number>, k: string): void => {
     m[k] = (m[k] ?? 0) + 1;
   };
@@ -59,10 +63,10 @@ export function startMacLoad(opts: { serviceUrl: string; connections: number; pr
   let n = 0;
   const max = opts.maxRequests ?? 1_000_000;
 
-  /** One try: the MAC, or why it failed. */
-  const attempt = async (port: string): Promise<{ mac: string } | { why: string }> => {
+  /** One try (a retry on a connection of its own, not one from the pool that just failed): the MAC, or why it failed. */
+  const attempt = async (port: string, retry = false): Promise<{ mac: string } | { why: string }> => {
     try {
-      const a = await post(agent, url, JSON.stringify({ mac_state: { project_id: 'upgrade', vpc_id: 'vpc', port_id: port } }), opts.timeoutMs ?? 10_000);
+      const a = await post(retry ? fresh : agent, url, JSON.stringify({ mac_state: { project_id: 'upgrade', vpc_id: 'vpc', port_id: port } }), opts.timeoutMs ?? 10_000);
       if (a.status !== 201 && a.status !== 200) return { why: `HTTP ${a.status}` };
       const mac = (JSON.parse(a.body) as { mac_state?: { mac_address?: string } }).mac_state?.mac_address;
       return mac ? { mac } : { why: 'no mac_address' };
@@ -78,10 +82,12 @@ export function startMacLoad(opts: { serviceUrl: string; connections: number; pr
       let r = await attempt(port);
       if ('why' in r) {
         count(stats.firstTryFailures, r.why);
-        r = await attempt(port);
+        if (opts.retryDelayMs) await new Promise((res) => setTimeout(res, opts.retryDelayMs));
+        r = await attempt(port, true);
         if ('why' in r) {
           stats.failed++;
           count(stats.failures, r.why);
+          stats.failedAt.push(Date.now());
           continue;
         }
       }
@@ -98,6 +104,7 @@ export function startMacLoad(opts: { serviceUrl: string; connections: number; pr
       stopping = true;
       await Promise.all(loops);
       agent.destroy();
+      fresh.destroy();
       return structuredClone(stats);
     },
   };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { VERSION } from './version.ts';
+import { RELEASE_VERSION } from './version.ts';
 
 // The formats macd and dhcpd write and read across a rolling upgrade, each
 // with a version, so that old and new replicas can share a pool, a subnet and
@@ -52,6 +52,6 @@ export function formatRefusal(name: FormatName, found: unknown): string | undefi
   if (found === undefined) return undefined;
   const n = typeof found === 'string' && /^[1-9][0-9]{0,8}$/.test(found) ? Number(found) : typeof found === 'number' && Number.isSafeInteger(found) && found >= 1 ? found : undefined;
   if (n === undefined) return `${what} format ${JSON.stringify(found) ?? String(found)} is not a format version (a positive integer)`;
-  if (n > reads) return `${what} format ${n} is newer than this release (${VERSION}) reads (up to ${reads})`;
+  if (n > reads) return `${what} format ${n} is newer than this release (${RELEASE_VERSION}) reads (up to ${reads})`;
   return undefined;
 }

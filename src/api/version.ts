@@ -2,4 +2,4 @@
 // together). The servers put it in their reports, so the operator can tell
 // which replicas run which release during a rolling upgrade; the default
 // image tag is this.
-export const VERSION = '0.3.0';
+export const RELEASE_VERSION = '0.3.0';

@@ -123,7 +123,8 @@ function statefulSetUpgrade(w: WorkloadObject, pods: CachedPod[], gate: ReplicaG
   const { currentRevision, updateRevision } = w.status ?? {};
   if (!currentRevision || !updateRevision || currentRevision === updateRevision) return undefined;
   const progress = statefulSetProgress(w, pods, gate, now);
-  const old = live(pods).filter((p) => p.metadata.labels?.[REVISION_LABEL] !== updateRevision);
+  // A replica on its way out still runs the old release: it counts in what the roll is from.
+  const old = pods.filter((p) => p.metadata.labels?.[REVISION_LABEL] !== updateRevision);
   return {
     kind: w.kind,
     name: w.metadata.name,

@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { FORMAT_ANNOTATION, FORMATS } from '../api/formats.ts';
 import { DHCP_SERVER_LABEL, type DhcpdReport } from '../api/leases.ts';
-import { VERSION } from '../api/version.ts';
+import { RELEASE_VERSION } from '../api/version.ts';
 import type { Logger } from '../process/log.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { stableStringify } from '../runtime/diff.ts';
@@ -61,7 +61,7 @@ export function dhcpdReport(core: DhcpCore, applied: ConfigApplied, share: numbe
     share,
     shares,
     subnets,
-    version: VERSION,
+    version: RELEASE_VERSION,
     ...(pod !== undefined ? { pod } : {}),
     ...(applied.blocked !== undefined ? { blocked: applied.blocked } : {}),
   };

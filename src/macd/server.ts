@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { MacdConfig } from '../api/config/macd.ts';
 import { macdLimitValues, type MacdLimitValues } from '../api/macd-limits.ts';
 import type { MacdReport } from '../api/leases.ts';
-import { VERSION } from '../api/version.ts';
+import { RELEASE_VERSION } from '../api/version.ts';
 import { dataDirRefusal, writeDataDirMarker } from '../process/data-dir-format.ts';
 import { watchConfigFile, type ConfigWatcher } from '../process/config-watch.ts';
 import { QUICK_DRAIN, type DrainOptions } from '../process/http-drain.ts';
@@ -113,7 +113,7 @@ export async function startMacd(opts: MacdOptions): Promise<Macd> {
     probe = await startProbeServer({ address: opts.metricsAddress, registry: metrics.registry, ready, healthy: () => healthy, limits });
     log.info({ port: probe.port }, 'probes and metrics listening');
   }
-  const identity = { version: VERSION, ...(opts.podUid ? { pod: opts.podUid } : {}) };
+  const identity = { version: RELEASE_VERSION, ...(opts.podUid ? { pod: opts.podUid } : {}) };
   const apiAddress = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
   let configText = opts.configFile ? readFileSync(opts.configFile, 'utf8') : '';
   let config: MacdConfig;

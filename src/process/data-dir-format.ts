@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, openSync, readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DATA_DIR_MARKER, DataDirMarker, FORMATS, formatRefusal } from '../api/formats.ts';
-import { VERSION } from '../api/version.ts';
+import { RELEASE_VERSION } from '../api/version.ts';
 
 export type DataDirKind = DataDirMarker['kind'];
 
@@ -53,7 +53,7 @@ export function dataDirRefusal(dir: string, kind: DataDirKind): string | undefin
 
 /** The marker this release writes. */
 export function markerText(kind: DataDirKind): string {
-  const marker: DataDirMarker = { kind, format: FORMATS[formatOf[kind]].writes, writtenBy: VERSION };
+  const marker: DataDirMarker = { kind, format: FORMATS[formatOf[kind]].writes, writtenBy: RELEASE_VERSION };
   return JSON.stringify(marker) + '\n';
 }
 

@@ -1,4 +1,4 @@
-import { VERSION } from '../api/version.ts';
+import { RELEASE_VERSION } from '../api/version.ts';
 
 // What every renderer takes and returns.
 
@@ -15,7 +15,7 @@ export interface RenderSettings {
   apiServerCIDRs?: readonly string[];
 }
 
-export const defaultRenderSettings: RenderSettings = { image: `alcor-operator:${VERSION}` };
+export const defaultRenderSettings: RenderSettings = { image: `alcor-operator:${RELEASE_VERSION}` };
 
 export interface OwnerReference {
   apiVersion: string;

@@ -2,7 +2,7 @@
 // one refusal of a format it cannot read, as a table.
 import { describe, expect, it } from 'vitest';
 import { DATA_DIR_MARKER, DataDirMarker, FORMAT_ANNOTATION, FORMATS, PEER_FORMAT_HEADER, formatRefusal, type FormatName } from '../../src/api/formats.ts';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 
 const names = Object.keys(FORMATS) as FormatName[];
 
@@ -38,7 +38,7 @@ describe('format versions', () => {
   });
 
   it('says which release refuses', () => {
-    expect(formatRefusal('dhcpdDataDir', 2)).toContain(`(${VERSION})`);
+    expect(formatRefusal('dhcpdDataDir', 2)).toContain(`(${RELEASE_VERSION})`);
     expect(formatRefusal('dhcpdDataDir', 2)).toMatch(/^dhcpd data directory format 2/);
   });
 

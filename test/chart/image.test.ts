@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 import { defaultRenderSettings } from '../../src/render/index.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -44,6 +44,6 @@ describe('chart image', () => {
     expect(`${values.image.repository}:${values.image.tag || chart.appVersion}`).toBe(defaultRenderSettings.image);
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     expect(chart.appVersion).toBe(pkg.version);
-    expect(VERSION, 'src/api/version.ts').toBe(pkg.version);
+    expect(RELEASE_VERSION, 'src/api/version.ts').toBe(pkg.version);
   });
 });

@@ -121,6 +121,11 @@ describe('workloadUpgrade', () => {
     expect(u).toEqual({ kind: 'StatefulSet', name: 'pool-macd', from: [OLD], to: NEW, done: ['pool-macd-2'], toGo: ['pool-macd-1', 'pool-macd-0'] });
   });
 
+  it('the last old replica on its way out still counts in what the roll is from', () => {
+    const u = workloadUpgrade(sts({ partition: 0 }), [pod(0, 'rev-old', { deleting: true }), pod(1, 'rev-new'), pod(2, 'rev-new')], readyServes, now);
+    expect(u).toMatchObject({ from: [OLD], to: NEW, done: ['pool-macd-2', 'pool-macd-1'], toGo: ['pool-macd-0'] });
+  });
+
   it('a new replica that cannot read the state: blocked, in its words', () => {
     const gate: ReplicaGate = (p) => (p.metadata.name === 'pool-macd-2' ? { state: 'blocked', message: 'data directory format 2 is newer than this macd reads (1)' } : { state: 'serving' });
     const u = workloadUpgrade(sts({ partition: 2 }), [pod(0, 'rev-old'), pod(1, 'rev-old'), pod(2, 'rev-new', { ready: false })], gate, now);

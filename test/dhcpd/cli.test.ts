@@ -10,7 +10,7 @@ import { Pacer } from '../../src/dhcpd/pacer.ts';
 import { dhcpdReport } from '../../src/dhcpd/status-lease.ts';
 import { ipv4ToNumber } from '../../src/api/ipv4.ts';
 import { reportText } from '../../src/api/leases.ts';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -79,7 +79,7 @@ describe('the report (alcor.dev/served)', () => {
     core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.11'), subnet: 'zeta', client: 'b', mac: '02', expires: now + 60_000 }, now);
     core.restore({ op: 'bind', ip: ipv4ToNumber('10.1.0.12'), subnet: 'zeta', client: 'c', mac: '03', expires: now - 1 }, now);
     expect(reportText(dhcpdReport(core, { generation: 4, refused: [] }, 0, now))).toBe(
-      `{"generation":4,"refused":[],"share":0,"shares":1,"subnets":{"alpha":{"capacity":11,"leased":0},"zeta":{"capacity":11,"leased":2}},"version":"${VERSION}"}`,
+      `{"generation":4,"refused":[],"share":0,"shares":1,"subnets":{"alpha":{"capacity":11,"leased":0},"zeta":{"capacity":11,"leased":2}},"version":"${RELEASE_VERSION}"}`,
     );
   });
 

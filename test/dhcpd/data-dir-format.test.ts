@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DATA_DIR_MARKER } from '../../src/api/formats.ts';
 import { ipv4ToNumber } from '../../src/api/ipv4.ts';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 import { startDaemon } from '../../src/dhcpd/daemon.ts';
 import { encodeRecord } from '../../src/dhcpd/lease-log.ts';
 import { dhcpdReport } from '../../src/dhcpd/status-lease.ts';
@@ -70,7 +70,7 @@ describe('dhcpd data directory format', () => {
     try {
       expect(readFileSync(join(dataDir, DATA_DIR_MARKER), 'utf8')).toBe(markerText('dhcpd'));
       expect(d.blocked).toBeUndefined();
-      expect(dhcpdReport(d.core, d.applied(), 0, Date.now(), 'uid-1')).toEqual({ generation: 0, refused: [], share: 0, shares: 1, subnets: { net: { capacity: 11, leased: 1 } }, version: VERSION, pod: 'uid-1' });
+      expect(dhcpdReport(d.core, d.applied(), 0, Date.now(), 'uid-1')).toEqual({ generation: 0, refused: [], share: 0, shares: 1, subnets: { net: { capacity: 11, leased: 1 } }, version: RELEASE_VERSION, pod: 'uid-1' });
     } finally {
       await d.close();
     }
@@ -84,12 +84,12 @@ describe('dhcpd data directory format', () => {
     const metrics = await freePort();
     const d = await startDaemon({ configPath: configFile, dataDir, share: 0, listenAddress: '127.0.0.1', listenPort: port, metricsListen: `127.0.0.1:${metrics}`, offerHoldSeconds: 30, logger: log });
     try {
-      const why = `${join(dataDir, DATA_DIR_MARKER)}: dhcpd data directory format 99 is newer than this release (${VERSION}) reads (up to 1); the directory is left untouched`;
+      const why = `${join(dataDir, DATA_DIR_MARKER)}: dhcpd data directory format 99 is newer than this release (${RELEASE_VERSION}) reads (up to 1); the directory is left untouched`;
       expect(d.blocked).toEqual(why);
       expect(await udpFree(port)).toBe(true);
       expect((await fetch(`http://127.0.0.1:${metrics}/readyz`)).status).toBe(503);
       expect((await fetch(`http://127.0.0.1:${metrics}/healthz`)).status).toBe(200);
-      expect(dhcpdReport(d.core, d.applied(), 0, Date.now(), 'uid-1')).toEqual({ generation: 0, refused: [why], blocked: why, share: 0, shares: 1, subnets: {}, version: VERSION, pod: 'uid-1' });
+      expect(dhcpdReport(d.core, d.applied(), 0, Date.now(), 'uid-1')).toEqual({ generation: 0, refused: [why], blocked: why, share: 0, shares: 1, subnets: {}, version: RELEASE_VERSION, pod: 'uid-1' });
       await expect(d.persist([])).rejects.toThrow(/format 99/);
     } finally {
       await d.close();

@@ -9,7 +9,7 @@ import { DhcpdConfig } from '../../src/api/config/dhcpd.ts';
 import { DATA_DIR_MARKER } from '../../src/api/formats.ts';
 import { formatIPv4, ipv4ToNumber } from '../../src/api/ipv4.ts';
 import { ConflictReport, DHCP_CONFLICTS_ANNOTATION, DHCP_RESERVATIONS_ANNOTATION, DhcpdReport, ReservationReport, SERVED_ANNOTATION, readReport, reportText } from '../../src/api/leases.ts';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 import { DhcpCore } from '../../src/dhcpd/core.ts';
 import { startDaemon } from '../../src/dhcpd/daemon.ts';
 import { LeaseLog } from '../../src/dhcpd/lease-log.ts';
@@ -83,7 +83,7 @@ describe('dhcpd: what this release writes is what 0.2.0 reads', () => {
     const { core, now } = await restored();
     const served = JSON.parse(reportText(dhcpdReport(core, { generation: 2, refused: [] }, 0, now, 'uid-0'))) as Record<string, unknown>;
     const theirs = JSON.parse(annotations[SERVED_ANNOTATION]!) as Record<string, unknown>;
-    expect(served).toEqual({ ...theirs, version: VERSION, pod: 'uid-0' });
+    expect(served).toEqual({ ...theirs, version: RELEASE_VERSION, pod: 'uid-0' });
     // The conflicts report as 0.2.0 wrote it, but for `recent`: conflicts seen since the process started.
     const ours = JSON.parse(reportText(conflictReport(core, now, undefined))) as ConflictReport;
     const written = JSON.parse(annotations[DHCP_CONFLICTS_ANNOTATION]!) as ConflictReport;

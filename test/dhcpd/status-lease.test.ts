@@ -13,7 +13,7 @@ import { createLogger } from '../../src/process/log.ts';
 import { DHCP_CONFLICTS_ANNOTATION, DHCP_SERVER_LABEL, DhcpdReport, SERVED_ANNOTATION, readReport, reportText } from '../../src/api/leases.ts';
 import { dhcpdReport, startStatusPublisher } from '../../src/dhcpd/status-lease.ts';
 import { FORMAT_ANNOTATION } from '../../src/api/formats.ts';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 import { conflictReport } from '../../src/dhcpd/status-report.ts';
 
 interface Stored {
@@ -98,7 +98,7 @@ current-context: x
     };
     try {
       const first = leases.get('ns1/dhcp-net-0');
-      expect(report()).toEqual({ generation: 3, refused: [], share: 0, shares: 1, subnets: { net: { capacity: 11, leased: 1 } }, version: VERSION, pod: 'pod-uid-0' });
+      expect(report()).toEqual({ generation: 3, refused: [], share: 0, shares: 1, subnets: { net: { capacity: 11, leased: 1 } }, version: RELEASE_VERSION, pod: 'pod-uid-0' });
       expect(first?.metadata.labels?.[DHCP_SERVER_LABEL]).toBe('net-0');
       // What 0.2.0 reads, plus the format it ignores.
       expect(first?.metadata.annotations?.[FORMAT_ANNOTATION]).toBe('1');

@@ -11,7 +11,7 @@ import { MacdConfig } from '../../src/api/config/macd.ts';
 import { DATA_DIR_MARKER, FORMAT_ANNOTATION } from '../../src/api/formats.ts';
 import { MacdReport, readReport } from '../../src/api/leases.ts';
 import { formatMac, parseMac } from '../../src/api/mac.ts';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 import { readLog } from '../../src/macd/journal.ts';
 import { kubernetesLeaseApi, type BlockLease } from '../../src/macd/leases.ts';
 import { BlockCoordinator } from '../../src/macd/replicas.ts';
@@ -132,7 +132,7 @@ describe('macd: what 0.2.0 wrote', () => {
       // Its own block again (its new endpoint on the 0.2.0 Lease); no block claimed besides.
       expect(api.raw.get('pool-block-aabbcc000000')?.annotations['alcor.dev/endpoint']).toBe(url);
       expect(api.items.size).toBe(0);
-      expect(MacdReport.parse(JSON.parse(api.reports.get('pool-macd-0')!.at(-1)!))).toEqual({ generation: 1, refused: [], capacity: 4096, allocated: 7, version: VERSION, pod: 'uid-0' });
+      expect(MacdReport.parse(JSON.parse(api.reports.get('pool-macd-0')!.at(-1)!))).toEqual({ generation: 1, refused: [], capacity: 4096, allocated: 7, version: RELEASE_VERSION, pod: 'uid-0' });
       expect(readFileSync(join(dataDir, DATA_DIR_MARKER), 'utf8')).toBe(markerText('macd'));
     } finally {
       await m.close();
@@ -175,7 +175,7 @@ describe('macd: what this release writes is what 0.2.0 reads', () => {
     const api = kubernetesLeaseApi(client, pool);
     const block: BlockLease = { name: 'pool-block-aabbcc000000', ...BLOCK, holder: 'pool-macd-0', endpoint: 'http://pool-macd-0.pool-macd.fixtures.svc:9005', allocated: 7, byRange: { range0: 7 } };
     expect(await api.create(block)).toBe('created');
-    await api.putReport('pool-macd-0', JSON.stringify({ allocated: 7, capacity: 4096, generation: 1, refused: [], version: VERSION }));
+    await api.putReport('pool-macd-0', JSON.stringify({ allocated: 7, capacity: 4096, generation: 1, refused: [], version: RELEASE_VERSION }));
 
     const compare = (ours: { annotations?: Record<string, string> } | undefined, theirs: Lease['metadata']) => {
       const mine = ours?.annotations ?? {};

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { MacdConfigInput } from '../../src/api/config/macd.ts';
 import type { MacdReport } from '../../src/api/leases.ts';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 import type { PoolRef } from '../../src/macd/leases.ts';
 import { startMacd } from '../../src/macd/server.ts';
 import { freePort } from '../../e2e/cluster/net.ts';
@@ -60,7 +60,7 @@ describe('macd report and readiness', () => {
 
     write({ generation: 2, ranges: [small] });
     await until(async () => (await readyz()) === 200);
-    expect(m.report()).toEqual({ generation: 2, refused: [], capacity: 256, allocated: 0, version: VERSION });
+    expect(m.report()).toEqual({ generation: 2, refused: [], capacity: 256, allocated: 0, version: RELEASE_VERSION });
     expect((await call(m.url, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'p' } })).status).toBe(201);
     expect(m.report().allocated).toBe(1);
   });
@@ -88,7 +88,7 @@ describe('macd report and readiness', () => {
     const probe = async (path: string) => (await fetch(`http://127.0.0.1:${port}${path}`)).status;
 
     await until(() => published.length === 1);
-    expect(published[0]).toEqual([pool, { generation: 0, refused: [expect.stringMatching(/^config: invalid macd config: exclusions\.0: /)], capacity: 0, allocated: 0, version: VERSION }]);
+    expect(published[0]).toEqual([pool, { generation: 0, refused: [expect.stringMatching(/^config: invalid macd config: exclusions\.0: /)], capacity: 0, allocated: 0, version: RELEASE_VERSION }]);
     expect(await probe('/healthz')).toBe(200);
     expect(await probe('/readyz')).toBe(503);
     expect(await probe('/macs')).toBe(404);
@@ -103,7 +103,7 @@ describe('macd report and readiness', () => {
     writeFileSync(configFile, stringify({ generation: 6, ranges: [small] }));
     const m = await starting;
     stop = () => m.close();
-    expect(m.report()).toEqual({ generation: 6, refused: [], capacity: 256, allocated: 0, version: VERSION });
+    expect(m.report()).toEqual({ generation: 6, refused: [], capacity: 256, allocated: 0, version: RELEASE_VERSION });
     expect(await probe('/readyz')).toBe(200);
     expect((await call(`http://127.0.0.1:${m.port}`, 'POST', '/macs', { mac_state: { project_id: 'p', vpc_id: 'v', port_id: 'p' } })).status).toBe(201);
     expect(published).toHaveLength(2);
@@ -121,6 +121,6 @@ describe('macd report and readiness', () => {
     // Bounds that keep it inside are taken.
     write({ generation: 3, ranges: [{ ...small, to: '02:aa:00:00:0f:ff' }] });
     await until(() => m.report().generation === 3);
-    expect(m.report()).toEqual({ generation: 3, refused: [], capacity: 4096, allocated: 1, version: VERSION });
+    expect(m.report()).toEqual({ generation: 3, refused: [], capacity: 4096, allocated: 1, version: RELEASE_VERSION });
   });
 });

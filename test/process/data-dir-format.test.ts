@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DATA_DIR_MARKER, DataDirMarker } from '../../src/api/formats.ts';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 import { dataDirRefusal, markerRefusal, markerText, writeDataDirMarker } from '../../src/process/data-dir-format.ts';
 import { tempDir } from '../macd/helpers.ts';
 
@@ -41,7 +41,7 @@ describe('data directory format marker', () => {
     await writeDataDirMarker(dir, 'dhcpd');
     expect(readdirSync(dir)).toEqual([DATA_DIR_MARKER]);
     const path = join(dir, DATA_DIR_MARKER);
-    expect(DataDirMarker.parse(JSON.parse(readFileSync(path, 'utf8')))).toEqual({ kind: 'dhcpd', format: 1, writtenBy: VERSION });
+    expect(DataDirMarker.parse(JSON.parse(readFileSync(path, 'utf8')))).toEqual({ kind: 'dhcpd', format: 1, writtenBy: RELEASE_VERSION });
     expect(dataDirRefusal(dir, 'dhcpd')).toBeUndefined();
     const inode = statSync(path).ino;
     await writeDataDirMarker(dir, 'dhcpd');
@@ -59,6 +59,6 @@ describe('data directory format marker', () => {
     expect(dataDirRefusal(dir, 'macd')).toBe(`${join(dir, DATA_DIR_MARKER)}: unreadable (EISDIR: illegal operation on a directory, read); the directory is left untouched`);
     const newer = tempDir('format-');
     writeFileSync(join(newer, DATA_DIR_MARKER), '{"kind":"macd","format":2,"writtenBy":"0.4.0"}');
-    expect(dataDirRefusal(newer, 'macd')).toBe(`${join(newer, DATA_DIR_MARKER)}: macd data directory format 2 is newer than this release (${VERSION}) reads (up to 1); the directory is left untouched`);
+    expect(dataDirRefusal(newer, 'macd')).toBe(`${join(newer, DATA_DIR_MARKER)}: macd data directory format 2 is newer than this release (${RELEASE_VERSION}) reads (up to 1); the directory is left untouched`);
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VERSION } from '../../src/api/version.ts';
+import { RELEASE_VERSION } from '../../src/api/version.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const hook = join(import.meta.dirname, 'deny-client-node.mjs');
@@ -145,7 +145,7 @@ describe('the servers never load @kubernetes/client-node', () => {
     // The replica's report, on the Lease named after it.
     const report = await until('the report Lease', () => (api.leases.get('r0')?.metadata.annotations?.['alcor.dev/served']?.includes('"allocated":1') ? api.leases.get('r0') : undefined));
     expect(report.metadata.labels).toEqual({ 'alcor.dev/mac-pool': 'pool' });
-    expect(JSON.parse(report.metadata.annotations!['alcor.dev/served']!)).toMatchObject({ allocated: 1, refused: [], version: VERSION });
+    expect(JSON.parse(report.metadata.annotations!['alcor.dev/served']!)).toMatchObject({ allocated: 1, refused: [], version: RELEASE_VERSION });
     expect(report.metadata.annotations?.['alcor.dev/format']).toBe('1');
     macd.kill('SIGTERM');
   });
@@ -158,7 +158,7 @@ describe('the servers never load @kubernetes/client-node', () => {
       /"dhcpd serving"/,
     );
     const lease = await until('the report Lease', () => api.leases.get('net-0'));
-    expect(lease.metadata.annotations?.['alcor.dev/served']).toBe(`{"generation":0,"refused":[],"share":0,"shares":1,"subnets":{"net":{"capacity":11,"leased":0}},"version":"${VERSION}"}`);
+    expect(lease.metadata.annotations?.['alcor.dev/served']).toBe(`{"generation":0,"refused":[],"share":0,"shares":1,"subnets":{"net":{"capacity":11,"leased":0}},"version":"${RELEASE_VERSION}"}`);
     expect(lease.metadata.annotations?.['alcor.dev/format']).toBe('1');
     expect(lease.metadata.labels?.['alcor.dev/dhcp-server']).toBe('net');
     dhcpd.kill('SIGTERM');
