@@ -1,7 +1,8 @@
 // A steady load of MAC allocations through a MacPool's Service, as Alcor's
 // port manager sends them: keep-alive connections, one POST /macs at a time
-// each, distinct port ids. A request that fails (a connection reset or
-// refused, no answer in time, a 5xx) is retried once, after `retryDelayMs`
+// each, distinct port ids, a connect timeout of 2 s and an answer timeout of
+// 10 s (as HTTP clients set them). A request that fails (a connection reset,
+// refused or not up in time, no answer in time, a 5xx) is retried once, after `retryDelayMs`
 // (the first step of a client's backoff; 0: at once), on a fresh connection,
 // as a client of a rolling service must; what still fails after that is a
 // failed request. Every acknowledged MAC is kept with its port id, so a test
@@ -36,6 +37,9 @@ interface Answer {
   body: string;
 }
 
+/** A new connection that is not up within this long goes nowhere (a pod gone, its Service rules not yet updated). */
+const CONNECT_TIMEOUT_MS = 2000;
+
 function post(agent: Agent, url: URL, body: string, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
@@ -43,6 +47,12 @@ function post(agent: Agent, url: URL, body: string, timeoutMs: number): Promise<
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
+    });
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error('not connected in time'), { code: 'CONNECT_TIMEOUT' })), CONNECT_TIMEOUT_MS);
+      socket.once('connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' })));
     req.on('error', reject);

@@ -403,6 +403,11 @@ export class DhcpCore {
         // Another replica's share: it holds the record, so stay out of it.
         return selecting ? this.nak(ctx, 'address not offered') : silent('unknown-address');
       }
+    } else if (!known && !selecting && !s.allocator.ownsAddress(ip)) {
+      // The client's own reservation, in another replica's share: that replica
+      // offered it and holds the record; a renewal or a rebind is its to answer
+      // (two ACKs, two records of one lease otherwise).
+      return silent('unknown-address');
     } else if (known && reserved !== ip && !this.stillValid(s, ip)) {
       return this.nak(ctx, 'address no longer served');
     }

@@ -244,6 +244,17 @@ describe('DhcpCore', () => {
     expect(both.every((o) => o.kind === 'reply')).toBe(true);
   });
 
+  it("HA: a reserved address is answered by the share it is in, a rebind too (the other replica stays silent)", () => {
+    const cfg: DhcpdConfigInput = { ...base, subnets: [{ name: 'n', cidr: '10.1.0.0/24', pools: [{ start: '10.1.0.10', end: '10.1.0.250' }], reservations: [{ mac: '02:00:00:00:99:99', ip: '10.1.0.50' }] }], ha: { shares: 2 } };
+    const owner = core(cfg, 0);
+    const other = core(cfg, 1);
+    const chaddr = Uint8Array.of(2, 0, 0, 0, 0x99, 0x99);
+    expect(lease(owner, chaddr)).toBe('10.1.0.50');
+    const rebind = (c: DhcpCore) => send(c, { messageType: MessageType.REQUEST, chaddr, ciaddr: ipv4ToNumber('10.1.0.50') });
+    expect(reply(rebind(owner)).type).toBe(MessageType.ACK);
+    expect(rebind(other)).toMatchObject({ kind: 'silent' });
+  });
+
   it('broadcasts on the interface prefix even when the subnet is wider', () => {
     const c = core({ subnets: [{ name: 'wide', cidr: '10.1.0.0/16', pools: [{ start: '10.1.5.0', end: '10.1.5.9' }] }] });
     const r = reply(send(c, { messageType: MessageType.DISCOVER, chaddr: macOf(1) }));
