@@ -135,7 +135,8 @@ export interface ReleaseImage {
  * That script prints `<ref>  <archive> (<size> MB)` for the operator first.
  */
 export async function releaseImage(tree: { dir: string }): Promise<ReleaseImage> {
-  const res = await run('npm', ['run', '--silent', 'image'], tree.dir, cleanEnv());
+  // Its own image cache: the working tree's builds (the same script keeps the last three) must not evict it, nor it them.
+  const res = await run('npm', ['run', '--silent', 'image'], tree.dir, { ...cleanEnv(), XDG_CACHE_HOME: join(cacheDir(), 'xdg-cache') });
   if (res.code !== 0) throw new Error(`npm run image in ${tree.dir} failed (${res.code}):\n${res.stderr.slice(-4000)}`);
   const m = /^(\S*alcor-operator:\S+)\s+(\S+\.oci\.tar) \(/m.exec(res.stdout);
   if (!m) throw new Error(`npm run image in ${tree.dir} printed no operator image:\n${res.stdout}`);
