@@ -68,10 +68,12 @@ describe('Leases of the pool this release cannot read', () => {
     expect(a.report().blocked).toBeUndefined();
     const held = [...api.items.keys()];
     expect(held).toHaveLength(1);
+    // The block it claimed is one of 16, at random: the others are picked among the rest.
+    const [elsewhere, free] = Array.from({ length: 16 }, (_, i) => BASE + i * 256).filter((from) => blockLeaseName('pool', from) !== held[0]);
 
     // A newer release's block Lease elsewhere in the pool.
-    const newer = blockLeaseName('pool', BASE + 0x800);
-    api.raw.set(newer, { holder: 'z', annotations: block(BASE + 0x800, { [FORMAT_ANNOTATION]: '2' }) });
+    const newer = blockLeaseName('pool', elsewhere!);
+    api.raw.set(newer, { holder: 'z', annotations: block(elsewhere!, { [FORMAT_ANNOTATION]: '2' }) });
     // Its own block still serves: reads, releases, allocations while it has room.
     await a.store.release([first[0]!.mac]);
     await a.store.allocate(states(200));
@@ -79,7 +81,7 @@ describe('Leases of the pool this release cannot read', () => {
     expect([...api.items.keys()]).toEqual(held);
     // Full: no new block, whatever the request.
     await expect(a.store.allocate(states(100))).rejects.toMatchObject({ reason: 'pool_full' });
-    await expect(a.store.allocate([{ mac: BASE + 0x400, meta }])).rejects.toMatchObject({ status: 503, reason: 'claims_blocked', message: expect.stringContaining(`Lease ${newer}: macd block Lease format 2`) });
+    await expect(a.store.allocate([{ mac: free! + 0x40, meta }])).rejects.toMatchObject({ status: 503, reason: 'claims_blocked', message: expect.stringContaining(`Lease ${newer}: macd block Lease format 2`) });
     expect([...api.items.keys()]).toEqual(held);
 
     // The report names the Lease and why, also among `refused` (what a 0.2.0 operator shows).
